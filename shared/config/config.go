@@ -1,0 +1,154 @@
+// Package config turns the environment into typed configuration. It is the only reader of
+// environment variables in Buzón; functions call Load once at init.
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrMissing reports a required setting that is not set.
+var ErrMissing = errors.New("config: required setting missing")
+
+// Config is every setting a Buzón function reads. Not every function needs every field;
+// each function checks the ones it uses with Require.
+type Config struct {
+	TableName        string
+	InboundQueueURL  string
+	OutboundQueueURL string
+	MediaBucket      string
+	PublicBaseURL    string // the webhook's public base URL, for Twilio signatures
+	LogLevel         string
+
+	// Provider secrets. In AWS they come from the Secrets Manager secret SECRETS_ARN
+	// (a JSON object with these names as keys); locally from the environment.
+	SecretsARN      string
+	MetaAppSecrets  []string // META_APP_SECRET, comma-separated for several Meta apps
+	MetaVerifyToken string
+	MetaAccessToken string
+	TwilioAuthToken string
+
+	MetaGraphURL   string // base URL of the Graph API (the sandbox locally)
+	MetaAPIVersion string
+	TwilioAPIURL   string // base URL of Twilio's REST API (the sandbox locally)
+
+	MaxWebhookBytes int           // largest accepted webhook body
+	LineRateLimit   int           // messages per second per line (Cloud API default 80)
+	WindowWarnLead  time.Duration // warn the assignee this long before the window closes
+}
+
+// Load reads the configuration through getenv (os.Getenv in main).
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		TableName:        getenv("TABLE_NAME"),
+		InboundQueueURL:  getenv("INBOUND_QUEUE_URL"),
+		OutboundQueueURL: getenv("OUTBOUND_QUEUE_URL"),
+		MediaBucket:      getenv("MEDIA_BUCKET"),
+		PublicBaseURL:    strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
+		LogLevel:         or(getenv("LOG_LEVEL"), "info"),
+		SecretsARN:       getenv("SECRETS_ARN"),
+		MetaVerifyToken:  getenv("META_VERIFY_TOKEN"),
+		MetaAccessToken:  getenv("META_ACCESS_TOKEN"),
+		TwilioAuthToken:  getenv("TWILIO_AUTH_TOKEN"),
+		MetaGraphURL:     strings.TrimRight(or(getenv("META_GRAPH_URL"), "https://graph.facebook.com"), "/"),
+		MetaAPIVersion:   or(getenv("META_API_VERSION"), "v23.0"),
+		TwilioAPIURL:     strings.TrimRight(or(getenv("TWILIO_API_URL"), "https://api.twilio.com"), "/"),
+	}
+	c.MetaAppSecrets = splitList(getenv("META_APP_SECRET"))
+	var err error
+	if c.MaxWebhookBytes, err = intOr(getenv("MAX_WEBHOOK_BYTES"), 3<<20); err != nil {
+		return Config{}, fmt.Errorf("config: MAX_WEBHOOK_BYTES: %w", err)
+	}
+	if c.LineRateLimit, err = intOr(getenv("LINE_RATE_LIMIT"), 80); err != nil {
+		return Config{}, fmt.Errorf("config: LINE_RATE_LIMIT: %w", err)
+	}
+	lead := or(getenv("WINDOW_WARN_LEAD"), "1h")
+	if c.WindowWarnLead, err = time.ParseDuration(lead); err != nil {
+		return Config{}, fmt.Errorf("config: WINDOW_WARN_LEAD: %w", err)
+	}
+	return c, nil
+}
+
+// SecretFetcher returns the string value of a secret (Secrets Manager in AWS).
+type SecretFetcher func(ctx context.Context, arn string) (string, error)
+
+// LoadSecrets fills the provider secrets from SECRETS_ARN when it is set. Values already set
+// in the environment win, so a local run needs no secret store.
+func (c *Config) LoadSecrets(ctx context.Context, fetch SecretFetcher) error {
+	if c.SecretsARN == "" {
+		return nil
+	}
+	raw, err := fetch(ctx, c.SecretsARN)
+	if err != nil {
+		return fmt.Errorf("config: read secret: %w", err)
+	}
+	var s map[string]string
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return fmt.Errorf("config: secret is not a JSON object of strings: %w", err)
+	}
+	if len(c.MetaAppSecrets) == 0 {
+		c.MetaAppSecrets = splitList(s["META_APP_SECRET"])
+	}
+	c.MetaVerifyToken = or(c.MetaVerifyToken, s["META_VERIFY_TOKEN"])
+	c.MetaAccessToken = or(c.MetaAccessToken, s["META_ACCESS_TOKEN"])
+	c.TwilioAuthToken = or(c.TwilioAuthToken, s["TWILIO_AUTH_TOKEN"])
+	return nil
+}
+
+// Require returns ErrMissing naming every listed setting that is empty.
+func (c *Config) Require(names ...string) error {
+	values := map[string]string{
+		"TABLE_NAME":         c.TableName,
+		"INBOUND_QUEUE_URL":  c.InboundQueueURL,
+		"OUTBOUND_QUEUE_URL": c.OutboundQueueURL,
+		"MEDIA_BUCKET":       c.MediaBucket,
+		"PUBLIC_BASE_URL":    c.PublicBaseURL,
+		"META_APP_SECRET":    strings.Join(c.MetaAppSecrets, ","),
+		"META_VERIFY_TOKEN":  c.MetaVerifyToken,
+		"META_ACCESS_TOKEN":  c.MetaAccessToken,
+		"TWILIO_AUTH_TOKEN":  c.TwilioAuthToken,
+	}
+	var missing []string
+	for _, n := range names {
+		if values[n] == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s", ErrMissing, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func intOr(v string, def int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("want a positive integer, got %q", v)
+	}
+	return n, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

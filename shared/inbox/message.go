@@ -1,0 +1,209 @@
+package inbox
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/buzon/buzon/events"
+)
+
+// Direction tells a customer's message from ours.
+type Direction string
+
+// Directions.
+const (
+	Inbound  Direction = "in"
+	Outbound Direction = "out"
+)
+
+// DeliveryStatus is where a message stands. Inbound messages are "received"; outbound ones move
+// queued → sent → delivered → read, or end failed.
+type DeliveryStatus string
+
+// Delivery statuses.
+const (
+	DeliveryReceived  DeliveryStatus = "received"
+	DeliveryQueued    DeliveryStatus = "queued"
+	DeliverySent      DeliveryStatus = "sent"
+	DeliveryDelivered DeliveryStatus = "delivered"
+	DeliveryRead      DeliveryStatus = "read"
+	DeliveryPlayed    DeliveryStatus = "played"
+	DeliveryFailed    DeliveryStatus = "failed"
+)
+
+// Rank orders delivery statuses: a status update applies only if it ranks higher than the
+// message's current one, so webhooks in any order leave the same result.
+func (s DeliveryStatus) Rank() int {
+	switch s {
+	case DeliveryQueued:
+		return 1
+	case DeliverySent:
+		return 2
+	case DeliveryFailed:
+		// Above sent, below delivered: failed wins over queued and sent, but a message already
+		// delivered or read stays so ("failed kept unless already delivered or read").
+		return 3
+	case DeliveryDelivered:
+		return 4
+	case DeliveryRead:
+		return 5
+	case DeliveryPlayed:
+		return 6
+	}
+	return 0
+}
+
+// ParseDeliveryStatus maps a provider status onto ours; ok is false for statuses that say
+// nothing about delivery (Twilio's accepted, scheduled, ...).
+func ParseDeliveryStatus(s string) (DeliveryStatus, bool) {
+	switch strings.ToLower(s) {
+	case "sent":
+		return DeliverySent, true
+	case "delivered":
+		return DeliveryDelivered, true
+	case "read":
+		return DeliveryRead, true
+	case "played":
+		return DeliveryPlayed, true
+	case "failed", "undelivered", "canceled":
+		return DeliveryFailed, true
+	}
+	return "", false
+}
+
+// Message is one entry of a thread sent by the customer or by us.
+type Message struct {
+	ID             string // Buzón's id, stable across retries
+	ConversationID string
+	ProviderID     string // wamid / MessageSid; empty until an outbound message is accepted
+	Direction      Direction
+	Type           string
+	Text           string // body or caption, or a short description for other types
+	Status         DeliveryStatus
+	StatusAt       map[DeliveryStatus]time.Time
+	Error          *events.ProviderError
+	At             time.Time // when it was written (provider time for inbound)
+	CreatedAt      time.Time // when Buzón stored it
+	AgentID        string    // who sent it (outbound)
+	Automatic      bool      // sent by automation, not a person
+	ReplyTo        string    // provider id of the message it answers
+	Reactions      map[string]string
+
+	Media    *events.Media
+	Location *events.Location
+	Reply    *events.Reply
+	Template *TemplateRef
+	Detail   []byte // the provider's own JSON for the item, kept permanently (L5)
+}
+
+// TemplateRef names the template an outbound message was rendered from.
+type TemplateRef struct {
+	Name      string
+	Language  string
+	Variables map[string]string
+}
+
+// NewID returns a random id with a prefix, for items that have no provider id.
+func NewID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// InboundMessage builds the thread message of a customer message. Its id derives from the
+// provider id, so the same message always gets the same id.
+func InboundMessage(convID string, m *events.Message, at, now time.Time) *Message {
+	return &Message{
+		ID:             "m_" + hashID(string(m.Line.Address)+"\x00"+m.ID),
+		ConversationID: convID,
+		ProviderID:     m.ID,
+		Direction:      Inbound,
+		Type:           m.Type,
+		Text:           Describe(m),
+		Status:         DeliveryReceived,
+		At:             at,
+		CreatedAt:      now,
+		ReplyTo:        contextID(m),
+		Media:          m.Media,
+		Location:       m.Location,
+		Reply:          m.Reply,
+		Detail:         m.Raw,
+	}
+}
+
+func contextID(m *events.Message) string {
+	if m.Context != nil {
+		return m.Context.MessageID
+	}
+	return ""
+}
+
+// Describe is the text a thread or a list shows for a message: the body or caption, or a
+// short description for types without text.
+func Describe(m *events.Message) string {
+	if m.Text != "" {
+		return m.Text
+	}
+	switch m.Type {
+	case "image", "video", "audio", "document", "sticker":
+		if m.Type == "document" && m.Media != nil && m.Media.Filename != "" {
+			return "[document: " + m.Media.Filename + "]"
+		}
+		if m.Type == "audio" && m.Media != nil && m.Media.Voice {
+			return "[voice message]"
+		}
+		return "[" + m.Type + "]"
+	case "location":
+		if m.Location != nil {
+			label := m.Location.Name
+			if label == "" {
+				label = m.Location.Address
+			}
+			if label != "" {
+				return "[location: " + label + "]"
+			}
+			return fmt.Sprintf("[location: %.5f, %.5f]", m.Location.Latitude, m.Location.Longitude)
+		}
+		return "[location]"
+	case "contacts":
+		return "[contact card]"
+	case "interactive", "button":
+		if m.Reply != nil {
+			return firstNonEmpty(m.Reply.Title, m.Reply.Payload, "[reply]")
+		}
+	case "reaction":
+		if m.Reaction != nil {
+			if m.Reaction.Emoji == "" {
+				return "[reaction removed]"
+			}
+			return "[reaction " + m.Reaction.Emoji + "]"
+		}
+	case "order":
+		return "[order]"
+	case "system":
+		if m.System != nil && m.System.Body != "" {
+			return m.System.Body
+		}
+		return "[system notice]"
+	}
+	return "[unsupported message: " + m.Type + "]"
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func hashID(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
+}

@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/buzon/buzon/shared/inbox"
+)
+
+// conversationItem is a conversation as stored. It stays under 1 KB so that each write,
+// and each index copy, costs one write unit.
+type conversationItem struct {
+	PK, SK         string
+	GSI1PK, GSI1SK string `dynamodbav:",omitempty"`
+	GSI2PK, GSI2SK string `dynamodbav:",omitempty"`
+	GSI4PK, GSI4SK string `dynamodbav:",omitempty"`
+	Type           string `dynamodbav:"type"`
+
+	ID           string   `dynamodbav:"id"`
+	Org          string   `dynamodbav:"org"`
+	Line         string   `dynamodbav:"line"`
+	WaID         string   `dynamodbav:"wa"`
+	Name         string   `dynamodbav:"name,omitempty"`
+	Status       string   `dynamodbav:"st"`
+	Dept         string   `dynamodbav:"dept,omitempty"`
+	Assignee     string   `dynamodbav:"asg,omitempty"`
+	Cycle        int      `dynamodbav:"cyc"`
+	Labels       []string `dynamodbav:"lbl,omitempty,stringset"`
+	Created      int64    `dynamodbav:"cat"`
+	LastActivity int64    `dynamodbav:"lat"`
+	LastInbound  int64    `dynamodbav:"lin,omitempty"`
+	Window       int64    `dynamodbav:"win,omitempty"`
+	Unread       int      `dynamodbav:"unr"`
+	PText        string   `dynamodbav:"pt,omitempty"`
+	PDir         string   `dynamodbav:"pd,omitempty"`
+	PType        string   `dynamodbav:"py,omitempty"`
+	PAt          int64    `dynamodbav:"pa,omitempty"`
+	Closed       int64    `dynamodbav:"cl,omitempty"`
+	Reason       string   `dynamodbav:"rsn,omitempty"`
+	Rule         string   `dynamodbav:"rule,omitempty"`
+	Applied      string   `dynamodbav:"app,omitempty"`
+	Version      int      `dynamodbav:"v"`
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func toConversationItem(c *inbox.Conversation) conversationItem {
+	it := conversationItem{
+		PK: convPK(c.ID), SK: skConversation, Type: "conversation",
+		ID: c.ID, Org: c.OrgID, Line: c.LineID, WaID: c.Contact.WaID, Name: c.Contact.Name,
+		Status: string(c.Status), Dept: c.DepartmentID, Assignee: c.AssigneeID, Cycle: c.Cycle,
+		Labels: c.Labels, Created: ms(c.CreatedAt), LastActivity: ms(c.LastActivityAt),
+		LastInbound: ms(c.LastInboundAt), Window: ms(c.WindowExpiresAt), Unread: c.UnreadCount,
+		PText: c.Preview.Text, PDir: string(c.Preview.Direction), PType: c.Preview.Type, PAt: ms(c.Preview.At),
+		Closed: ms(c.ClosedAt), Reason: c.CloseReason, Rule: c.RouteRule, Applied: c.LastAppliedID,
+		Version: c.Version,
+	}
+	sk := activitySK(c.LastActivityAt, c.ID)
+	it.GSI1PK, it.GSI1SK = queuePK(c.OrgID, c.DepartmentID, string(c.Status), c.AssigneeID != "", shardOf(c.ID)), sk
+	if c.AssigneeID != "" {
+		it.GSI2PK, it.GSI2SK = assigneePK(c.OrgID, c.AssigneeID, string(c.Status)), sk
+	}
+	if c.Status == inbox.StatusOpen && !c.WindowExpiresAt.IsZero() {
+		it.GSI4PK, it.GSI4SK = windowPK(c.WindowExpiresAt, shardOf(c.ID)), c.ID
+	}
+	return it
+}
+
+func (it *conversationItem) keys() indexKeys {
+	return indexKeys{PK: it.PK, GSI1: it.GSI1PK, GSI2: it.GSI2PK, GSI4: it.GSI4PK}
+}
+
+func (it *conversationItem) conversation() *inbox.Conversation {
+	return &inbox.Conversation{
+		ID: it.ID, OrgID: it.Org, LineID: it.Line,
+		Contact: inbox.ContactRef{WaID: it.WaID, Name: it.Name},
+		Status:  inbox.ConversationStatus(it.Status), DepartmentID: it.Dept, AssigneeID: it.Assignee,
+		Cycle: it.Cycle, Labels: it.Labels, CreatedAt: fromMS(it.Created), LastActivityAt: fromMS(it.LastActivity),
+		LastInboundAt: fromMS(it.LastInbound), WindowExpiresAt: fromMS(it.Window), UnreadCount: it.Unread,
+		Preview:  inbox.Preview{Text: it.PText, Direction: inbox.Direction(it.PDir), Type: it.PType, At: fromMS(it.PAt)},
+		ClosedAt: fromMS(it.Closed), CloseReason: it.Reason, RouteRule: it.Rule, LastAppliedID: it.Applied,
+		Version: it.Version,
+	}
+}
+
+// Conversation reads one conversation of org. A conversation of another organization is
+// ErrNotFound, as if it did not exist.
+func (s *Store) Conversation(ctx context.Context, org, id string) (*inbox.Conversation, error) {
+	c, _, err := s.conversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.OrgID != org {
+		return nil, ErrNotFound
+	}
+	return c, nil
+}
+
+func (s *Store) conversation(ctx context.Context, id string) (*inbox.Conversation, indexKeys, error) {
+	raw, err := s.get(ctx, convPK(id), skConversation)
+	if err != nil {
+		return nil, indexKeys{}, err
+	}
+	var it conversationItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return nil, indexKeys{}, fmt.Errorf("decode conversation %s: %w", id, err)
+	}
+	return it.conversation(), it.keys(), nil
+}
+
+// UpdateFunc changes a conversation in memory. Returning ErrNoChange skips the write.
+type UpdateFunc func(c *inbox.Conversation) error
+
+// ErrNoChange tells UpdateConversation that the update function changed nothing.
+var ErrNoChange = errors.New("store: no change")
+
+// UpdateConversation reads conversation id of org, applies fn and writes the result only if
+// nobody wrote in between (a version check); on a concurrent write it reads again and retries
+// fn, a few times. create, when not nil, makes the conversation if it does not exist yet. The
+// conversation as written (or as read, on ErrNoChange) is returned.
+func (s *Store) UpdateConversation(ctx context.Context, org, id string, create func() *inbox.Conversation, fn UpdateFunc) (*inbox.Conversation, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		c, old, err := s.conversation(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound) && create != nil:
+			c = create()
+		case err != nil:
+			return nil, err
+		case c.OrgID != org:
+			return nil, ErrNotFound
+		}
+		if err := fn(c); err != nil {
+			if errors.Is(err, ErrNoChange) {
+				return c, nil
+			}
+			return c, err
+		}
+		prev := c.Version
+		c.Version++
+		it := toConversationItem(c)
+		item, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			return nil, fmt.Errorf("encode conversation %s: %w", id, err)
+		}
+		in := &dynamodb.PutItemInput{
+			TableName:              aws.String(s.table),
+			Item:                   item,
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		}
+		if prev == 0 {
+			in.ConditionExpression = aws.String("attribute_not_exists(PK)")
+		} else {
+			in.ConditionExpression = aws.String("v = :v")
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev)}}
+		}
+		out, err := s.db.PutItem(ctx, in)
+		if isConditionFailed(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write conversation %s: %w", id, err)
+		}
+		s.count(old, it.keys(), out.ConsumedCapacity)
+		return c, nil
+	}
+	return nil, fmt.Errorf("conversation %s: %w", id, ErrConflict)
+}

@@ -1,0 +1,334 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/inbox"
+)
+
+// threadItem is one timeline entry: a message (kind "msg") or an event (kind "evt").
+type threadItem struct {
+	PK, SK string
+	Type   string `dynamodbav:"type"`
+	Kind   string `dynamodbav:"kind"`
+	ID     string `dynamodbav:"id"`
+	Conv   string `dynamodbav:"conv"`
+	At     int64  `dynamodbav:"at"`
+
+	// messages
+	ProviderID string                `dynamodbav:"pid,omitempty"`
+	Direction  string                `dynamodbav:"dir,omitempty"`
+	MsgType    string                `dynamodbav:"mt,omitempty"`
+	Text       string                `dynamodbav:"txt,omitempty"`
+	Status     string                `dynamodbav:"st,omitempty"`
+	Rank       int                   `dynamodbav:"rank,omitempty"`
+	StatusAt   map[string]int64      `dynamodbav:"sat,omitempty"`
+	Error      *events.ProviderError `dynamodbav:"err,omitempty"`
+	Created    int64                 `dynamodbav:"cat,omitempty"`
+	Agent      string                `dynamodbav:"agent,omitempty"`
+	Automatic  bool                  `dynamodbav:"auto,omitempty"`
+	ReplyTo    string                `dynamodbav:"re,omitempty"`
+	Reactions  map[string]string     `dynamodbav:"rx,omitempty"`
+	Media      *events.Media         `dynamodbav:"media,omitempty"`
+	Location   *events.Location      `dynamodbav:"loc,omitempty"`
+	Reply      *events.Reply         `dynamodbav:"reply,omitempty"`
+	Template   *inbox.TemplateRef    `dynamodbav:"tpl,omitempty"`
+	Detail     []byte                `dynamodbav:"raw,omitempty"`
+
+	// events
+	EventType string            `dynamodbav:"et,omitempty"`
+	Actor     string            `dynamodbav:"actor,omitempty"`
+	Details   map[string]string `dynamodbav:"det,omitempty"`
+}
+
+// pointerItem maps a provider message id to its thread item.
+type pointerItem struct {
+	PK, SK string
+	Type   string `dynamodbav:"type"`
+	Thread string `dynamodbav:"thread"` // SK of the thread item
+}
+
+func toMessageItem(m *inbox.Message) threadItem {
+	it := threadItem{
+		PK: convPK(m.ConversationID), SK: threadSK(m.At, m.ID), Type: "thread", Kind: "msg",
+		ID: m.ID, Conv: m.ConversationID, At: ms(m.At),
+		ProviderID: m.ProviderID, Direction: string(m.Direction), MsgType: m.Type, Text: m.Text,
+		Status: string(m.Status), Rank: m.Status.Rank(), Error: m.Error, Created: ms(m.CreatedAt),
+		Agent: m.AgentID, Automatic: m.Automatic, ReplyTo: m.ReplyTo, Reactions: m.Reactions,
+		Media: m.Media, Location: m.Location, Reply: m.Reply, Template: m.Template, Detail: m.Detail,
+	}
+	if len(m.StatusAt) > 0 {
+		it.StatusAt = map[string]int64{}
+		for k, v := range m.StatusAt {
+			it.StatusAt[string(k)] = ms(v)
+		}
+	}
+	return it
+}
+
+func (it *threadItem) message() *inbox.Message {
+	m := &inbox.Message{
+		ID: it.ID, ConversationID: it.Conv, ProviderID: it.ProviderID, Direction: inbox.Direction(it.Direction),
+		Type: it.MsgType, Text: it.Text, Status: inbox.DeliveryStatus(it.Status), Error: it.Error,
+		At: fromMS(it.At), CreatedAt: fromMS(it.Created), AgentID: it.Agent, Automatic: it.Automatic,
+		ReplyTo: it.ReplyTo, Reactions: it.Reactions, Media: it.Media, Location: it.Location, Reply: it.Reply,
+		Template: it.Template, Detail: it.Detail,
+	}
+	if len(it.StatusAt) > 0 {
+		m.StatusAt = map[inbox.DeliveryStatus]time.Time{}
+		for k, v := range it.StatusAt {
+			m.StatusAt[inbox.DeliveryStatus(k)] = fromMS(v)
+		}
+	}
+	return m
+}
+
+// MessageKey is where a message lives: its conversation and thread position. The send path and
+// status updates carry it instead of looking the message up.
+type MessageKey struct {
+	ConversationID string
+	SK             string
+}
+
+// KeyOf returns the key of m.
+func KeyOf(m *inbox.Message) MessageKey {
+	return MessageKey{ConversationID: m.ConversationID, SK: threadSK(m.At, m.ID)}
+}
+
+// MessageExists reports whether the message is stored.
+func (s *Store) MessageExists(ctx context.Context, k MessageKey) (bool, error) {
+	_, err := s.get(ctx, convPK(k.ConversationID), k.SK)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// PutMessage stores a message once: ErrExists if it is already there.
+func (s *Store) PutMessage(ctx context.Context, m *inbox.Message) error {
+	it := toMessageItem(m)
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("encode message %s: %w", m.ID, err)
+	}
+	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: it.PK})
+}
+
+// Message reads one message by key.
+func (s *Store) Message(ctx context.Context, k MessageKey) (*inbox.Message, error) {
+	raw, err := s.get(ctx, convPK(k.ConversationID), k.SK)
+	if err != nil {
+		return nil, err
+	}
+	var it threadItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return nil, fmt.Errorf("decode message %s: %w", k.SK, err)
+	}
+	if it.Kind != "msg" {
+		return nil, ErrNotFound
+	}
+	return it.message(), nil
+}
+
+// PutPointer records that providerID is the thread item k. ErrExists if the id is already
+// mapped (then Pointer tells where).
+func (s *Store) PutPointer(ctx context.Context, providerID string, k MessageKey) error {
+	item, err := attributevalue.MarshalMap(pointerItem{PK: convPK(k.ConversationID), SK: pointerSK(providerID), Type: "pointer", Thread: k.SK})
+	if err != nil {
+		return fmt.Errorf("encode pointer: %w", err)
+	}
+	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: convPK(k.ConversationID)})
+}
+
+// Pointer finds the thread item of a provider message id in a conversation.
+func (s *Store) Pointer(ctx context.Context, convID, providerID string) (MessageKey, error) {
+	raw, err := s.get(ctx, convPK(convID), pointerSK(providerID))
+	if err != nil {
+		return MessageKey{}, err
+	}
+	var it pointerItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return MessageKey{}, fmt.Errorf("decode pointer: %w", err)
+	}
+	return MessageKey{ConversationID: convID, SK: it.Thread}, nil
+}
+
+// StatusUpdate is a delivery status for an outbound message.
+type StatusUpdate struct {
+	Status     inbox.DeliveryStatus
+	At         time.Time
+	ProviderID string // set when the send path learns the provider's id
+	Error      *events.ProviderError
+}
+
+// ApplyStatus moves a message's delivery status forward: it writes only if the new status
+// ranks above the current one, so statuses applied in any order, any number of times, leave the
+// same message. applied is false when the update was older news.
+func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (applied bool, err error) {
+	set := "SET st = :st, #rank = :rank, sat.#s = :at"
+	vals := map[string]types.AttributeValue{
+		":st":   &types.AttributeValueMemberS{Value: string(u.Status)},
+		":rank": &types.AttributeValueMemberN{Value: strconv.Itoa(u.Status.Rank())},
+		":at":   &types.AttributeValueMemberN{Value: strconv.FormatInt(ms(u.At), 10)},
+	}
+	names := map[string]string{"#rank": "rank", "#s": string(u.Status)}
+	if u.ProviderID != "" {
+		set += ", pid = :pid"
+		vals[":pid"] = &types.AttributeValueMemberS{Value: u.ProviderID}
+	}
+	if u.Error != nil {
+		ev, err := attributevalue.Marshal(u.Error)
+		if err != nil {
+			return false, fmt.Errorf("encode error: %w", err)
+		}
+		set += ", err = :err"
+		vals[":err"] = ev
+	}
+	// sat (status times) is created with the message; old items without it get one first.
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(convPK(k.ConversationID), k.SK),
+		UpdateExpression:          aws.String(set),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_exists(sat) AND #rank < :rank"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("apply status %s to %s: %w", u.Status, k.SK, err)
+	}
+	s.count(indexKeys{}, indexKeys{PK: convPK(k.ConversationID)}, out.ConsumedCapacity)
+	return true, nil
+}
+
+// parkedItem is a status that arrived before the send path recorded its message's provider id.
+type parkedItem struct {
+	PK, SK string
+	Type   string `dynamodbav:"type"`
+	Status []byte `dynamodbav:"status"`
+	TTL    int64  `dynamodbav:"ttl"`
+}
+
+// parkTTL is how long a parked status waits for its message: as long as providers retry.
+const parkTTL = 30 * 24 * time.Hour
+
+// ParkStatus keeps a status for a message not known yet; ApplyParked applies it later.
+// Parking the same status twice is harmless.
+func (s *Store) ParkStatus(ctx context.Context, convID string, st *events.Status, now time.Time) error {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode parked status: %w", err)
+	}
+	item, err := attributevalue.MarshalMap(parkedItem{
+		PK: convPK(convID), SK: parkedSK(st.MessageID, st.Status), Type: "parked",
+		Status: raw, TTL: now.Add(parkTTL).Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("encode parked status: %w", err)
+	}
+	return s.put(ctx, item, "", indexKeys{PK: convPK(convID)})
+}
+
+// Parked returns the statuses parked for providerID in a conversation.
+func (s *Store) Parked(ctx context.Context, convID, providerID string) ([]*events.Status, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: convPK(convID)},
+			":p":  &types.AttributeValueMemberS{Value: "PARK#" + providerID + "#"},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query parked statuses: %w", err)
+	}
+	var res []*events.Status
+	for _, raw := range out.Items {
+		var it parkedItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, fmt.Errorf("decode parked status: %w", err)
+		}
+		var st events.Status
+		if err := json.Unmarshal(it.Status, &st); err != nil {
+			return nil, fmt.Errorf("decode parked status: %w", err)
+		}
+		res = append(res, &st)
+	}
+	return res, nil
+}
+
+// PutEvent appends an event to a conversation's timeline.
+func (s *Store) PutEvent(ctx context.Context, e *inbox.Event) error {
+	it := threadItem{
+		PK: convPK(e.ConversationID), SK: threadSK(e.At, e.ID), Type: "thread", Kind: "evt",
+		ID: e.ID, Conv: e.ConversationID, At: ms(e.At), EventType: string(e.Type), Actor: e.ActorID, Details: e.Details,
+	}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: it.PK})
+}
+
+// Entry is one item of a timeline: exactly one of Message and Event is set.
+type Entry struct {
+	Message *inbox.Message
+	Event   *inbox.Event
+}
+
+// Thread reads a conversation's timeline oldest first, limit entries after the cursor.
+func (s *Store) Thread(ctx context.Context, convID string, limit int, cursor string) ([]Entry, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :m)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: convPK(convID)},
+			":m":  &types.AttributeValueMemberS{Value: skThread},
+		},
+		Limit: aws.Int32(int32(limit)),
+	}
+	if cursor != "" {
+		in.ExclusiveStartKey = key(convPK(convID), cursor)
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("query thread %s: %w", convID, err)
+	}
+	entries := make([]Entry, 0, len(out.Items))
+	for _, raw := range out.Items {
+		var it threadItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, "", fmt.Errorf("decode thread item: %w", err)
+		}
+		if it.Kind == "evt" {
+			entries = append(entries, Entry{Event: &inbox.Event{
+				ID: it.ID, ConversationID: it.Conv, Type: inbox.EventType(it.EventType), ActorID: it.Actor,
+				At: fromMS(it.At), Details: it.Details,
+			}})
+			continue
+		}
+		entries = append(entries, Entry{Message: it.message()})
+	}
+	next := ""
+	if out.LastEvaluatedKey != nil && len(entries) == limit {
+		if v, ok := out.LastEvaluatedKey["SK"].(*types.AttributeValueMemberS); ok {
+			next = v.Value
+		}
+	}
+	return entries, next, nil
+}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Index names; the CDK stack declares the same (infra/stack_test.go checks it).
+const (
+	IndexQueue    = "GSI1" // department queues: open/done × unassigned/assigned, sharded
+	IndexAssignee = "GSI2" // one agent's conversations
+	IndexLookup   = "GSI3" // lookups: user by email, contact search
+	IndexWindow   = "GSI4" // window-expiry buckets, keys only
+)
+
+// CreateTable creates the table with its indexes, as the CDK stack does, for local runs and
+// tests. An existing table is left as it is.
+func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
+	s := func(n string) types.AttributeDefinition {
+		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
+	}
+	gsi := func(name string, proj types.ProjectionType) types.GlobalSecondaryIndex {
+		return types.GlobalSecondaryIndex{
+			IndexName: aws.String(name),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(name + "PK"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(name + "SK"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: proj},
+		}
+	}
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			s("PK"), s("SK"), s("GSI1PK"), s("GSI1SK"), s("GSI2PK"), s("GSI2SK"),
+			s("GSI3PK"), s("GSI3SK"), s("GSI4PK"), s("GSI4SK"),
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("PK"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("SK"), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
+			gsi(IndexQueue, types.ProjectionTypeAll),
+			gsi(IndexAssignee, types.ProjectionTypeAll),
+			gsi(IndexLookup, types.ProjectionTypeAll),
+			gsi(IndexWindow, types.ProjectionTypeKeysOnly),
+		},
+	})
+	var inUse *types.ResourceInUseException
+	if errors.As(err, &inUse) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	return nil
+}
