@@ -89,18 +89,31 @@ func ConversationID(orgID, lineID, waID string) string {
 	return "c_" + hashID(orgID+"\x00"+lineID+"\x00"+waID)
 }
 
-// NewConversation starts the conversation of a customer on a line routed to departmentID.
-func NewConversation(orgID, lineID string, contact ContactRef, departmentID string, now time.Time) *Conversation {
+// NewConversation returns the conversation of a customer on a line, not open yet: its first
+// message (ApplyInbound) or an agent's first template (Open) opens cycle 1.
+func NewConversation(orgID, lineID string, contact ContactRef, now time.Time) *Conversation {
 	return &Conversation{
-		ID:           ConversationID(orgID, lineID, contact.WaID),
-		OrgID:        orgID,
-		LineID:       lineID,
-		Contact:      contact,
-		Status:       StatusOpen,
-		DepartmentID: departmentID,
-		Cycle:        1,
-		CreatedAt:    now,
+		ID:        ConversationID(orgID, lineID, contact.WaID),
+		OrgID:     orgID,
+		LineID:    lineID,
+		Contact:   contact,
+		CreatedAt: now,
 	}
+}
+
+// Open starts a new cycle of a conversation that is not open, in department dept.
+func (c *Conversation) Open(dept string) error {
+	if c.Status == StatusOpen {
+		return ErrOpen
+	}
+	c.Status = StatusOpen
+	c.Cycle++
+	c.AssigneeID = ""
+	c.DepartmentID = dept
+	c.ClosedAt = time.Time{}
+	c.CloseReason = ""
+	c.RouteRule = ""
+	return nil
 }
 
 // CustomerMessage is what a conversation needs to know of a new customer message.
@@ -113,7 +126,8 @@ type CustomerMessage struct {
 }
 
 // ApplyInbound records a customer message on the conversation. It reports whether the message
-// opened a new cycle (a done conversation reopens and must be routed again). A message older
+// opened a new cycle (a new conversation, or a done one that reopens and must be routed
+// again). A message older
 // than the latest one (providers deliver out of order) counts as unread but moves neither the
 // last activity nor the window backwards. routeTo is the line's current department.
 func (c *Conversation) ApplyInbound(m CustomerMessage, routeTo string) (reopened bool) {
@@ -121,14 +135,8 @@ func (c *Conversation) ApplyInbound(m CustomerMessage, routeTo string) (reopened
 		return false
 	}
 	c.LastAppliedID = m.ProviderID
-	if c.Status == StatusDone {
-		c.Status = StatusOpen
-		c.Cycle++
-		c.AssigneeID = ""
-		c.DepartmentID = routeTo
-		c.ClosedAt = time.Time{}
-		c.CloseReason = ""
-		c.RouteRule = ""
+	if c.Status != StatusOpen {
+		_ = c.Open(routeTo)
 		reopened = true
 	}
 	if m.ProfileName != "" {

@@ -14,9 +14,9 @@ import (
 //   - a conversation's messages live in the conversation's own partition.
 
 // queueShards splits each department queue (GSI1) and each window bucket (GSI4) so that one
-// line at 1,000 messages/s puts at most ~2×1000/16 = 125 index writes per second on any
+// line at 1,000 messages/s puts at most ~2×1000/8 = 250 index writes per second on any
 // partition.
-const queueShards = 16
+const queueShards = 8
 
 // windowBucket is the granularity of the window-expiry index: a conversation moves to another
 // bucket at most once per 10 minutes however many messages arrive.

@@ -332,3 +332,49 @@ func (s *Store) Thread(ctx context.Context, convID string, limit int, cursor str
 	}
 	return entries, next, nil
 }
+
+// SetReaction puts (or, with an empty emoji, removes) a customer's reaction on a message.
+func (s *Store) SetReaction(ctx context.Context, k MessageKey, from, emoji string) error {
+	if _, err := s.get(ctx, convPK(k.ConversationID), k.SK); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		in := &dynamodb.UpdateItemInput{
+			TableName:                aws.String(s.table),
+			Key:                      key(convPK(k.ConversationID), k.SK),
+			ExpressionAttributeNames: map[string]string{"#f": from},
+			ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+		}
+		first := attempt%2 == 1
+		switch {
+		case emoji == "":
+			in.UpdateExpression = aws.String("REMOVE rx.#f")
+			in.ConditionExpression = aws.String("attribute_exists(rx)")
+		case first:
+			// The message has no reactions yet: create the map.
+			in.UpdateExpression = aws.String("SET rx = :m")
+			in.ConditionExpression = aws.String("attribute_not_exists(rx)")
+			in.ExpressionAttributeNames = nil
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{
+				":m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{from: &types.AttributeValueMemberS{Value: emoji}}},
+			}
+		default:
+			in.UpdateExpression = aws.String("SET rx.#f = :e")
+			in.ConditionExpression = aws.String("attribute_exists(rx)")
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{":e": &types.AttributeValueMemberS{Value: emoji}}
+		}
+		out, err := s.db.UpdateItem(ctx, in)
+		if isConditionFailed(err) {
+			if emoji == "" {
+				return nil // nothing to remove
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("set reaction on %s: %w", k.SK, err)
+		}
+		s.count(indexKeys{}, indexKeys{PK: convPK(k.ConversationID)}, out.ConsumedCapacity)
+		return nil
+	}
+	return fmt.Errorf("set reaction on %s: %w", k.SK, ErrConflict)
+}

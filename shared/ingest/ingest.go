@@ -1,0 +1,316 @@
+// Package ingest applies inbound provider events (events.Inbound) to the store: customer
+// messages become thread messages and move their conversation, statuses move outbound
+// messages forward, everything else is kept. Every step is idempotent by design, so SQS
+// redeliveries and provider retries days later leave exactly one copy.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// Result tells what applying an event did, for logs and tests.
+type Result string
+
+// Results.
+const (
+	Stored     Result = "stored"     // a new message or status was recorded
+	Duplicate  Result = "duplicate"  // already applied before
+	Parked     Result = "parked"     // status for a message not known yet
+	Stale      Result = "stale"      // status older than the message's current one
+	Unrouted   Result = "unrouted"   // no line claims the business number: kept for admins
+	Kept       Result = "kept"       // provider event stored as received
+	Irrelevant Result = "irrelevant" // e.g. Twilio "accepted": says nothing about delivery
+)
+
+// Opened is called when a conversation opens (new, or a new cycle): the place where the
+// assignment rules run.
+type Opened func(ctx context.Context, c *inbox.Conversation, line *inbox.Line) error
+
+// Processor applies inbound events. It is safe for concurrent use; events of one conversation
+// must be applied one at a time (the FIFO queue's message group guarantees it).
+type Processor struct {
+	st     *store.Store
+	now    func() time.Time
+	opened Opened
+	lines  lineCache
+}
+
+// New returns a processor over st. opened may be nil.
+func New(st *store.Store, now func() time.Time, opened Opened) *Processor {
+	return &Processor{st: st, now: now, opened: opened, lines: lineCache{ttl: 30 * time.Second, m: map[string]cachedLine{}}}
+}
+
+// Apply applies one event. An error means nothing durable was lost and the event must be
+// retried (the consumer reports it as a batch item failure).
+func (p *Processor) Apply(ctx context.Context, ev *events.Inbound) (Result, error) {
+	switch ev.Kind {
+	case events.KindMessage:
+		if ev.Message == nil {
+			return "", fmt.Errorf("%w: message event without message", ErrMalformed)
+		}
+		return p.message(ctx, ev)
+	case events.KindStatus:
+		if ev.Status == nil {
+			return "", fmt.Errorf("%w: status event without status", ErrMalformed)
+		}
+		return p.status(ctx, ev)
+	case events.KindTemplateStatus:
+		if ev.Template == nil {
+			return "", fmt.Errorf("%w: template event without template", ErrMalformed)
+		}
+		return Kept, p.st.PutProviderEvent(ctx, ev.Provider, ev.Template.Account, ev)
+	case events.KindOther:
+		if ev.Other == nil {
+			return "", fmt.Errorf("%w: other event without payload", ErrMalformed)
+		}
+		return Kept, p.st.PutProviderEvent(ctx, ev.Provider, ev.Other.Account, ev)
+	}
+	return "", fmt.Errorf("%w: unknown kind %q", ErrMalformed, ev.Kind)
+}
+
+// ErrMalformed marks an event that can never be applied: retrying cannot help, so the consumer
+// moves it to the dead-letter queue with the reason.
+var ErrMalformed = errors.New("ingest: malformed event")
+
+func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, error) {
+	m := ev.Message
+	if m.ID == "" || m.From == "" || m.Line.Address == "" {
+		return "", fmt.Errorf("%w: message without id, sender or line", ErrMalformed)
+	}
+	line, err := p.line(ctx, ev.Provider, m.Line.Address)
+	if errors.Is(err, store.ErrNotFound) {
+		return Unrouted, p.st.PutUnrouted(ctx, ev.Provider, m.Line.Address, ev)
+	}
+	if err != nil {
+		return "", err
+	}
+	convID := inbox.ConversationID(line.OrgID, line.ID, m.From)
+	log := slog.With("conversation_id", convID, "message_id", m.ID)
+
+	at, err := p.messageTime(ctx, convID, ev)
+	if err != nil {
+		return "", err
+	}
+	now := p.now()
+	msg := inbox.InboundMessage(convID, m, at, now)
+	k := store.KeyOf(msg)
+	// The message item is written last, so its presence means everything before it was done:
+	// a provider retry days later stops here.
+	exists, err := p.st.MessageExists(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	if exists {
+		return Duplicate, nil
+	}
+
+	var opened, created bool
+	conv, err := p.st.UpdateConversation(ctx, line.OrgID, convID,
+		func() *inbox.Conversation {
+			created = true
+			return inbox.NewConversation(line.OrgID, line.ID, inbox.ContactRef{WaID: m.From, Name: m.ProfileName}, now)
+		},
+		func(c *inbox.Conversation) error {
+			if c.LastAppliedID == m.ID {
+				// Applied by a consumer that died before storing the message.
+				return store.ErrNoChange
+			}
+			opened = c.ApplyInbound(inbox.CustomerMessage{
+				ProviderID:  m.ID,
+				At:          at,
+				Preview:     inbox.Preview{Text: msg.Text, Direction: inbox.Inbound, Type: msg.Type, At: at},
+				ProfileName: m.ProfileName,
+				Referral:    m.Referral != nil,
+			}, line.DepartmentID)
+			if opened {
+				c.RouteRule = routeRule(line)
+			}
+			return nil
+		})
+	if err != nil {
+		return "", fmt.Errorf("update conversation: %w", err)
+	}
+	if created {
+		err := p.st.CreateContact(ctx, &inbox.Contact{OrgID: line.OrgID, WaID: m.From, Name: m.ProfileName, CreatedAt: now})
+		if err != nil {
+			return "", err
+		}
+	}
+	if opened {
+		if err := p.recordOpened(ctx, conv, line, at); err != nil {
+			return "", err
+		}
+	}
+	if err := p.st.PutMessage(ctx, msg); err != nil && !errors.Is(err, store.ErrExists) {
+		return "", err
+	}
+	if m.Reaction != nil && m.Reaction.MessageID != "" {
+		p.attachReaction(ctx, log, convID, m)
+	}
+	log.DebugContext(ctx, "message stored", "type", m.Type, "opened", opened)
+	return Stored, nil
+}
+
+// messageTime is the message's place on the timeline: the provider's timestamp, or, for
+// providers that send none (Twilio), the time it was first received, pinned by a pointer item
+// so that a retry lands on the same place.
+func (p *Processor) messageTime(ctx context.Context, convID string, ev *events.Inbound) (time.Time, error) {
+	m := ev.Message
+	if !m.Timestamp.IsZero() {
+		return m.Timestamp, nil
+	}
+	k, err := p.st.Pointer(ctx, convID, m.ID)
+	if err == nil {
+		return k.Time(), nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, err
+	}
+	at := ev.ReceivedAt
+	if at.IsZero() {
+		at = p.now()
+	}
+	msg := inbox.InboundMessage(convID, m, at, at)
+	switch err := p.st.PutPointer(ctx, m.ID, store.KeyOf(msg)); {
+	case errors.Is(err, store.ErrExists):
+		k, err := p.st.Pointer(ctx, convID, m.ID)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return k.Time(), nil
+	case err != nil:
+		return time.Time{}, err
+	}
+	return at, nil
+}
+
+func routeRule(line *inbox.Line) string {
+	if line.DepartmentID == "" {
+		return "no route"
+	}
+	return "line route"
+}
+
+// recordOpened writes the "opened" event with the route (V7) and runs the assignment hook.
+// The event id is derived from the cycle, so a redelivery writes it once.
+func (p *Processor) recordOpened(ctx context.Context, c *inbox.Conversation, line *inbox.Line, at time.Time) error {
+	e := &inbox.Event{
+		ID:             fmt.Sprintf("e_open_%d", c.Cycle),
+		ConversationID: c.ID,
+		Type:           inbox.EventOpened,
+		At:             at.Add(-time.Millisecond),
+		Details: map[string]string{
+			"line_id": line.ID, "department_id": c.DepartmentID, "rule": c.RouteRule, "cycle": fmt.Sprint(c.Cycle),
+		},
+	}
+	if err := p.st.PutEvent(ctx, e); err != nil && !errors.Is(err, store.ErrExists) {
+		return err
+	}
+	if p.opened != nil {
+		return p.opened(ctx, c, line)
+	}
+	return nil
+}
+
+// attachReaction shows a reaction on the message it targets when that message is ours
+// (found through its provider id); the reaction is a thread message of its own either way.
+func (p *Processor) attachReaction(ctx context.Context, log *slog.Logger, convID string, m *events.Message) {
+	k, err := p.st.Pointer(ctx, convID, m.Reaction.MessageID)
+	if err != nil {
+		return
+	}
+	if err := p.st.SetReaction(ctx, k, m.From, m.Reaction.Emoji); err != nil {
+		log.WarnContext(ctx, "reaction not attached", "error", err)
+	}
+}
+
+func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, error) {
+	st := ev.Status
+	if st.MessageID == "" || st.RecipientID == "" || st.Line.Address == "" {
+		return "", fmt.Errorf("%w: status without message id, recipient or line", ErrMalformed)
+	}
+	ds, ok := inbox.ParseDeliveryStatus(st.Status)
+	if !ok {
+		return Irrelevant, nil
+	}
+	line, err := p.line(ctx, ev.Provider, st.Line.Address)
+	if errors.Is(err, store.ErrNotFound) {
+		return Unrouted, p.st.PutUnrouted(ctx, ev.Provider, st.Line.Address, ev)
+	}
+	if err != nil {
+		return "", err
+	}
+	convID := inbox.ConversationID(line.OrgID, line.ID, st.RecipientID)
+	k, err := p.st.Pointer(ctx, convID, st.MessageID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The send path has not recorded the provider's id yet (the status raced it): park it;
+		// the send path applies parked statuses right after recording the id.
+		return Parked, p.st.ParkStatus(ctx, convID, st, p.now())
+	}
+	if err != nil {
+		return "", err
+	}
+	applied, err := p.st.ApplyStatus(ctx, k, StatusUpdate(ds, st, ev.ReceivedAt))
+	if err != nil {
+		return "", err
+	}
+	if !applied {
+		return Stale, nil
+	}
+	return Stored, nil
+}
+
+// StatusUpdate converts a provider status into a store update.
+func StatusUpdate(ds inbox.DeliveryStatus, st *events.Status, received time.Time) store.StatusUpdate {
+	at := st.Timestamp
+	if at.IsZero() {
+		at = received
+	}
+	u := store.StatusUpdate{Status: ds, At: at}
+	if len(st.Errors) > 0 {
+		e := st.Errors[0]
+		u.Error = &e
+	}
+	return u
+}
+
+// lineCache keeps lines by provider address for a short while: every inbound event needs its
+// line, and lines change rarely.
+type lineCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]cachedLine
+}
+
+type cachedLine struct {
+	line *inbox.Line
+	at   time.Time
+}
+
+func (p *Processor) line(ctx context.Context, provider events.Provider, address string) (*inbox.Line, error) {
+	key := string(provider) + "\x00" + address
+	now := p.now()
+	p.lines.mu.Lock()
+	c, ok := p.lines.m[key]
+	p.lines.mu.Unlock()
+	if ok && now.Sub(c.at) < p.lines.ttl {
+		return c.line, nil
+	}
+	l, err := p.st.LineByAddress(ctx, string(provider), address)
+	if err != nil {
+		return nil, err
+	}
+	p.lines.mu.Lock()
+	p.lines.m[key] = cachedLine{line: l, at: now}
+	p.lines.mu.Unlock()
+	return l, nil
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+
+	"github.com/buzon/buzon/events"
+)
+
+// providerEventItem keeps a provider event Buzón has no entity for (yet): an item for a number
+// with no line, a template status, an account notice. Nothing a provider sends is dropped.
+type providerEventItem struct {
+	PK, SK   string
+	Type     string `dynamodbav:"type"`
+	Kind     string `dynamodbav:"kind"`
+	Received int64  `dynamodbav:"rcv"`
+	Event    []byte `dynamodbav:"event"`
+}
+
+// PutUnrouted keeps an item addressed to a business number that no line claims. Items are
+// spread over queueShards partitions per address and written once per event.
+func (s *Store) PutUnrouted(ctx context.Context, provider events.Provider, address string, ev *events.Inbound) error {
+	id := ev.DedupID()
+	pk := fmt.Sprintf("UNROUTED#%s#%s#%02d", provider, address, shardOf(id))
+	return s.putProviderEvent(ctx, pk, ev, id)
+}
+
+// PutProviderEvent keeps an account-level provider event (template status, account update...).
+func (s *Store) PutProviderEvent(ctx context.Context, provider events.Provider, account string, ev *events.Inbound) error {
+	return s.putProviderEvent(ctx, "PEVT#"+string(provider)+"#"+account, ev, ev.DedupID())
+}
+
+func (s *Store) putProviderEvent(ctx context.Context, pk string, ev *events.Inbound, id string) error {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode provider event: %w", err)
+	}
+	sum := sha256.Sum256([]byte(id))
+	item, err := attributevalue.MarshalMap(providerEventItem{
+		PK: pk, SK: hex.EncodeToString(sum[:16]), Type: "provider_event", Kind: string(ev.Kind),
+		Received: ms(ev.ReceivedAt), Event: raw,
+	})
+	if err != nil {
+		return fmt.Errorf("encode provider event: %w", err)
+	}
+	err = s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: pk})
+	if errors.Is(err, ErrExists) {
+		return nil
+	}
+	return err
+}
+
+// Time is the timeline position of the key's item.
+func (k MessageKey) Time() time.Time {
+	parts := strings.SplitN(k.SK, "#", 3)
+	if len(parts) < 2 {
+		return time.Time{}
+	}
+	v, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return fromMS(v)
+}

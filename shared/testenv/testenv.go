@@ -1,0 +1,128 @@
+// Package testenv connects integration tests to the emulators `make test` starts (DynamoDB
+// Local and the SQS emulator), through the standard AWS endpoint variables. With -short the
+// tests that need them are skipped; otherwise a missing emulator fails the test, never skips it.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/buzon/buzon/shared/store"
+)
+
+var (
+	once    sync.Once
+	cfg     aws.Config
+	cfgErr  error
+	tableMu sync.Mutex
+	tables  = map[string]string{}
+)
+
+func awsConfig(t testing.TB) aws.Config {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs the emulators (run without -short, through make test)")
+	}
+	// Tests read the standard endpoint variables here only to fail clearly when the emulators
+	// are not running; the SDK itself picks them up in LoadDefaultConfig.
+	for _, v := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"} {
+		if os.Getenv(v) == "" {
+			t.Fatalf("%s is not set: integration tests need the emulators; run `make test` (or `go test -short` for unit tests only)", v)
+		}
+	}
+	once.Do(func() {
+		cfg, cfgErr = awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion("us-east-1"))
+	})
+	if cfgErr != nil {
+		t.Fatalf("aws config: %v", cfgErr)
+	}
+	return cfg
+}
+
+// DynamoDB returns a client of DynamoDB Local.
+func DynamoDB(t testing.TB) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsConfig(t))
+}
+
+// SQS returns a client of the SQS emulator.
+func SQS(t testing.TB) *sqs.Client {
+	return sqs.NewFromConfig(awsConfig(t))
+}
+
+// Table returns the name of a table with Buzón's schema, created once per test binary and
+// name; tests share it and keep apart by using their own organization ids (see ID).
+func Table(t testing.TB, name string) string {
+	t.Helper()
+	db := DynamoDB(t)
+	tableMu.Lock()
+	defer tableMu.Unlock()
+	if tbl, ok := tables[name]; ok {
+		return tbl
+	}
+	tbl := name + "-" + ID("")
+	if err := store.CreateTable(context.Background(), db, tbl); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	tables[name] = tbl
+	return tbl
+}
+
+// Store returns a store over a shared test table, with a write counter.
+func Store(t testing.TB) *store.Store {
+	return store.New(DynamoDB(t), Table(t, "test"), store.NewWriteCounter())
+}
+
+// ID returns a random id with a prefix: an organization, a line, a user of one test.
+func ID(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// FIFOQueue creates a high-throughput FIFO queue with a FIFO dead-letter queue that takes a
+// message after maxReceive receives, and returns both URLs. visibility is in seconds.
+func FIFOQueue(t testing.TB, maxReceive, visibility int) (url, dlq string) {
+	t.Helper()
+	ctx := context.Background()
+	client := SQS(t)
+	name := ID("q")
+	d, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName:  aws.String(name + "-dlq.fifo"),
+		Attributes: map[string]string{"FifoQueue": "true"},
+	})
+	if err != nil {
+		t.Fatalf("create dlq: %v", err)
+	}
+	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: d.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		t.Fatalf("dlq arn: %v", err)
+	}
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{
+		QueueName: aws.String(name + ".fifo"),
+		Attributes: map[string]string{
+			"FifoQueue":           "true",
+			"DeduplicationScope":  "messageGroup",
+			"FifoThroughputLimit": "perMessageGroupId",
+			"VisibilityTimeout":   fmt.Sprint(visibility),
+			"RedrivePolicy": fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`,
+				attrs.Attributes["QueueArn"], maxReceive),
+		},
+	})
+	if err != nil {
+		t.Fatalf("create queue: %v", err)
+	}
+	return aws.ToString(q.QueueUrl), aws.ToString(d.QueueUrl)
+}
