@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,10 @@ type Config struct {
 	WindowWarnLead  time.Duration // warn the assignee this long before the window closes
 }
 
-// Load reads the configuration through getenv (os.Getenv in main).
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.Getenv) }
+
+// Load reads the configuration through getenv.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		TableName:        getenv("TABLE_NAME"),

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/config"
+	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/testenv"
+)
+
+const (
+	appSecret   = "test-app-secret"
+	twilioToken = "test-twilio-token"
+	base        = "https://hooks.example.test"
+)
+
+func metaSig(body []byte) string {
+	m := hmac.New(sha256.New, []byte(appSecret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func twilioSig(u string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := u
+	for _, k := range keys {
+		vs := append([]string(nil), form[k]...)
+		sort.Strings(vs)
+		for _, v := range vs {
+			s += k + v
+		}
+	}
+	m := hmac.New(sha1.New, []byte(twilioToken))
+	m.Write([]byte(s))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+func request(method, path, query string, headers map[string]string, body string) lambdaevents.APIGatewayV2HTTPRequest {
+	r := lambdaevents.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: query, Headers: headers, Body: body}
+	r.RequestContext.HTTP.Method = method
+	r.RequestContext.RequestID = testenv.ID("req")
+	return r
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../shared/meta/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func twilioForm(t *testing.T, name string) url.Values {
+	t.Helper()
+	b, err := os.ReadFile("../../shared/twilio/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := url.ParseQuery(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// drain reads every message now on the queue.
+func drain(t *testing.T, client *sqs.Client, u string) []events.Inbound {
+	t.Helper()
+	var got []events.Inbound
+	for {
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(u), MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			return got
+		}
+		for _, m := range out.Messages {
+			var ev events.Inbound
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ev)
+		}
+	}
+}
+
+func TestWebhook(t *testing.T) {
+	t.Parallel()
+	client := testenv.SQS(t)
+	multi := fixture(t, "multi_entry.json")
+	wantMulti, err := meta.Parse(multi, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonASCII := fixture(t, "non_ascii.json")
+	unknown := fixture(t, "unknown_field.json")
+	wantUnknown, err := meta.Parse(unknown, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := twilioForm(t, "inbound_text.txt")
+	twBody := tw.Encode()
+	twSig := twilioSig(base+"/webhooks/twilio", tw)
+
+	tests := []struct {
+		name       string
+		req        lambdaevents.APIGatewayV2HTTPRequest
+		brokenSQS  bool
+		wantStatus int
+		wantItems  int
+		wantBody   string
+	}{
+		{name: "handshake", req: request("GET", "/webhooks/meta", "hub.mode=subscribe&hub.verify_token=vt&hub.challenge=1158201444", nil, ""),
+			wantStatus: 200, wantBody: "1158201444"},
+		{name: "handshake wrong token", req: request("GET", "/webhooks/meta", "hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1", nil, ""),
+			wantStatus: 403},
+		{name: "meta multi-entry delivery", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(multi)}, string(multi)),
+			wantStatus: 200, wantItems: len(wantMulti)},
+		{name: "meta base64 body, non-ASCII escapes", req: func() lambdaevents.APIGatewayV2HTTPRequest {
+			r := request("POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": metaSig(nonASCII)}, base64.StdEncoding.EncodeToString(nonASCII))
+			r.IsBase64Encoded = true
+			return r
+		}(), wantStatus: 200, wantItems: 1},
+		{name: "meta unknown field is kept", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(unknown)}, string(unknown)),
+			wantStatus: 200, wantItems: len(wantUnknown)},
+		{name: "meta bad signature", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig([]byte("other"))}, string(multi)),
+			wantStatus: 401},
+		{name: "meta missing signature", req: request("POST", "/webhooks/meta", "", nil, string(multi)), wantStatus: 401},
+		{name: "meta signed garbage", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig([]byte("{not json"))}, "{not json"),
+			wantStatus: 400},
+		{name: "meta too large", req: request("POST", "/webhooks/meta", "", nil, strings.Repeat("x", 3<<20+1)), wantStatus: 413},
+		{name: "meta queue down", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(multi)}, string(multi)),
+			brokenSQS: true, wantStatus: 503},
+		{name: "twilio inbound", req: request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": twSig}, twBody),
+			wantStatus: 200, wantItems: 1, wantBody: "<Response/>"},
+		{name: "twilio bad signature", req: request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": "AAAA"}, twBody),
+			wantStatus: 401},
+		{name: "unknown route", req: request("POST", "/webhooks/other", "", nil, ""), wantStatus: 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u, _ := testenv.FIFOQueue(t, 5, 30)
+			if tc.brokenSQS {
+				u = strings.TrimSuffix(u, ".fifo") + "-missing.fifo"
+			}
+			cfg := config.Config{MetaAppSecrets: []string{"old-secret", appSecret}, MetaVerifyToken: "vt", TwilioAuthToken: twilioToken,
+				PublicBaseURL: base, MaxWebhookBytes: 3 << 20}
+			h := newHandler(cfg, queue.New(client, u), time.Now)
+			resp, err := h.handle(context.Background(), tc.req)
+			if err != nil {
+				t.Fatalf("handler error: %v", err)
+			}
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d (%s), want %d", resp.StatusCode, resp.Body, tc.wantStatus)
+			}
+			if tc.wantBody != "" && resp.Body != tc.wantBody {
+				t.Errorf("body = %q, want %q", resp.Body, tc.wantBody)
+			}
+			if tc.brokenSQS {
+				return
+			}
+			got := drain(t, client, u)
+			if len(got) != tc.wantItems {
+				t.Errorf("queued %d items, want %d", len(got), tc.wantItems)
+			}
+			for _, ev := range got {
+				if ev.RequestID != tc.req.RequestContext.RequestID {
+					t.Errorf("item request id = %q, want %q", ev.RequestID, tc.req.RequestContext.RequestID)
+				}
+			}
+		})
+	}
+}
+
+func TestWebhookRetryIsDeduplicatedByQueue(t *testing.T) {
+	t.Parallel()
+	client := testenv.SQS(t)
+	u, _ := testenv.FIFOQueue(t, 5, 30)
+	body := fixture(t, "multi_entry.json")
+	want, err := meta.Parse(body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(config.Config{MetaAppSecrets: []string{appSecret}, MaxWebhookBytes: 3 << 20}, queue.New(client, u), time.Now)
+	for i := 0; i < 3; i++ {
+		resp, _ := h.handle(context.Background(), request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(body)}, string(body)))
+		if resp.StatusCode != 200 {
+			t.Fatalf("delivery %d: status %d", i, resp.StatusCode)
+		}
+	}
+	if got := drain(t, client, u); len(got) != len(want) {
+		t.Errorf("queued %d items after 3 identical deliveries, want %d", len(got), len(want))
+	}
+}
