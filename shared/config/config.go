@@ -22,6 +22,8 @@ type Config struct {
 	TableName        string
 	InboundQueueURL  string
 	OutboundQueueURL string
+	InboundDLQURL    string // poison events go here at once, with the reason
+	OutboundDLQURL   string
 	MediaBucket      string
 	PublicBaseURL    string // the webhook's public base URL, for Twilio signatures
 	LogLevel         string
@@ -52,6 +54,8 @@ func Load(getenv func(string) string) (Config, error) {
 		TableName:        getenv("TABLE_NAME"),
 		InboundQueueURL:  getenv("INBOUND_QUEUE_URL"),
 		OutboundQueueURL: getenv("OUTBOUND_QUEUE_URL"),
+		InboundDLQURL:    getenv("INBOUND_DLQ_URL"),
+		OutboundDLQURL:   getenv("OUTBOUND_DLQ_URL"),
 		MediaBucket:      getenv("MEDIA_BUCKET"),
 		PublicBaseURL:    strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
 		LogLevel:         or(getenv("LOG_LEVEL"), "info"),
@@ -110,6 +114,8 @@ func (c *Config) Require(names ...string) error {
 		"TABLE_NAME":         c.TableName,
 		"INBOUND_QUEUE_URL":  c.InboundQueueURL,
 		"OUTBOUND_QUEUE_URL": c.OutboundQueueURL,
+		"INBOUND_DLQ_URL":    c.InboundDLQURL,
+		"OUTBOUND_DLQ_URL":   c.OutboundDLQURL,
 		"MEDIA_BUCKET":       c.MediaBucket,
 		"PUBLIC_BASE_URL":    c.PublicBaseURL,
 		"META_APP_SECRET":    strings.Join(c.MetaAppSecrets, ","),

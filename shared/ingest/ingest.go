@@ -113,7 +113,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 		return Duplicate, nil
 	}
 
-	var opened, created bool
+	var opened, created, recovering bool
 	conv, err := p.st.UpdateConversation(ctx, line.OrgID, convID,
 		func() *inbox.Conversation {
 			created = true
@@ -122,6 +122,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 		func(c *inbox.Conversation) error {
 			if c.LastAppliedID == m.ID {
 				// Applied by a consumer that died before storing the message.
+				recovering = true
 				return store.ErrNoChange
 			}
 			opened = c.ApplyInbound(inbox.CustomerMessage{
@@ -139,7 +140,12 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 	if err != nil {
 		return "", fmt.Errorf("update conversation: %w", err)
 	}
-	if created {
+	if recovering && conv.Status == inbox.StatusOpen && conv.AssigneeID == "" && conv.RouteRule == routeRule(line) {
+		// The consumer that applied it may have died before routing: route again (the
+		// opened event has a fixed id and the assignment step is idempotent).
+		opened = true
+	}
+	if created || recovering {
 		err := p.st.CreateContact(ctx, &inbox.Contact{OrgID: line.OrgID, WaID: m.From, Name: m.ProfileName, CreatedAt: now})
 		if err != nil {
 			return "", err

@@ -111,3 +111,31 @@ func (q *Queue) sendBatch(ctx context.Context, items []Item) error {
 	}
 	return fmt.Errorf("%w: %v", ErrNotAccepted, lastErr)
 }
+
+// Bury puts a record that can never be processed on a dead-letter queue as it was received,
+// with the reason as a message attribute, so that an operator sees why and can redrive it
+// after a fix.
+func (q *Queue) Bury(ctx context.Context, group, dedup, body, reason string) error {
+	in := &sqs.SendMessageInput{
+		QueueUrl:    aws.String(q.url),
+		MessageBody: aws.String(body),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			"reason": {DataType: aws.String("String"), StringValue: aws.String(truncate(reason, 1024))},
+		},
+	}
+	if group != "" {
+		in.MessageGroupId = aws.String(group)
+		in.MessageDeduplicationId = aws.String(dedup)
+	}
+	if _, err := q.sqs.SendMessage(ctx, in); err != nil {
+		return fmt.Errorf("queue: bury: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,35 @@
+// Command assign consumes the inbound FIFO queue: it stores customer messages, conversations
+// and contacts, applies delivery statuses and keeps every other provider event, idempotently.
+// When a conversation opens it is where routing and the assignment rules run.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/ingest"
+	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/store"
+)
+
+func main() {
+	ctx := context.Background()
+	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "INBOUND_DLQ_URL")
+	if err != nil {
+		slog.Error("assign init failed", "error", err)
+		os.Exit(1)
+	}
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
+	h := &handler{
+		proc: ingest.New(st, time.Now, nil),
+		dlq:  queue.New(sqs.NewFromConfig(awsCfg), cfg.InboundDLQURL),
+	}
+	lambda.Start(h.handle)
+}

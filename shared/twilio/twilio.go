@@ -1,0 +1,22 @@
+// Package twilio is Buzón's edge for Twilio's WhatsApp webhooks: it checks the
+// X-Twilio-Signature header and parses an inbound-message webhook or a status callback (form
+// parameters) into Buzón's own events.Inbound.
+//
+// It is pure logic: no network, no AWS.
+package twilio
+
+import "errors"
+
+// Errors returned by VerifySignature, VerifyBodySignature and Parse. Callers inspect them
+// with errors.Is; the wrapped text gives a human reason and is safe to return in a 4xx body.
+var (
+	// ErrMissingSignature means the request carried no X-Twilio-Signature header.
+	ErrMissingSignature = errors.New("twilio: missing signature")
+	// ErrBadSignature means the signature matches none of the accepted URL forms.
+	ErrBadSignature = errors.New("twilio: bad signature")
+	// ErrNoAuthToken means no auth token was configured: a server-side problem, never the
+	// caller's.
+	ErrNoAuthToken = errors.New("twilio: no auth token configured")
+	// ErrInvalid means the parameters are not a WhatsApp message or status callback.
+	ErrInvalid = errors.New("twilio: invalid webhook")
+)
