@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -34,6 +35,12 @@ const (
 // unknown webhook fields become KindOther with the raw value, unknown message types become a
 // Message with Unsupported set and the raw item kept. Every error Parse returns wraps
 // ErrInvalid.
+//
+// Message.From is the sender's wa_id digits (from); a message without one (a user known only
+// by username) falls back to the business-scoped from_user_id. ProfileName comes from the
+// value.contacts entry with the same id, else from the only contact. Each item's Raw is its
+// own JSON exactly as delivered: the message or status object, or the whole change value for
+// template statuses and other fields.
 func Parse(body []byte, receivedAt time.Time) ([]events.Inbound, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
@@ -176,7 +183,7 @@ func message(raw json.RawMessage, line events.Line, contacts []contact) (*events
 		return nil, err
 	}
 	if w.ID == "" {
-		return nil, fmt.Errorf("id missing")
+		return nil, errors.New("id missing")
 	}
 	from := w.From
 	if from == "" {
@@ -185,7 +192,7 @@ func message(raw json.RawMessage, line events.Line, contacts []contact) (*events
 		from = w.FromUserID
 	}
 	if from == "" {
-		return nil, fmt.Errorf("from missing")
+		return nil, errors.New("from missing")
 	}
 	m := &events.Message{
 		ID:          w.ID,
@@ -326,11 +333,11 @@ func status(raw json.RawMessage, line events.Line) (*events.Status, error) {
 	}
 	switch {
 	case w.ID == "":
-		return nil, fmt.Errorf("id missing")
+		return nil, errors.New("id missing")
 	case w.Status == "":
-		return nil, fmt.Errorf("status missing")
+		return nil, errors.New("status missing")
 	case w.RecipientID == "":
-		return nil, fmt.Errorf("recipient_id missing")
+		return nil, errors.New("recipient_id missing")
 	}
 	return &events.Status{
 		MessageID:   w.ID,
@@ -378,7 +385,7 @@ func providerErrors(ws []wireError) []events.ProviderError {
 func decimalID(raw json.RawMessage) (string, error) {
 	raw = rawOrNil(raw)
 	if raw == nil {
-		return "", fmt.Errorf("missing")
+		return "", errors.New("missing")
 	}
 	s := string(raw)
 	if raw[0] == '"' {
@@ -387,7 +394,7 @@ func decimalID(raw json.RawMessage) (string, error) {
 		}
 	}
 	if s == "" {
-		return "", fmt.Errorf("missing")
+		return "", errors.New("missing")
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
