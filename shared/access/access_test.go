@@ -1,0 +1,103 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/buzon/buzon/shared/inbox"
+)
+
+// TestCheck is the permission table: every role × action × ownership, with the expected
+// answer: "ok", "403" (sees it, may not do it) or "404" (may not see it).
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	users := map[inbox.Role]*inbox.User{
+		inbox.RoleAdmin:   {ID: "me", OrgID: "o1", Role: inbox.RoleAdmin},
+		inbox.RoleAgent:   {ID: "me", OrgID: "o1", Role: inbox.RoleAgent, Departments: []string{"sales"}},
+		inbox.RoleSeller:  {ID: "me", OrgID: "o1", Role: inbox.RoleSeller, Departments: []string{"sales"}},
+		inbox.RoleNoInbox: {ID: "me", OrgID: "o1", Role: inbox.RoleNoInbox, Departments: []string{"sales"}},
+	}
+	owners := map[string]*inbox.Conversation{
+		"mine":             {OrgID: "o1", DepartmentID: "sales", AssigneeID: "me"},
+		"unassigned":       {OrgID: "o1", DepartmentID: "sales"},
+		"someone else's":   {OrgID: "o1", DepartmentID: "sales", AssigneeID: "other"},
+		"other department": {OrgID: "o1", DepartmentID: "support"},
+		"no route":         {OrgID: "o1"},
+		"other org":        {OrgID: "o2", DepartmentID: "sales", AssigneeID: "me"},
+	}
+	actions := []Action{Read, Note, Claim, Assign, Return, Transfer, Close, Reopen, Send}
+	// want[role][owner] is the answer for each action, in the order of actions.
+	want := map[inbox.Role]map[string][]string{
+		inbox.RoleAdmin: {
+			"mine":             {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"unassigned":       {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"someone else's":   {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"other department": {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"no route":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		},
+		inbox.RoleAgent: {
+			"mine":             {"ok", "ok", "ok", "403", "ok", "ok", "ok", "ok", "ok"},
+			"unassigned":       {"ok", "ok", "ok", "403", "403", "ok", "ok", "ok", "ok"},
+			"someone else's":   {"ok", "ok", "ok", "403", "403", "403", "403", "ok", "403"},
+			"other department": {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"no route":         {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		},
+		inbox.RoleSeller: {
+			"mine":             {"ok", "ok", "ok", "403", "ok", "ok", "ok", "ok", "ok"},
+			"unassigned":       {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"someone else's":   {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"other department": {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"no route":         {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		},
+	}
+	want[inbox.RoleNoInbox] = map[string][]string{}
+	for o := range owners {
+		want[inbox.RoleNoInbox][o] = []string{"404", "404", "404", "404", "404", "404", "404", "404", "404"}
+	}
+	for role, byOwner := range want {
+		for owner, answers := range byOwner {
+			for i, a := range actions {
+				t.Run(fmt.Sprintf("%s/%s/%s", role, owner, a), func(t *testing.T) {
+					t.Parallel()
+					err := Check(users[role], a, owners[owner], nil)
+					got := "ok"
+					switch {
+					case errors.Is(err, ErrInvisible):
+						got = "404"
+					case errors.Is(err, ErrForbidden):
+						got = "403"
+					case err != nil:
+						got = err.Error()
+					}
+					if got != answers[i] {
+						t.Errorf("Check(%s, %s, %s) = %s, want %s", role, a, owner, got, answers[i])
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestLineAuthorization(t *testing.T) {
+	t.Parallel()
+	agent := &inbox.User{ID: "me", OrgID: "o1", Role: inbox.RoleAgent, Departments: []string{"sales"}}
+	c := &inbox.Conversation{OrgID: "o1", DepartmentID: "sales"}
+	tests := []struct {
+		name string
+		line *inbox.Line
+		want bool
+	}{
+		{"no list: every member", &inbox.Line{}, true},
+		{"listed", &inbox.Line{Authorized: []string{"x", "me"}}, true},
+		{"not listed", &inbox.Line{Authorized: []string{"x"}}, false},
+	}
+	for _, tc := range tests {
+		if got := Visible(agent, c, tc.line); got != tc.want {
+			t.Errorf("%s: Visible = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
