@@ -1,0 +1,692 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The stack is synthesized once for the whole package: a synth through the
+// jsii kernel takes seconds. Tests that call into jsii (template assertions,
+// logical ids) do not use t.Parallel, because the Go jsii runtime writes
+// requests to and reads responses from its node process without a lock.
+// Tests that only read the decoded template run in parallel.
+var (
+	stack    awscdk.Stack
+	template assertions.Template
+	tmpl     cfnTemplate // template.ToJSON(), decoded once
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "buzon-infra-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	// Stand-ins for the Makefile-built binaries, so the test needs no build.
+	assets := filepath.Join(dir, "lambda")
+	for _, name := range FunctionNames {
+		if err := os.MkdirAll(filepath.Join(assets, name), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := os.WriteFile(filepath.Join(assets, name, "bootstrap"), []byte("test "+name), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	// No jsii.Close: the kernel's node process exits when the test binary
+	// does, and Close in jsii-runtime-go v1.127.0 races with the runtime's
+	// own process monitor, which fails `go test -race`.
+
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "cdk.out"))})
+	stack = NewStack(app, "Test", &StackProps{AssetRoot: assets})
+	template = assertions.Template_FromStack(stack, nil)
+	tmpl = cfnTemplate(*template.ToJSON())
+	return m.Run()
+}
+
+// check runs one template assertion. The assertions library reports a
+// mismatch by throwing, which the jsii runtime turns into a panic.
+func check(t *testing.T, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%v", r)
+		}
+	}()
+	assertion()
+}
+
+// logicalID is the template's logical id of the resource that a construct
+// defines, the construct named by its path under the stack ("UserPool",
+// "UserPool/ConsoleClient").
+func logicalID(t *testing.T, path string) string {
+	t.Helper()
+	var c constructs.IConstruct = stack
+	for _, id := range strings.Split(path, "/") {
+		if c = c.Node().TryFindChild(jsii.String(id)); c == nil {
+			t.Fatalf("no construct %q in the stack", path)
+		}
+	}
+	cfn, ok := c.Node().DefaultChild().(awscdk.CfnElement)
+	if !ok {
+		t.Fatalf("construct %q has no CloudFormation resource", path)
+	}
+	return *stack.GetLogicalId(cfn)
+}
+
+type obj = map[string]any
+
+func ref(id string) obj      { return obj{"Ref": id} }
+func arn(id string) obj      { return obj{"Fn::GetAtt": []any{id, "Arn"}} }
+func like(m obj) any         { return assertions.Match_ObjectLike(&m) }
+func arrayWith(a ...any) any { return assertions.Match_ArrayWith(&a) }
+
+func TestTable(t *testing.T) {
+	gsi := func(name, projection string) obj {
+		return obj{
+			"IndexName": name,
+			"KeySchema": []any{
+				obj{"AttributeName": name + "PK", "KeyType": "HASH"},
+				obj{"AttributeName": name + "SK", "KeyType": "RANGE"},
+			},
+			"Projection": obj{"ProjectionType": projection},
+		}
+	}
+	tests := []struct {
+		name  string
+		props obj
+	}{
+		{"keys", obj{
+			"KeySchema": []any{
+				obj{"AttributeName": "PK", "KeyType": "HASH"},
+				obj{"AttributeName": "SK", "KeyType": "RANGE"},
+			},
+			"AttributeDefinitions": arrayWith(
+				obj{"AttributeName": "PK", "AttributeType": "S"},
+				obj{"AttributeName": "SK", "AttributeType": "S"},
+			),
+		}},
+		{"on demand", obj{"BillingMode": "PAY_PER_REQUEST"}},
+		{"GSIs", obj{"GlobalSecondaryIndexes": []any{
+			gsi("GSI1", "ALL"), gsi("GSI2", "ALL"), gsi("GSI3", "ALL"), gsi("GSI4", "KEYS_ONLY"),
+		}}},
+		{"GSI attributes are strings", obj{"AttributeDefinitions": arrayWith(
+			obj{"AttributeName": "GSI1PK", "AttributeType": "S"}, obj{"AttributeName": "GSI1SK", "AttributeType": "S"},
+			obj{"AttributeName": "GSI2PK", "AttributeType": "S"}, obj{"AttributeName": "GSI2SK", "AttributeType": "S"},
+			obj{"AttributeName": "GSI3PK", "AttributeType": "S"}, obj{"AttributeName": "GSI3SK", "AttributeType": "S"},
+			obj{"AttributeName": "GSI4PK", "AttributeType": "S"}, obj{"AttributeName": "GSI4SK", "AttributeType": "S"},
+		)}},
+		{"TTL", obj{"TimeToLiveSpecification": obj{"AttributeName": "ttl", "Enabled": true}}},
+		{"PITR", obj{"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true}}},
+		{"deletion protection", obj{"DeletionProtectionEnabled": true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, func() { template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), tt.props) })
+		})
+	}
+	t.Run("one table, retained", func(t *testing.T) {
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+		check(t, func() {
+			template.HasResource(jsii.String("AWS::DynamoDB::Table"), obj{
+				"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+			})
+		})
+	})
+}
+
+func TestQueues(t *testing.T) {
+	highThroughputFIFO := obj{
+		"FifoQueue":                 true,
+		"DeduplicationScope":        "messageGroup",
+		"FifoThroughputLimit":       "perMessageGroupId",
+		"ContentBasedDeduplication": false,
+	}
+	tests := []struct {
+		name, queue, dlq, consumer string
+	}{
+		{"inbound", "InboundQueue", "InboundDLQ", "AssignFunction"},
+		{"outbound", "OutboundQueue", "OutboundDLQ", "SendFunction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			queue, dlq := logicalID(t, tt.queue), logicalID(t, tt.dlq)
+			want := merge(highThroughputFIFO, obj{
+				"RedrivePolicy": obj{"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 5.0},
+			})
+			if diff := cmp.Diff(want, subset(tmpl.props(queue), want)); diff != "" {
+				t.Errorf("queue %s (-want +got):\n%s", queue, diff)
+			}
+			wantDLQ := merge(highThroughputFIFO, obj{"MessageRetentionPeriod": 14 * 24 * 3600.0})
+			if diff := cmp.Diff(wantDLQ, subset(tmpl.props(dlq), wantDLQ)); diff != "" {
+				t.Errorf("DLQ %s (-want +got):\n%s", dlq, diff)
+			}
+
+			visibility := tmpl.props(queue)["VisibilityTimeout"]
+			timeout := tmpl.props(logicalID(t, tt.consumer))["Timeout"]
+			v, ok1 := visibility.(float64)
+			ft, ok2 := timeout.(float64)
+			if !ok1 || !ok2 || v < 6*ft {
+				t.Errorf("VisibilityTimeout = %v, consumer Timeout = %v; want visibility ≥ 6 × timeout", visibility, timeout)
+			}
+		})
+	}
+	t.Run("count", func(t *testing.T) {
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(4)) })
+	})
+}
+
+func TestEventSourceMappings(t *testing.T) {
+	tests := []struct{ name, queue, function string }{
+		{"assign consumes inbound", "InboundQueue", "AssignFunction"},
+		{"send consumes outbound", "OutboundQueue", "SendFunction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
+					"EventSourceArn":        arn(logicalID(t, tt.queue)),
+					"FunctionName":          ref(logicalID(t, tt.function)),
+					"BatchSize":             10,
+					"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+				})
+			})
+		})
+	}
+	t.Run("count", func(t *testing.T) {
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(2)) })
+	})
+}
+
+func TestFunctions(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+	}{
+		{"webhook", []string{"INBOUND_QUEUE_URL", "LOG_LEVEL", "PUBLIC_BASE_URL", "SECRETS_ARN"}},
+		{"assign", []string{"INBOUND_DLQ_URL", "LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"api", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "TABLE_NAME"}},
+		{"send", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"templates", []string{"LOG_LEVEL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"window", []string{"LOG_LEVEL", "OUTBOUND_QUEUE_URL", "TABLE_NAME"}},
+	}
+	if got := len(tests); got != len(FunctionNames) {
+		t.Fatalf("test covers %d functions, stack has %d", got, len(FunctionNames))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fn, logs := logicalID(t, titleCase(tt.name)+"Function"), logicalID(t, titleCase(tt.name)+"Logs")
+			p := tmpl.props(fn)
+			want := obj{
+				"Runtime":       "provided.al2023",
+				"Architectures": []any{"arm64"},
+				"Handler":       "bootstrap",
+				"LoggingConfig": obj{"LogFormat": "JSON", "LogGroup": ref(logs)},
+			}
+			if diff := cmp.Diff(want, subset(p, want)); diff != "" {
+				t.Errorf("function %s (-want +got):\n%s", tt.name, diff)
+			}
+			if m, _ := p["MemorySize"].(float64); m < 256 || m > 512 {
+				t.Errorf("MemorySize = %v, want 256–512", p["MemorySize"])
+			}
+			vars, _ := dig(p, "Environment", "Variables").(obj)
+			if diff := cmp.Diff(tt.env, sortedKeys(vars)); diff != "" {
+				t.Errorf("environment (-want +got):\n%s", diff)
+			}
+			if u, ok := vars["PUBLIC_BASE_URL"]; ok {
+				want := any(obj{"Fn::GetAtt": []any{logicalID(t, "HttpApi"), "ApiEndpoint"}})
+				if diff := cmp.Diff(want, u); diff != "" {
+					t.Errorf("PUBLIC_BASE_URL (-want +got):\n%s", diff)
+				}
+			}
+			if got := vars["LOG_LEVEL"]; got != "info" {
+				t.Errorf("LOG_LEVEL = %v, want info", got)
+			}
+			if got := tmpl.props(logs)["RetentionInDays"]; got == nil {
+				t.Errorf("log group %s has no retention", logs)
+			}
+		})
+	}
+	t.Run("count", func(t *testing.T) {
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(6)) })
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(6)) })
+	})
+}
+
+func TestHTTPAPI(t *testing.T) {
+	authorizer := logicalID(t, "HttpApi/CognitoAuthorizer")
+	pool, client := logicalID(t, "UserPool"), logicalID(t, "UserPool/ConsoleClient")
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1)) })
+
+	t.Run("JWT authorizer", func(t *testing.T) {
+		p := tmpl.props(authorizer)
+		want := obj{
+			"AuthorizerType": "JWT",
+			"IdentitySource": []any{"$request.header.Authorization"},
+			"JwtConfiguration": obj{
+				"Audience": []any{ref(client)},
+				"Issuer": obj{"Fn::Join": []any{"", []any{
+					"https://cognito-idp.", ref("AWS::Region"), ".amazonaws.com/", ref(pool),
+				}}},
+			},
+		}
+		if diff := cmp.Diff(want, subset(p, want)); diff != "" {
+			t.Errorf("authorizer (-want +got):\n%s", diff)
+		}
+	})
+
+	tests := []struct {
+		routeKey, function, authorization string
+	}{
+		{"GET /webhooks/meta", "WebhookFunction", "NONE"},
+		{"POST /webhooks/meta", "WebhookFunction", "NONE"},
+		{"POST /webhooks/twilio", "WebhookFunction", "NONE"},
+		{"ANY /v1/{proxy+}", "ApiFunction", "JWT"},
+	}
+	routes := map[string]obj{}
+	for _, p := range tmpl.resources("AWS::ApiGatewayV2::Route") {
+		routes[p["RouteKey"].(string)] = p
+	}
+	if len(routes) != len(tests) {
+		t.Errorf("routes = %v, want %d", sortedKeys(routes), len(tests))
+	}
+	for _, tt := range tests {
+		t.Run(tt.routeKey, func(t *testing.T) {
+			route, ok := routes[tt.routeKey]
+			if !ok {
+				t.Fatalf("no route %q", tt.routeKey)
+			}
+			if got := route["AuthorizationType"]; got != tt.authorization {
+				t.Errorf("AuthorizationType = %v, want %s", got, tt.authorization)
+			}
+			if tt.authorization == "JWT" {
+				if diff := cmp.Diff(any(ref(authorizer)), route["AuthorizerId"]); diff != "" {
+					t.Errorf("AuthorizerId (-want +got):\n%s", diff)
+				}
+			}
+			integration := tmpl.props(refID(route["Target"]))
+			if got, want := refID(integration["IntegrationUri"]), logicalID(t, tt.function); got != want {
+				t.Errorf("route integrates %q, want %q", got, want)
+			}
+		})
+	}
+
+	t.Run("stage throttling", func(t *testing.T) {
+		check(t, func() {
+			template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), obj{
+				"StageName":  "$default",
+				"AutoDeploy": true,
+				"DefaultRouteSettings": obj{
+					"ThrottlingRateLimit":  assertions.Match_AnyValue(),
+					"ThrottlingBurstLimit": assertions.Match_AnyValue(),
+				},
+			})
+		})
+	})
+}
+
+func TestUserPool(t *testing.T) {
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::Cognito::UserPool"), obj{
+			"AdminCreateUserConfig": obj{"AllowAdminCreateUserOnly": true},
+			"Schema":                arrayWith(like(obj{"Name": "org_id", "AttributeDataType": "String", "Mutable": false})),
+		})
+	})
+	// A client that could write custom:org_id would let a user move
+	// themselves into another organization.
+	for id, p := range tmpl.resources("AWS::Cognito::UserPoolClient") {
+		write, _ := p["WriteAttributes"].([]any)
+		if write == nil || slices.Contains(write, any("custom:org_id")) {
+			t.Errorf("client %s WriteAttributes = %v, want a list without custom:org_id", id, write)
+		}
+		read, _ := p["ReadAttributes"].([]any)
+		if !slices.Contains(read, any("custom:org_id")) {
+			t.Errorf("client %s ReadAttributes = %v, want custom:org_id", id, read)
+		}
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	tests := []struct{ expression, function string }{
+		{"rate(6 hours)", "TemplatesFunction"},
+		{"rate(1 minute)", "WindowFunction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expression, func(t *testing.T) {
+			check(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::Events::Rule"), obj{
+					"ScheduleExpression": tt.expression,
+					"State":              "ENABLED",
+					"Targets":            arrayWith(like(obj{"Arn": arn(logicalID(t, tt.function))})),
+				})
+			})
+		})
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	tests := []struct {
+		name      string
+		namespace string
+		metric    string
+		dimension obj
+	}{
+		{"inbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+			obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{logicalID(t, "InboundDLQ"), "QueueName"}}}},
+		{"outbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+			obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{logicalID(t, "OutboundDLQ"), "QueueName"}}}},
+	}
+	for _, name := range FunctionNames {
+		tests = append(tests, struct {
+			name      string
+			namespace string
+			metric    string
+			dimension obj
+		}{name + " errors", "AWS/Lambda", "Errors",
+			obj{"Name": "FunctionName", "Value": ref(logicalID(t, titleCase(name)+"Function"))}})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+					"Namespace":          tt.namespace,
+					"MetricName":         tt.metric,
+					"Dimensions":         []any{tt.dimension},
+					"Threshold":          0,
+					"ComparisonOperator": "GreaterThanThreshold",
+				})
+			})
+		})
+	}
+	t.Run("count", func(t *testing.T) {
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(len(tests))) })
+	})
+}
+
+func TestMediaBucket(t *testing.T) {
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::S3::Bucket"), obj{
+			"PublicAccessBlockConfiguration": obj{
+				"BlockPublicAcls": true, "BlockPublicPolicy": true,
+				"IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+			},
+			"BucketEncryption": assertions.Match_AnyValue(),
+			"LifecycleConfiguration": obj{"Rules": arrayWith(like(obj{
+				"Status":      "Enabled",
+				"Transitions": []any{obj{"StorageClass": "STANDARD_IA", "TransitionInDays": 90}},
+			}))},
+		})
+	})
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), obj{
+			"PolicyDocument": obj{"Statement": arrayWith(like(obj{
+				"Effect":    "Deny",
+				"Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}},
+			}))},
+		})
+	})
+}
+
+// TestGrants pins down what each function may touch: the resources its
+// role's policies name, with the actions that matter for each.
+func TestGrants(t *testing.T) {
+	type access map[string][]string // construct id → actions that must be allowed
+	tableRW := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
+	secretRead := []string{"secretsmanager:GetSecretValue"}
+	send := []string{"sqs:SendMessage"}
+	consume := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+	s3RW := []string{"s3:GetObject*", "s3:PutObject"}
+	tests := []struct {
+		function string
+		want     access
+		denied   []string // actions the function must not have on any resource
+	}{
+		{"webhook", access{"InboundQueue": send, "ProviderSecrets": secretRead}, []string{"dynamodb:GetItem", "s3:PutObject"}},
+		{"assign", access{"Table": tableRW, "InboundQueue": consume, "InboundDLQ": send, "OutboundQueue": send, "MediaBucket": s3RW, "ProviderSecrets": secretRead}, nil},
+		{"api", access{"Table": tableRW, "OutboundQueue": send, "MediaBucket": s3RW}, []string{"secretsmanager:GetSecretValue"}},
+		{"send", access{"Table": tableRW, "OutboundQueue": consume, "OutboundDLQ": send, "MediaBucket": {"s3:GetObject*"}, "ProviderSecrets": secretRead}, []string{"s3:PutObject"}},
+		{"templates", access{"Table": tableRW, "ProviderSecrets": secretRead}, []string{"sqs:SendMessage"}},
+		{"window", access{"Table": tableRW, "OutboundQueue": send}, []string{"secretsmanager:GetSecretValue"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.function, func(t *testing.T) {
+			byResource := map[string]string{} // logical id → construct id
+			for construct := range tt.want {
+				byResource[logicalID(t, construct)] = construct
+			}
+			got := tmpl.grants(refID(tmpl.props(logicalID(t, titleCase(tt.function)+"Function"))["Role"]))
+
+			var gotResources, wantResources []string
+			for id := range got {
+				c, ok := byResource[id]
+				if !ok {
+					c = "unexpected " + id
+				}
+				gotResources = append(gotResources, c)
+			}
+			for c := range tt.want {
+				wantResources = append(wantResources, c)
+			}
+			slices.Sort(gotResources)
+			slices.Sort(wantResources)
+			if diff := cmp.Diff(wantResources, gotResources); diff != "" {
+				t.Errorf("resources (-want +got):\n%s", diff)
+			}
+			for construct, actions := range tt.want {
+				allowed := got[logicalID(t, construct)]
+				for _, a := range actions {
+					if !slices.Contains(allowed, a) {
+						t.Errorf("%s: %s not allowed (have %v)", construct, a, allowed)
+					}
+				}
+			}
+			for id, allowed := range got {
+				for _, a := range tt.denied {
+					if slices.Contains(allowed, a) {
+						t.Errorf("%s allowed on %s, want denied", a, id)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestNoWildcardActions checks every identity policy for actions that grant
+// a whole service, and every role for managed policies other than the basic
+// Lambda execution role.
+func TestNoWildcardActions(t *testing.T) {
+	t.Parallel()
+	for id, p := range tmpl.resources("AWS::IAM::Policy") {
+		for _, st := range asSlice(dig(p, "PolicyDocument", "Statement")) {
+			for _, a := range asSlice(st.(obj)["Action"]) {
+				action := a.(string)
+				if action == "*" || strings.HasSuffix(action, ":*") {
+					t.Errorf("policy %s allows %q", id, action)
+				}
+			}
+		}
+	}
+	for id, p := range tmpl.resources("AWS::IAM::Role") {
+		for _, m := range asSlice(p["ManagedPolicyArns"]) {
+			if s := fmt.Sprint(m); !strings.Contains(s, "service-role/AWSLambdaBasicExecutionRole") {
+				t.Errorf("role %s has managed policy %s", id, s)
+			}
+		}
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	t.Parallel()
+	outputs, _ := tmpl["Outputs"].(obj)
+	for _, name := range []string{"ApiUrl", "TableName", "InboundQueueUrl", "OutboundQueueUrl", "UserPoolId", "UserPoolClientId"} {
+		if _, ok := outputs[name]; !ok {
+			t.Errorf("no output %s (have %v)", name, sortedKeys(outputs))
+		}
+	}
+}
+
+func TestCheckAssets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	err := CheckAssets(dir)
+	if err == nil {
+		t.Fatal("CheckAssets(empty dir) = nil, want an error")
+	}
+	for _, name := range FunctionNames {
+		if !strings.Contains(err.Error(), filepath.Join(dir, name, "bootstrap")) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := CheckAssets(dir); err != nil {
+		t.Errorf("CheckAssets(complete dir) = %v, want nil", err)
+	}
+}
+
+// cfnTemplate is a synthesized template decoded into Go values.
+type cfnTemplate obj
+
+func (c cfnTemplate) resources(typ string) map[string]obj {
+	out := map[string]obj{}
+	all, _ := c["Resources"].(obj)
+	for id, r := range all {
+		if r := r.(obj); r["Type"] == typ {
+			p, _ := r["Properties"].(obj)
+			out[id] = p
+		}
+	}
+	return out
+}
+
+func (c cfnTemplate) props(logicalID string) obj {
+	all, _ := c["Resources"].(obj)
+	r, _ := all[logicalID].(obj)
+	p, _ := r["Properties"].(obj)
+	return p
+}
+
+// grants maps each resource that the role's policies name to the sorted
+// actions allowed on it.
+func (c cfnTemplate) grants(role string) map[string][]string {
+	out := map[string][]string{}
+	for _, p := range c.resources("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(asSlice(p["Roles"]), func(r any) bool { return refID(r) == role }) {
+			continue
+		}
+		for _, st := range asSlice(dig(p, "PolicyDocument", "Statement")) {
+			st := st.(obj)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			for _, r := range asSlice(st["Resource"]) {
+				id := refID(r)
+				for _, a := range asSlice(st["Action"]) {
+					if !slices.Contains(out[id], a.(string)) {
+						out[id] = append(out[id], a.(string))
+					}
+				}
+				slices.Sort(out[id])
+			}
+		}
+	}
+	return out
+}
+
+// refID is the first logical id that a Ref, Fn::GetAtt or Fn::Join names.
+func refID(v any) string {
+	switch v := v.(type) {
+	case obj:
+		if r, ok := v["Ref"].(string); ok {
+			return r
+		}
+		if a, ok := v["Fn::GetAtt"].([]any); ok && len(a) > 0 {
+			s, _ := a[0].(string)
+			return s
+		}
+		if a, ok := v["Fn::Join"].([]any); ok && len(a) == 2 {
+			return refID(a[1])
+		}
+	case []any:
+		for _, e := range v {
+			if id := refID(e); id != "" {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+func dig(v any, path ...string) any {
+	for _, k := range path {
+		m, ok := v.(obj)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// asSlice reads a CloudFormation "one or many" value as a list.
+func asSlice(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	default:
+		return []any{v}
+	}
+}
+
+// subset keeps the keys of got that want has, so cmp.Diff compares only
+// what a test cares about.
+func subset(got, want obj) obj {
+	out := obj{}
+	for k := range want {
+		if v, ok := got[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func merge(ms ...obj) obj {
+	out := obj{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
