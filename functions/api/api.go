@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/buzon/buzon/shared/access"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/store"
+)
+
+type api struct {
+	st  *store.Store
+	now func() time.Time
+}
+
+var (
+	errUnauthenticated = errors.New("api: unauthenticated")
+	errNoUser          = errors.New("api: no such user")
+)
+
+// orgClaim is the custom Cognito attribute that names the user's organization.
+const orgClaim = "custom:org_id"
+
+func (a *api) routes() *router {
+	r := &router{a: a}
+	r.add("GET", "/v1/me", 200, a.me)
+	r.add("GET", "/v1/conversations", 200, a.listConversations)
+	r.add("GET", "/v1/conversations/{id}", 200, a.getConversation)
+	r.add("GET", "/v1/conversations/{id}/messages", 200, a.listMessages)
+	r.add("POST", "/v1/conversations/{id}/claim", 200, a.claim)
+	r.add("POST", "/v1/conversations/{id}/assign", 200, a.assign)
+	r.add("POST", "/v1/conversations/{id}/return", 200, a.returnToInbox)
+	r.add("POST", "/v1/conversations/{id}/transfer", 200, a.transfer)
+	r.add("POST", "/v1/conversations/{id}/close", 200, a.close)
+	r.add("POST", "/v1/conversations/{id}/reopen", 200, a.reopen)
+	r.add("POST", "/v1/conversations/{id}/read", 200, a.markRead)
+	r.add("POST", "/v1/conversations/{id}/notes", 201, a.addNote)
+	return r
+}
+
+// caller is the user behind the request: API Gateway's JWT authorizer verified the token and
+// passes its claims; role and departments come from the table, so an admin's change applies
+// at once.
+func (a *api) caller(ctx context.Context, req request) (*inbox.User, error) {
+	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.JWT == nil {
+		return nil, errUnauthenticated
+	}
+	claims := req.RequestContext.Authorizer.JWT.Claims
+	sub, org := claims["sub"], claims[orgClaim]
+	if sub == "" || org == "" {
+		return nil, errUnauthenticated
+	}
+	u, err := a.st.User(ctx, org, sub)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoUser
+	}
+	return u, err
+}
+
+type userJSON struct {
+	ID          string   `json:"id"`
+	Email       string   `json:"email"`
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	Departments []string `json:"departments"`
+	OrgID       string   `json:"organization_id"`
+}
+
+func (a *api) me(_ context.Context, c *call) (any, error) {
+	u := c.user
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Departments: nonNil(u.Departments), OrgID: u.OrgID}, nil
+}
+
+type contactJSON struct {
+	WaID string `json:"wa_id"`
+	Name string `json:"name"`
+}
+
+type previewJSON struct {
+	Text      string `json:"text"`
+	Direction string `json:"direction"`
+	Type      string `json:"type"`
+	At        string `json:"at"`
+}
+
+type conversationJSON struct {
+	ID              string       `json:"id"`
+	LineID          string       `json:"line_id"`
+	Contact         contactJSON  `json:"contact"`
+	Status          string       `json:"status"`
+	DepartmentID    *string      `json:"department_id"`
+	AssigneeID      *string      `json:"assignee_id"`
+	Badge           string       `json:"badge"` // unassigned, mine, others
+	UnreadCount     int          `json:"unread_count"`
+	LastActivityAt  string       `json:"last_activity_at"`
+	WindowExpiresAt *string      `json:"window_expires_at"`
+	WindowOpen      bool         `json:"window_open"`
+	LastMessage     *previewJSON `json:"last_message"`
+	Cycle           int          `json:"cycle"`
+	Labels          []string     `json:"labels"`
+	CloseReason     string       `json:"close_reason,omitempty"`
+	Route           string       `json:"route,omitempty"`
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func optTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := ts(t)
+	return &s
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (a *api) conversationJSON(cv *inbox.Conversation, me *inbox.User) conversationJSON {
+	badge := "unassigned"
+	switch cv.AssigneeID {
+	case "":
+	case me.ID:
+		badge = "mine"
+	default:
+		badge = "others"
+	}
+	out := conversationJSON{
+		ID: cv.ID, LineID: cv.LineID, Contact: contactJSON{WaID: cv.Contact.WaID, Name: cv.Contact.Name},
+		Status: string(cv.Status), DepartmentID: optString(cv.DepartmentID), AssigneeID: optString(cv.AssigneeID),
+		Badge: badge, UnreadCount: cv.UnreadCount, LastActivityAt: ts(cv.LastActivityAt),
+		WindowExpiresAt: optTime(cv.WindowExpiresAt), WindowOpen: cv.WindowOpen(a.now()), Cycle: cv.Cycle,
+		Labels: nonNil(cv.Labels), CloseReason: cv.CloseReason, Route: cv.RouteRule,
+	}
+	if !cv.Preview.At.IsZero() {
+		out.LastMessage = &previewJSON{Text: cv.Preview.Text, Direction: string(cv.Preview.Direction), Type: cv.Preview.Type, At: ts(cv.Preview.At)}
+	}
+	return out
+}
+
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+func limitParam(q map[string]string) (int, error) {
+	v := q["limit"]
+	if v == "" {
+		return 25, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		return 0, badRequest("limit must be a whole number from 1 to 100")
+	}
+	return n, nil
+}
+
+func encodeCursor(s string) string {
+	if s == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+func decodeCursor(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !utf8.Valid(b) || len(b) > 200 {
+		return "", badRequest("cursor is not one this API returned")
+	}
+	return string(b), nil
+}
+
+func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
+	q := c.req.QueryStringParameters
+	for k := range q {
+		switch k {
+		case "view", "status", "line_id", "department_id", "assignee_id", "unread", "limit", "cursor":
+		default:
+			return nil, badRequest("unknown query parameter " + strconv.Quote(k))
+		}
+	}
+	limit, err := limitParam(q)
+	if err != nil {
+		return nil, err
+	}
+	cursor, err := decodeCursor(q["cursor"])
+	if err != nil {
+		return nil, err
+	}
+	status := inbox.ConversationStatus(strings.ToLower(q["status"]))
+	switch status {
+	case "":
+		status = inbox.StatusOpen
+	case inbox.StatusOpen, inbox.StatusDone:
+	default:
+		return nil, badRequest("status must be open or done")
+	}
+	sources, otherOnly, err := a.viewSources(ctx, c.user, q["view"], q["department_id"], q["assignee_id"])
+	if err != nil {
+		return nil, err
+	}
+	unreadOnly := q["unread"] == "true"
+	items := []conversationJSON{}
+	lines := map[string]*inbox.Line{}
+	next := cursor
+	// Rows the caller may not see (line authorization) or filters drop are skipped; a few
+	// reads fill the page.
+	for attempt := 0; attempt < 5 && len(items) < limit; attempt++ {
+		convs, nc, err := a.st.ListConversations(ctx, store.ListQuery{
+			Org: c.user.OrgID, Status: status, Sources: sources, LineID: q["line_id"], Limit: limit - len(items), Cursor: next,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, cv := range convs {
+			line, err := a.line(ctx, lines, cv)
+			if err != nil {
+				return nil, err
+			}
+			if !access.Visible(c.user, cv, line) || (otherOnly && cv.AssigneeID == c.user.ID) || (unreadOnly && cv.UnreadCount == 0) {
+				continue
+			}
+			items = append(items, a.conversationJSON(cv, c.user))
+		}
+		next = nc
+		if next == "" {
+			break
+		}
+	}
+	return page[conversationJSON]{Items: items, NextCursor: encodeCursor(next)}, nil
+}
+
+func (a *api) line(ctx context.Context, cache map[string]*inbox.Line, cv *inbox.Conversation) (*inbox.Line, error) {
+	if l, ok := cache[cv.LineID]; ok {
+		return l, nil
+	}
+	l, err := a.st.Line(ctx, cv.OrgID, cv.LineID)
+	if errors.Is(err, store.ErrNotFound) {
+		l = nil
+	} else if err != nil {
+		return nil, err
+	}
+	cache[cv.LineID] = l
+	return l, nil
+}
+
+// viewSources turns a view into the index partitions it reads (V1–V3, V5):
+//   - default: unassigned in my departments + assigned to me
+//   - mine, unassigned, others (assigned to someone else), all
+//
+// Admins read every department and the "no route" queue; sellers only their own.
+func (a *api) viewSources(ctx context.Context, u *inbox.User, view, dept, assignee string) (sources []store.Source, otherOnly bool, err error) {
+	if u.Role == inbox.RoleNoInbox {
+		return nil, false, &apiError{http.StatusForbidden, "forbidden", "your role has no inbox"}
+	}
+	depts := u.Departments
+	if u.Role == inbox.RoleAdmin {
+		_, all, _, err := a.st.OrgItems(ctx, u.OrgID)
+		if err != nil {
+			return nil, false, err
+		}
+		depts = []string{""} // the "no route" queue
+		for _, d := range all {
+			depts = append(depts, d.ID)
+		}
+	}
+	if dept != "" {
+		if u.Role != inbox.RoleAdmin && !u.InDepartment(dept) {
+			return nil, false, &apiError{http.StatusForbidden, "forbidden", "you are not a member of that department"}
+		}
+		depts = []string{dept}
+	}
+	if u.Role == inbox.RoleSeller {
+		depts = nil
+	}
+	if assignee != "" {
+		if u.Role == inbox.RoleSeller && assignee != u.ID {
+			return nil, false, &apiError{http.StatusForbidden, "forbidden", "sellers see only their own conversations"}
+		}
+		return []store.Source{{Assignee: assignee}}, false, nil
+	}
+	queues := func(assigned bool) {
+		for _, d := range depts {
+			sources = append(sources, store.Source{Department: d, Assigned: assigned})
+		}
+	}
+	switch view {
+	case "", "default":
+		queues(false)
+		sources = append(sources, store.Source{Assignee: u.ID})
+	case "mine":
+		sources = []store.Source{{Assignee: u.ID}}
+	case "unassigned":
+		queues(false)
+	case "others":
+		queues(true)
+		otherOnly = true
+	case "all":
+		queues(false)
+		queues(true)
+		sources = append(sources, store.Source{Assignee: u.ID})
+	default:
+		return nil, false, badRequest("view must be default, mine, unassigned, others or all")
+	}
+	return sources, otherOnly, nil
+}
+
+// visible reads a conversation the caller may see, or ErrInvisible.
+func (a *api) visible(ctx context.Context, c *call) (*inbox.Conversation, *inbox.Line, error) {
+	cv, err := a.st.Conversation(ctx, c.user.OrgID, c.params["id"])
+	if err != nil {
+		return nil, nil, err
+	}
+	line, err := a.line(ctx, map[string]*inbox.Line{}, cv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !access.Visible(c.user, cv, line) {
+		return nil, nil, access.ErrInvisible
+	}
+	return cv, line, nil
+}
+
+func (a *api) getConversation(ctx context.Context, c *call) (any, error) {
+	cv, _, err := a.visible(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return a.conversationJSON(cv, c.user), nil
+}

@@ -1,0 +1,27 @@
+// Command api is the agent API behind API Gateway's HTTP API and its JWT authorizer: inbox
+// views, threads and the actions agents take on conversations.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/store"
+)
+
+func main() {
+	ctx := context.Background()
+	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME")
+	if err != nil {
+		slog.Error("api init failed", "error", err)
+		os.Exit(1)
+	}
+	a := &api{st: store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil), now: time.Now}
+	lambda.Start(a.routes().serve)
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/buzon/buzon/shared/access"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/store"
+)
+
+type (
+	request  = lambdaevents.APIGatewayV2HTTPRequest
+	response = lambdaevents.APIGatewayV2HTTPResponse
+)
+
+// call is one request with its authenticated user and path parameters.
+type call struct {
+	req    request
+	user   *inbox.User
+	params map[string]string
+	log    *slog.Logger
+}
+
+type handlerFunc func(ctx context.Context, c *call) (any, error)
+
+type route struct {
+	method string
+	parts  []string // "{id}" segments capture
+	h      handlerFunc
+	status int // success status
+}
+
+type router struct {
+	a      *api
+	routes []route
+}
+
+func (r *router) add(method, pattern string, status int, h handlerFunc) {
+	r.routes = append(r.routes, route{method: method, parts: strings.Split(strings.Trim(pattern, "/"), "/"), h: h, status: status})
+}
+
+// match finds the route of a method and path; allowed lists the methods of a path that matched
+// with another method.
+func (r *router) match(method, path string) (*route, map[string]string, bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	pathFound := false
+	for i := range r.routes {
+		rt := &r.routes[i]
+		if len(rt.parts) != len(segs) {
+			continue
+		}
+		params := map[string]string{}
+		ok := true
+		for j, p := range rt.parts {
+			if strings.HasPrefix(p, "{") {
+				params[strings.Trim(p, "{}")] = segs[j]
+			} else if p != segs[j] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		pathFound = true
+		if rt.method == method {
+			return rt, params, true
+		}
+	}
+	return nil, nil, pathFound
+}
+
+func (r *router) serve(ctx context.Context, req request) (response, error) {
+	log := slog.With("request_id", req.RequestContext.RequestID, "method", req.RequestContext.HTTP.Method, "path", req.RawPath)
+	rt, params, pathFound := r.match(req.RequestContext.HTTP.Method, req.RawPath)
+	if rt == nil {
+		if pathFound {
+			return errorResponse(http.StatusMethodNotAllowed, "method_not_allowed", "this path does not take "+req.RequestContext.HTTP.Method), nil
+		}
+		return errorResponse(http.StatusNotFound, "not_found", "no such route"), nil
+	}
+	user, err := r.a.caller(ctx, req)
+	if err != nil {
+		return r.fail(ctx, log, err), nil
+	}
+	log = log.With("user_id", user.ID, "org_id", user.OrgID)
+	if id := params["id"]; id != "" {
+		log = log.With("conversation_id", id)
+	}
+	out, err := rt.h(ctx, &call{req: req, user: user, params: params, log: log})
+	if err != nil {
+		return r.fail(ctx, log, err), nil
+	}
+	return jsonResponse(rt.status, out), nil
+}
+
+// apiError is an error with the status and code the client gets.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func badRequest(msg string) error { return &apiError{http.StatusBadRequest, "bad_request", msg} }
+
+func unprocessable(code, msg string) error {
+	return &apiError{http.StatusUnprocessableEntity, code, msg}
+}
+
+// fail maps an error to its response: the one table of error → status of the API.
+func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return errorResponse(ae.status, ae.code, ae.message)
+	case errors.Is(err, errUnauthenticated):
+		return errorResponse(http.StatusUnauthorized, "unauthenticated", "no valid identity in the token")
+	case errors.Is(err, errNoUser):
+		return errorResponse(http.StatusForbidden, "no_user", "this identity is not a user of the organization")
+	case errors.Is(err, access.ErrInvisible), errors.Is(err, store.ErrNotFound):
+		return errorResponse(http.StatusNotFound, "not_found", "conversation not found")
+	case errors.Is(err, access.ErrForbidden):
+		return errorResponse(http.StatusForbidden, "forbidden", "your role does not allow this on this conversation")
+	case errors.Is(err, inbox.ErrAlreadyAssigned):
+		return errorResponse(http.StatusConflict, "already_assigned", "someone else already holds this conversation")
+	case errors.Is(err, inbox.ErrClosed):
+		return errorResponse(http.StatusConflict, "conversation_done", "the conversation is done; reopen it first")
+	case errors.Is(err, inbox.ErrOpen):
+		return errorResponse(http.StatusConflict, "conversation_open", "the conversation is already open")
+	case errors.Is(err, inbox.ErrNotAssigned):
+		return errorResponse(http.StatusConflict, "not_assigned", "the conversation is not assigned")
+	case errors.Is(err, inbox.ErrSameTarget):
+		return errorResponse(http.StatusConflict, "no_change", "the conversation is already there")
+	case errors.Is(err, store.ErrConflict):
+		return errorResponse(http.StatusConflict, "conflict", "the conversation changed meanwhile; try again")
+	}
+	log.ErrorContext(ctx, "request failed", "error", err)
+	return errorResponse(http.StatusInternalServerError, "internal", "something went wrong on our side; try again")
+}
+
+func jsonResponse(status int, v any) response {
+	if v == nil {
+		return response{StatusCode: http.StatusNoContent}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return errorResponse(http.StatusInternalServerError, "internal", "could not encode the response")
+	}
+	return response{StatusCode: status, Headers: map[string]string{"content-type": "application/json"}, Body: string(b)}
+}
+
+func errorResponse(status int, code, msg string) response {
+	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	return response{StatusCode: status, Headers: map[string]string{"content-type": "application/json"}, Body: string(b)}
+}
+
+// maxBody caps request bodies of the agent API.
+const maxBody = 256 << 10
+
+// decode reads a JSON body into v, refusing unknown fields and trailing data.
+func decode(req request, v any) error {
+	body := req.Body
+	if req.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(body)
+		if err != nil {
+			return badRequest("body is not valid base64")
+		}
+		body = string(b)
+	}
+	if len(body) > maxBody {
+		return &apiError{http.StatusRequestEntityTooLarge, "too_large", "body larger than 256 KB"}
+	}
+	if strings.TrimSpace(body) == "" {
+		body = "{}"
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("body is not valid JSON for this request: " + err.Error())
+	}
+	if dec.More() {
+		return badRequest("body has data after the JSON object")
+	}
+	return nil
+}
