@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -65,6 +66,9 @@ func (h *handler) metaHandshake(req lambdaevents.APIGatewayV2HTTPRequest) respon
 	if err != nil {
 		return text(http.StatusBadRequest, "query string is not valid")
 	}
+	if h.verifyToken == "" {
+		return text(http.StatusServiceUnavailable, "meta webhook is not configured")
+	}
 	challenge, ok := meta.Handshake(q, h.verifyToken)
 	if !ok {
 		return text(http.StatusForbidden, "verification failed: hub.mode must be subscribe and hub.verify_token must match")
@@ -77,7 +81,12 @@ func (h *handler) meta(ctx context.Context, log *slog.Logger, req lambdaevents.A
 	if bad != nil {
 		return *bad
 	}
-	if err := meta.VerifySignature(body, header(req.Headers, "x-hub-signature-256"), h.metaSecrets...); err != nil {
+	err := meta.VerifySignature(body, header(req.Headers, "x-hub-signature-256"), h.metaSecrets...)
+	if errors.Is(err, meta.ErrNoSecret) {
+		log.ErrorContext(ctx, "META_APP_SECRET is not configured")
+		return text(http.StatusServiceUnavailable, "meta webhook is not configured")
+	}
+	if err != nil {
 		log.WarnContext(ctx, "meta signature rejected", "error", err)
 		return text(http.StatusUnauthorized, "invalid or missing X-Hub-Signature-256")
 	}
@@ -102,7 +111,12 @@ func (h *handler) twilio(ctx context.Context, log *slog.Logger, req lambdaevents
 	if req.RawQueryString != "" {
 		u += "?" + req.RawQueryString
 	}
-	if err := twilio.VerifySignature(u, form, header(req.Headers, "x-twilio-signature"), h.twilioToken); err != nil {
+	err = twilio.VerifySignature(u, form, header(req.Headers, "x-twilio-signature"), h.twilioToken)
+	if errors.Is(err, twilio.ErrNoAuthToken) {
+		log.ErrorContext(ctx, "TWILIO_AUTH_TOKEN is not configured")
+		return text(http.StatusServiceUnavailable, "twilio webhook is not configured")
+	}
+	if err != nil {
 		log.WarnContext(ctx, "twilio signature rejected", "error", err)
 		return text(http.StatusUnauthorized, "invalid or missing X-Twilio-Signature")
 	}

@@ -132,6 +132,7 @@ func TestWebhook(t *testing.T) {
 		name       string
 		req        lambdaevents.APIGatewayV2HTTPRequest
 		brokenSQS  bool
+		noSecrets  bool
 		wantStatus int
 		wantItems  int
 		wantBody   string
@@ -161,6 +162,10 @@ func TestWebhook(t *testing.T) {
 			wantStatus: 200, wantItems: 1, wantBody: "<Response/>"},
 		{name: "twilio bad signature", req: request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": "AAAA"}, twBody),
 			wantStatus: 401},
+		{name: "meta secret not configured", noSecrets: true, req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(multi)}, string(multi)),
+			wantStatus: 503},
+		{name: "twilio token not configured", noSecrets: true, req: request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": twSig}, twBody),
+			wantStatus: 503},
 		{name: "unknown route", req: request("POST", "/webhooks/other", "", nil, ""), wantStatus: 404},
 	}
 	for _, tc := range tests {
@@ -172,6 +177,9 @@ func TestWebhook(t *testing.T) {
 			}
 			cfg := config.Config{MetaAppSecrets: []string{"old-secret", appSecret}, MetaVerifyToken: "vt", TwilioAuthToken: twilioToken,
 				PublicBaseURL: base, MaxWebhookBytes: 3 << 20}
+			if tc.noSecrets {
+				cfg.MetaAppSecrets, cfg.TwilioAuthToken = nil, ""
+			}
 			h := newHandler(cfg, queue.New(client, u), time.Now)
 			resp, err := h.handle(context.Background(), tc.req)
 			if err != nil {
@@ -183,7 +191,7 @@ func TestWebhook(t *testing.T) {
 			if tc.wantBody != "" && resp.Body != tc.wantBody {
 				t.Errorf("body = %q, want %q", resp.Body, tc.wantBody)
 			}
-			if tc.brokenSQS {
+			if tc.brokenSQS || tc.noSecrets {
 				return
 			}
 			got := drain(t, client, u)

@@ -18,7 +18,9 @@ import (
 
 func main() {
 	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "INBOUND_QUEUE_URL", "META_APP_SECRET", "META_VERIFY_TOKEN", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
+	// Provider secrets are not required: a provider without its secret answers 503 on its own
+	// route, so a Meta-only business runs without Twilio settings.
+	cfg, awsCfg, err := boot.Setup(ctx, "INBOUND_QUEUE_URL", "PUBLIC_BASE_URL")
 	if err != nil {
 		slog.Error("webhook init failed", "error", err)
 		os.Exit(1)
