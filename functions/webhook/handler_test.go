@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"sort"
@@ -226,4 +227,55 @@ func TestWebhookRetryIsDeduplicatedByQueue(t *testing.T) {
 	if got := drain(t, client, u); len(got) != len(want) {
 		t.Errorf("queued %d items after 3 identical deliveries, want %d", len(got), len(want))
 	}
+}
+
+// BenchmarkMetaDelivery measures the webhook's cost per message for a signed Cloud API
+// delivery of 10 messages: signature, parsing and the SQS batch send (moto), per message.
+func BenchmarkMetaDelivery(b *testing.B) {
+	for _, withQueue := range []bool{false, true} {
+		name := "verify+parse"
+		if withQueue {
+			name = "verify+parse+sqs"
+		}
+		b.Run(name, func(b *testing.B) {
+			body := tenMessages()
+			sig := metaSig(body)
+			var q *queue.Queue
+			if withQueue {
+				u, _ := testenv.FIFOQueue(b, 5, 30)
+				q = queue.New(testenv.SQS(b), u)
+			}
+			h := newHandler(config.Config{MetaAppSecrets: []string{appSecret}, MaxWebhookBytes: 3 << 20}, q, time.Now)
+			req := request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": sig}, string(body))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if !withQueue {
+					if err := meta.VerifySignature(body, sig, []byte(appSecret)); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := meta.Parse(body, time.Now()); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				if resp, _ := h.handle(context.Background(), req); resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10), "ns/msg")
+		})
+	}
+}
+
+// tenMessages is a Cloud API delivery with ten text messages from ten customers.
+func tenMessages() []byte {
+	var msgs, contacts []string
+	for i := 0; i < 10; i++ {
+		wa := fmt.Sprintf("54911000%05d", i)
+		contacts = append(contacts, fmt.Sprintf(`{"profile":{"name":"Cliente %d"},"wa_id":"%s"}`, i, wa))
+		msgs = append(msgs, fmt.Sprintf(`{"from":"%s","id":"wamid.HBgLNTQ5MTEwMDAw%05d","timestamp":"1763632800","type":"text","text":{"body":"Hola, ¿tienen stock del repuesto %d?"}}`, wa, i, i))
+	}
+	return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[` +
+		strings.Join(contacts, ",") + `],"messages":[` + strings.Join(msgs, ",") + `]}}]}]}`)
 }
