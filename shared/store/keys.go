@@ -53,9 +53,6 @@ func pointerSK(providerID string) string { return "P#" + providerID }
 // parkedSK holds a status that arrived before its message was known.
 func parkedSK(providerID, status string) string { return "PARK#" + providerID + "#" + status }
 
-// readSK is a user's read marker on a conversation.
-func readSK(user string) string { return "READ#" + user }
-
 // activitySK sorts conversations newest activity first (queries run backwards).
 func activitySK(at time.Time, convID string) string {
 	return fmt.Sprintf("%013d#%s", at.UnixMilli(), convID)
