@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -183,4 +184,44 @@ func (s *Store) UpdateConversation(ctx context.Context, org, id string, create f
 		return c, nil
 	}
 	return nil, fmt.Errorf("conversation %s: %w", id, ErrConflict)
+}
+
+// ImportConversations writes conversations as they are, 25 per BatchWriteItem call, 8 calls at
+// a time, overwriting what is there: for bulk imports and benchmarks, not for live changes
+// (no version check).
+func (s *Store) ImportConversations(ctx context.Context, convs []*inbox.Conversation) error {
+	var reqs []types.WriteRequest
+	for _, c := range convs {
+		if c.Version == 0 {
+			c.Version = 1
+		}
+		item, err := attributevalue.MarshalMap(toConversationItem(c))
+		if err != nil {
+			return fmt.Errorf("encode conversation %s: %w", c.ID, err)
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	sem := make(chan struct{}, 8)
+	errs := make(chan error, (len(reqs)+24)/25)
+	var wg sync.WaitGroup
+	for start := 0; start < len(reqs); start += 25 {
+		chunk := reqs[start:min(start+25, len(reqs))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			for len(chunk) > 0 {
+				out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: chunk}})
+				if err != nil {
+					errs <- fmt.Errorf("import conversations: %w", err)
+					return
+				}
+				chunk = out.UnprocessedItems[s.table]
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
