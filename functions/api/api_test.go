@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,5 +267,35 @@ func TestOtherOrganizationIsInvisible(t *testing.T) {
 	}
 	if c, err := a.st.Conversation(context.Background(), a.org, conv); err != nil || c.AssigneeID != "" {
 		t.Errorf("conversation changed by another org: %+v %v", c, err)
+	}
+}
+
+// TestOpenAPIMatchesRoutes keeps docs/openapi.json and the router in step: no undocumented
+// route, no documented route missing.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../docs/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	var documented, served []string
+	for path, ops := range spec.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	for _, rt := range (&api{}).routes().routes {
+		served = append(served, rt.method+" /"+strings.Join(rt.parts, "/"))
+	}
+	sort.Strings(documented)
+	sort.Strings(served)
+	if diff := cmp.Diff(documented, served); diff != "" {
+		t.Errorf("routes (-documented +served):\n%s", diff)
 	}
 }
