@@ -42,6 +42,13 @@ func (a *api) routes() *router {
 	r.add("POST", "/v1/conversations/{id}/reopen", 200, a.reopen)
 	r.add("POST", "/v1/conversations/{id}/read", 200, a.markRead)
 	r.add("POST", "/v1/conversations/{id}/notes", 201, a.addNote)
+	r.add("GET", "/v1/departments", 200, a.listDepartments)
+	r.add("POST", "/v1/departments", 201, a.createDepartment)
+	r.add("GET", "/v1/users", 200, a.listUsers)
+	r.add("POST", "/v1/users", 201, a.createUser)
+	r.add("GET", "/v1/lines", 200, a.listLines)
+	r.add("POST", "/v1/lines", 201, a.createLine)
+	r.add("PATCH", "/v1/lines/{id}", 200, a.updateLine)
 	return r
 }
 

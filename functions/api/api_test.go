@@ -299,3 +299,53 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("routes (-documented +served):\n%s", diff)
 	}
 }
+
+func TestAdminAPI(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	steps := []struct {
+		user, method, path, body string
+		status                   int
+	}{
+		{"ana", "POST", "/v1/departments", `{"name":"Postventa"}`, 403},
+		{"admin", "POST", "/v1/departments", `{"id":"post","name":"Postventa"}`, 201},
+		{"admin", "POST", "/v1/users", `{"id":"dan","email":"Dan@Example.test","name":"Dan","role":"agent","departments":["post"]}`, 201},
+		{"admin", "POST", "/v1/users", `{"email":"x@example.test","role":"boss"}`, 422},
+		{"admin", "POST", "/v1/users", `{"email":"y@example.test","role":"agent","departments":["nope"]}`, 422},
+		{"admin", "POST", "/v1/lines", `{"id":"l2","provider":"twilio","number":"+14155550100"}`, 201},
+		{"admin", "POST", "/v1/lines", `{"id":"l3","provider":"twilio","number":"+14155550100"}`, 409},
+		{"admin", "POST", "/v1/lines", `{"provider":"meta","phone_number_id":"abc"}`, 422},
+		{"dan", "GET", "/v1/lines", "", 200},
+		{"dan", "GET", "/v1/users", "", 403},
+	}
+	for i, s := range steps {
+		if status, out := w.call(t, s.user, s.method, s.path, s.body); status != s.status {
+			t.Fatalf("step %d: %s %s %s = %d %v, want %d", i, s.user, s.method, s.path, status, out, s.status)
+		}
+	}
+	u, err := w.st.UserByEmail(context.Background(), "dan@example.test")
+	if err != nil || u.ID != "dan" || u.OrgID != w.org {
+		t.Fatalf("created user lookup = %+v, %v", u, err)
+	}
+	// A customer writes to the unrouted line; routing the line routes the conversation.
+	l2, err := w.st.Line(context.Background(), w.org, "l2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.proc.Apply(context.Background(), &events.Inbound{Kind: events.KindMessage, Provider: events.ProviderTwilio, ReceivedAt: t0,
+		Message: &events.Message{ID: "SMx", Line: events.Line{Address: l2.Address}, From: "5215550001111", Type: "text", Text: "hola"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := inbox.ConversationID(w.org, "l2", "5215550001111")
+	if status, _ := w.call(t, "dan", "GET", "/v1/conversations/"+conv, ""); status != 404 {
+		t.Errorf("no-route conversation visible to an agent: %d", status)
+	}
+	if status, out := w.call(t, "admin", "PATCH", "/v1/lines/l2", `{"department_id":"post"}`); status != 200 {
+		t.Fatalf("route line: %d %v", status, out)
+	}
+	status, out := w.call(t, "dan", "GET", "/v1/conversations", "")
+	if status != 200 || !cmp.Equal(ids(out), []string{conv}) {
+		t.Errorf("after routing, dan's default view = %d %v, want the conversation", status, ids(out))
+	}
+}
