@@ -1,0 +1,250 @@
+// Package e2e runs the local stack as `make dev` does (the real bootstrap binaries behind the
+// local gateway, pollers and emulators) and drives it over HTTP as a provider and an agent would.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const appSecret = "e2e-meta-secret"
+
+type stack struct {
+	base string
+	http *http.Client
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// start runs `go run ./infra/local` with its own ports and waits for its ready line. The
+// emulators `make test` started are reused (their ports come from the environment).
+func start(t *testing.T) *stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: needs the emulators and the built functions (make test)")
+	}
+	if os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") == "" {
+		t.Fatal("AWS_ENDPOINT_URL_DYNAMODB is not set: run `make test`")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "go", "run", "./infra/local")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("PORT=%d", port),
+		fmt.Sprintf("SANDBOX_PORT=%d", freePort(t)),
+		"META_APP_SECRET="+appSecret,
+		"TICK_SECONDS=3600",
+	)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	cmd.WaitDelay = 20 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("stack logs (tail):\n%s", tail(logs.String(), 4000))
+		}
+	})
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "ready") {
+				close(ready)
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case <-ready:
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("the stack printed no ready line in 4 minutes; logs:\n%s", tail(logs.String(), 4000))
+	}
+	return &stack{base: fmt.Sprintf("http://127.0.0.1:%d", port), http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func (s *stack) do(t *testing.T, method, path, token string, headers map[string]string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (s *stack) token(t *testing.T, email string) string {
+	t.Helper()
+	status, b := s.do(t, "POST", "/local/token", "", nil, []byte(`{"email":"`+email+`"}`))
+	if status != 200 {
+		t.Fatalf("token for %s: %d %s", email, status, b)
+	}
+	var out struct{ Token string }
+	if err := json.Unmarshal(b, &out); err != nil || out.Token == "" {
+		t.Fatalf("token response %s", b)
+	}
+	return out.Token
+}
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(appSecret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// delivery is a Cloud API webhook for the default seed's Meta line.
+func delivery(items string) []byte {
+	return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},` + items + `}}]}]}`)
+}
+
+type conversation struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	UnreadCount int    `json:"unread_count"`
+	AssigneeID  *string
+	Contact     struct {
+		WaID string `json:"wa_id"`
+		Name string `json:"name"`
+	} `json:"contact"`
+}
+
+// eventually polls f until it returns true or the time runs out.
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if f() {
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestInboundThroughTheLocalStack(t *testing.T) {
+	s := start(t)
+	sofia := s.token(t, "sofia@acme.test") // sales agent: the Meta line routes to sales
+	diego := s.token(t, "diego@acme.test") // support agent
+
+	wa := fmt.Sprintf("54911%08d", time.Now().UnixNano()%1e8)
+	ts := time.Now().Unix()
+	msg := func(id string, at int64, text string) string {
+		return fmt.Sprintf(`{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":"%s"}}`, wa, id, at, text)
+	}
+	first := delivery(`"contacts":[{"profile":{"name":"Lucía"},"wa_id":"` + wa + `"}],"messages":[` + msg("wamid.e2e1"+wa, ts, "hola") + `,` + msg("wamid.e2e2"+wa, ts+1, "¿tienen stock?") + `]`)
+
+	// Bad signature, garbage, then the real delivery three times (provider retries).
+	if status, _ := s.do(t, "POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": sign([]byte("x"))}, first); status != 401 {
+		t.Errorf("bad signature: %d, want 401", status)
+	}
+	if status, _ := s.do(t, "POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": sign([]byte("nope"))}, []byte("nope")); status != 400 {
+		t.Errorf("garbage: %d, want 400", status)
+	}
+	for i := 0; i < 3; i++ {
+		if status, b := s.do(t, "POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": sign(first)}, first); status != 200 {
+			t.Fatalf("delivery %d: %d %s", i, status, b)
+		}
+	}
+
+	var conv conversation
+	eventually(t, "the conversation in sofia's default view", func() bool {
+		status, b := s.do(t, "GET", "/v1/conversations", sofia, nil, nil)
+		if status != 200 {
+			t.Fatalf("list: %d %s", status, b)
+		}
+		var page struct{ Items []conversation }
+		_ = json.Unmarshal(b, &page)
+		for _, c := range page.Items {
+			if c.Contact.WaID == wa && c.UnreadCount == 2 {
+				conv = c
+				return true
+			}
+		}
+		return false
+	})
+	if conv.Contact.Name != "Lucía" {
+		t.Errorf("contact name = %q, want Lucía", conv.Contact.Name)
+	}
+	status, b := s.do(t, "GET", "/v1/conversations", diego, nil, nil)
+	if status != 200 || strings.Contains(string(b), conv.ID) {
+		t.Errorf("support agent sees the sales conversation: %d %s", status, b)
+	}
+	status, b = s.do(t, "GET", "/v1/conversations/"+conv.ID+"/messages", sofia, nil, nil)
+	var thread struct {
+		Items []struct {
+			Kind, Text, Type string
+		}
+	}
+	if err := json.Unmarshal(b, &thread); status != 200 || err != nil {
+		t.Fatalf("thread: %d %s", status, b)
+	}
+	var texts []string
+	for _, e := range thread.Items {
+		if e.Kind == "message" {
+			texts = append(texts, e.Text)
+		}
+	}
+	if strings.Join(texts, "|") != "hola|¿tienen stock?" {
+		t.Errorf("thread = %q, want exactly the two messages in order", texts)
+	}
+	if status, b := s.do(t, "POST", "/v1/conversations/"+conv.ID+"/claim", sofia, nil, nil); status != 200 {
+		t.Errorf("claim: %d %s", status, b)
+	}
+}
