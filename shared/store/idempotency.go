@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// IdempotencyTTL is how long an Idempotency-Key keeps answering with the message it created.
+const IdempotencyTTL = 24 * time.Hour
+
+// idempotencyPK is a user's Idempotency-Key. (Built here rather than in keys.go, which belongs
+// to the store's owner; it should move there with a row in docs/keys.md.)
+func idempotencyPK(org, user, key string) string { return "IDEM#" + org + "#" + user + "#" + key }
+
+const skIdempotency = "IDEM"
+
+// Idempotency is what a request with an Idempotency-Key reserved: the message it creates, so
+// that a retry with the same key finds that message instead of creating another.
+type Idempotency struct {
+	ConversationID string
+	MessageID      string
+	MessageAt      time.Time
+	// Fingerprint identifies the request (a hash of its target and body): the same key with
+	// another request is the client's mistake, not a retry.
+	Fingerprint string
+}
+
+type idempotencyItem struct {
+	PK, SK      string
+	Type        string `dynamodbav:"type"`
+	Conv        string `dynamodbav:"conv"`
+	Message     string `dynamodbav:"msg"`
+	At          int64  `dynamodbav:"at"`
+	Fingerprint string `dynamodbav:"fp"`
+	TTL         int64  `dynamodbav:"ttl"`
+}
+
+// ReserveIdempotency records that user's key creates rec, unless the key is already live: then
+// it returns what the key reserved first and fresh is false. A record past its TTL counts as
+// absent even while DynamoDB has not deleted it yet.
+func (s *Store) ReserveIdempotency(ctx context.Context, org, user, key string, rec Idempotency, now time.Time) (got Idempotency, fresh bool, err error) {
+	pk := idempotencyPK(org, user, key)
+	item, err := attributevalue.MarshalMap(idempotencyItem{
+		PK: pk, SK: skIdempotency, Type: "idempotency", Conv: rec.ConversationID, Message: rec.MessageID,
+		At: ms(rec.MessageAt), Fingerprint: rec.Fingerprint, TTL: now.Add(IdempotencyTTL).Unix(),
+	})
+	if err != nil {
+		return Idempotency{}, false, fmt.Errorf("encode idempotency key: %w", err)
+	}
+	// "ttl" is a reserved word, hence the name placeholder (put takes none).
+	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(PK) OR #ttl < :now"),
+		ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}},
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if err == nil {
+		s.count(indexKeys{}, indexKeys{PK: pk}, out.ConsumedCapacity)
+		return rec, true, nil
+	}
+	if !isConditionFailed(err) {
+		return Idempotency{}, false, fmt.Errorf("put idempotency key: %w", err)
+	}
+	raw, err := s.get(ctx, pk, skIdempotency)
+	if err != nil {
+		return Idempotency{}, false, err
+	}
+	var it idempotencyItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return Idempotency{}, false, fmt.Errorf("decode idempotency key: %w", err)
+	}
+	return Idempotency{ConversationID: it.Conv, MessageID: it.Message, MessageAt: fromMS(it.At), Fingerprint: it.Fingerprint}, false, nil
+}
