@@ -2,7 +2,8 @@
 // X-Hub-Signature-256 header, answers the subscription handshake and parses a delivery into
 // Buzón's own events.Inbound items.
 //
-// It is pure logic: no network, no AWS. The webhook function verifies the signature over the
+// Parsing and signatures are pure logic: no network, no AWS. Client (send.go) is the one
+// exception: the Cloud API client the send function delivers outbound messages with. The webhook function verifies the signature over the
 // raw request bytes first and only then parses them; nothing here re-serialises a payload.
 package meta
 
