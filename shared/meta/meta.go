@@ -2,9 +2,10 @@
 // X-Hub-Signature-256 header, answers the subscription handshake and parses a delivery into
 // Buzón's own events.Inbound items.
 //
-// Parsing and signatures are pure logic: no network, no AWS. Client (send.go) is the one
-// exception: the Cloud API client the send function delivers outbound messages with. The webhook function verifies the signature over the
-// raw request bytes first and only then parses them; nothing here re-serialises a payload.
+// Parsing and signatures are pure logic: no network, no AWS. The webhook function verifies the
+// signature over the raw request bytes first and only then parses them; nothing here
+// re-serialises a payload. Client (send.go) is the one exception to "no network": the Cloud
+// API client the send function delivers outbound messages with.
 package meta
 
 import "errors"
