@@ -38,7 +38,8 @@ const maxResponse = 1 << 20
 func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox.Message) (string, error) {
 	body, err := Request(to, m)
 	if err != nil {
-		return "", &SendError{Title: "invalid message", Message: err.Error(), Err: err}
+		return "", &SendError{Title: "invalid message", Message: err.Error(), Err: err,
+			reason: "This message cannot be sent through WhatsApp: " + strings.TrimPrefix(err.Error(), "meta: ")}
 	}
 	u := strings.TrimRight(c.BaseURL, "/") + "/" + url.PathEscape(c.Version) + "/" + url.PathEscape(line.Address) + "/messages"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
@@ -155,6 +156,7 @@ type SendError struct {
 	HTTPStatus int    // 0 when there was no response
 	Retryable  bool
 	Err        error // the transport error, when there was no response
+	reason     string
 }
 
 func (e *SendError) Error() string {
@@ -297,6 +299,9 @@ var reasons = map[int]string{
 
 // Reason is an explanation of the failure an agent can act on.
 func (e *SendError) Reason() string {
+	if e.reason != "" {
+		return e.reason
+	}
 	if r, ok := reasons[e.Code]; ok {
 		return r
 	}
@@ -305,7 +310,7 @@ func (e *SendError) Reason() string {
 		return reasons[10]
 	case e.HTTPStatus == http.StatusUnauthorized:
 		return "The line's credentials were refused: an admin must reconnect the line"
-	case e.HTTPStatus == 0:
+	case e.HTTPStatus == 0 && e.Err != nil:
 		return "WhatsApp did not answer: the message may not have been sent"
 	case e.Retryable:
 		return "WhatsApp could not take the message for now: try again later"

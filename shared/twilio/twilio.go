@@ -2,7 +2,8 @@
 // X-Twilio-Signature header and parses an inbound-message webhook or a status callback (form
 // parameters) into Buzón's own events.Inbound.
 //
-// It is pure logic: no network, no AWS.
+// Parsing and signatures are pure logic: no network, no AWS. Client (send.go) is the one
+// exception: the Messages API client the send function delivers outbound messages with.
 package twilio
 
 import "errors"

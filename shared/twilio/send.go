@@ -1,0 +1,217 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/buzon/buzon/shared/inbox"
+)
+
+// Client sends WhatsApp messages through Twilio's Messages API:
+// POST {BaseURL}/2010-04-01/Accounts/{AccountSid}/Messages.json with HTTP Basic auth. The
+// account is the line's (Line.Account); AuthToken is that account's token. It is safe for
+// concurrent use.
+type Client struct {
+	BaseURL   string // https://api.twilio.com, or the local sandbox
+	AuthToken string
+	// StatusCallback is where Twilio posts delivery statuses: PUBLIC_BASE_URL/webhooks/twilio.
+	StatusCallback string
+	HTTP           *http.Client
+}
+
+// maxResponse caps what is read of a Twilio answer.
+const maxResponse = 1 << 20
+
+// Send delivers m from line (its Address is the sender, "+E164") to the customer to (a wa_id,
+// digits) and returns the Message SID. Twilio's Messages API has no reply context for
+// WhatsApp, so ReplyTo is not sent. Templates are sent by Content SID: until templates are
+// synced, the template's name must be that SID (HX…).
+//
+// Every failure is a *SendError; Retryable tells whether sending again later may succeed (429,
+// 5xx, no answer) or never will (any other 4xx: invalid number, closed window 63016, ...). A
+// request that got no answer may still have been accepted, so a retry can deliver twice.
+func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox.Message) (string, error) {
+	if line.Account == "" {
+		return "", &SendError{Title: "line not configured", Message: "the line has no Twilio account SID",
+			reason: "The line has no Twilio account: an admin must configure it"}
+	}
+	form, err := Form(line.Address, to, c.StatusCallback, m)
+	if err != nil {
+		return "", &SendError{Title: "invalid message", Message: err.Error(), Err: err, reason: "This message cannot be sent through Twilio: " + strings.TrimPrefix(err.Error(), "twilio: ")}
+	}
+	u := strings.TrimRight(c.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(line.Account) + "/Messages.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", &SendError{Title: "invalid request", Message: err.Error(), Err: err}
+	}
+	req.SetBasicAuth(line.Account, c.AuthToken)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", &SendError{Title: "no response from Twilio", Message: err.Error(), Retryable: true, Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return "", &SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: resp.StatusCode >= 500, Err: err}
+	}
+	if resp.StatusCode/100 != 2 {
+		return "", parseError(resp.StatusCode, raw)
+	}
+	var ok struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(raw, &ok); err != nil || ok.SID == "" {
+		// Accepted but unreadable: sending again could deliver twice, so this is final.
+		return "", &SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response", Message: "Twilio answered without a message SID"}
+	}
+	return ok.SID, nil
+}
+
+// Form returns the form of a send request for m from the sender from ("+E164") to the
+// customer to.
+func Form(from, to, statusCallback string, m *inbox.Message) (url.Values, error) {
+	f := url.Values{}
+	f.Set("From", channelPrefix+plus(from))
+	f.Set("To", channelPrefix+plus(to))
+	if statusCallback != "" {
+		f.Set("StatusCallback", statusCallback)
+	}
+	switch m.Type {
+	case "text":
+		f.Set("Body", m.Text)
+	case "image", "video", "document", "audio", "sticker":
+		if m.Media == nil || m.Media.URL == "" {
+			return nil, fmt.Errorf("twilio: %s message without a media URL", m.Type)
+		}
+		f.Add("MediaUrl", m.Media.URL)
+		if m.Text != "" && m.Type != "audio" && m.Type != "sticker" {
+			f.Set("Body", m.Text)
+		}
+	case "template":
+		if m.Template == nil {
+			return nil, fmt.Errorf("twilio: template message without template")
+		}
+		if !strings.HasPrefix(m.Template.Name, "HX") {
+			return nil, fmt.Errorf("twilio: template %q has no Content SID (HX…): sync templates first", m.Template.Name)
+		}
+		f.Set("ContentSid", m.Template.Name)
+		if len(m.Template.Variables) > 0 {
+			vars, err := json.Marshal(m.Template.Variables)
+			if err != nil {
+				return nil, fmt.Errorf("twilio: encode template variables: %w", err)
+			}
+			f.Set("ContentVariables", string(vars))
+		}
+	default:
+		return nil, fmt.Errorf("twilio: cannot send a %q message", m.Type)
+	}
+	return f, nil
+}
+
+func plus(number string) string { return "+" + strings.TrimPrefix(number, "+") }
+
+// SendError is a failed send: Twilio's error, or no usable answer at all.
+type SendError struct {
+	Code       int    // Twilio error code (63016, 21211, ...); 0 when Twilio gave none
+	Title      string // Twilio's message
+	Message    string // more detail: more_info, or what went wrong locally
+	HTTPStatus int    // 0 when there was no response
+	Retryable  bool
+	Err        error // the transport error, when there was no response
+	reason     string
+}
+
+func (e *SendError) Error() string {
+	s := "twilio: send failed"
+	if e.HTTPStatus != 0 {
+		s += " (HTTP " + strconv.Itoa(e.HTTPStatus) + ")"
+	}
+	if e.Code != 0 {
+		s += fmt.Sprintf(": %d", e.Code)
+	}
+	if e.Title != "" {
+		s += ": " + e.Title
+	}
+	if e.Message != "" && e.Message != e.Title {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// retryCodes are Twilio errors a later attempt can get past.
+var retryCodes = map[int]bool{
+	20429: true, // too many requests
+	20500: true, // internal server error
+	20503: true, // service unavailable
+	63018: true, // rate limit exceeded for the WhatsApp channel
+}
+
+// Retryable reports whether a Twilio error may go away by itself: listed codes, 429 and 5xx.
+func Retryable(code, httpStatus int) bool {
+	return retryCodes[code] || httpStatus == http.StatusTooManyRequests || httpStatus >= 500
+}
+
+func parseError(status int, raw []byte) *SendError {
+	var te struct {
+		Code     int    `json:"code"`
+		Message  string `json:"message"`
+		MoreInfo string `json:"more_info"`
+	}
+	if err := json.Unmarshal(raw, &te); err != nil || te.Code == 0 && te.Message == "" {
+		return &SendError{HTTPStatus: status, Title: http.StatusText(status), Message: "Twilio answered without an error object",
+			Retryable: Retryable(0, status)}
+	}
+	return &SendError{Code: te.Code, Title: te.Message, Message: te.MoreInfo, HTTPStatus: status, Retryable: Retryable(te.Code, status)}
+}
+
+// reasons explain, for the agent who wrote the message, why it was not sent.
+var reasons = map[int]string{
+	20003: "Twilio refused the line's credentials: an admin must check the account SID and auth token",
+	20429: "Too many requests to Twilio right now: try again in a few minutes",
+	21211: "The customer's number is not valid",
+	21408: "The Twilio account may not send to this region",
+	21606: "The line's number cannot send through Twilio",
+	21610: "The customer unsubscribed from this number",
+	21617: "The message is longer than Twilio's 1,600 characters",
+	63003: "The customer's number could not be reached on WhatsApp",
+	63007: "The line's number is not a WhatsApp sender on Twilio",
+	63014: "The customer blocked this number on WhatsApp",
+	63016: "More than 24 hours since the customer last wrote: send an approved template",
+	63018: "The line is sending faster than WhatsApp allows: try again in a moment",
+	63024: "The customer's number is not a valid WhatsApp recipient",
+	63027: "The template does not exist in that language",
+	63028: "The template's variables do not match its parameters",
+}
+
+// Reason is an explanation of the failure an agent can act on.
+func (e *SendError) Reason() string {
+	if e.reason != "" {
+		return e.reason
+	}
+	if r, ok := reasons[e.Code]; ok {
+		return r
+	}
+	switch {
+	case e.HTTPStatus == http.StatusUnauthorized:
+		return reasons[20003]
+	case e.HTTPStatus == 0 && e.Err != nil:
+		return "Twilio did not answer: the message may not have been sent"
+	case e.Retryable:
+		return "Twilio could not take the message for now: try again later"
+	}
+	return "Twilio refused the message"
+}
