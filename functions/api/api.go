@@ -12,12 +12,14 @@ import (
 
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
 )
 
 type api struct {
-	st  *store.Store
-	now func() time.Time
+	st       *store.Store
+	now      func() time.Time
+	outbound *queue.Queue // nil: messages are stored as queued but not sent (tests)
 }
 
 var (
@@ -34,6 +36,7 @@ func (a *api) routes() *router {
 	r.add("GET", "/v1/conversations", 200, a.listConversations)
 	r.add("GET", "/v1/conversations/{id}", 200, a.getConversation)
 	r.add("GET", "/v1/conversations/{id}/messages", 200, a.listMessages)
+	r.add("POST", "/v1/conversations/{id}/messages", 202, a.sendMessage)
 	r.add("POST", "/v1/conversations/{id}/claim", 200, a.claim)
 	r.add("POST", "/v1/conversations/{id}/assign", 200, a.assign)
 	r.add("POST", "/v1/conversations/{id}/return", 200, a.returnToInbox)

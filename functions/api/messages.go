@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/access"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// Limits of outbound messages [WHATSAPP.md §3].
+const (
+	maxText     = 4096
+	maxCaption  = 1024
+	maxFilename = 240
+	maxIdemKey  = 255
+)
+
+// sendRequest is the body of POST /v1/conversations/{id}/messages.
+type sendRequest struct {
+	Type     string           `json:"type"`
+	Text     string           `json:"text,omitempty"`
+	Media    *mediaRequest    `json:"media,omitempty"`
+	Template *templateRequest `json:"template,omitempty"`
+	ReplyTo  string           `json:"reply_to,omitempty"`
+}
+
+type mediaRequest struct {
+	Link     string `json:"link"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+type templateRequest struct {
+	Name      string            `json:"name"`
+	Language  string            `json:"language"`
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// draft checks the request and returns the message it asks for, without ids or times, and the
+// preview the conversation list shows for it.
+func (r *sendRequest) draft() (*inbox.Message, string, error) {
+	m := &inbox.Message{Type: r.Type}
+	switch r.Type {
+	case "text":
+		if r.Media != nil || r.Template != nil {
+			return nil, "", unprocessable("bad_message", "a text message has text only")
+		}
+		if strings.TrimSpace(r.Text) == "" || utf8.RuneCountInString(r.Text) > maxText {
+			return nil, "", unprocessable("bad_text", "text is required (1 to 4096 characters)")
+		}
+		m.Text = r.Text
+		return m, r.Text, nil
+	case "image", "video", "document", "audio":
+		if r.Text != "" || r.Template != nil {
+			return nil, "", unprocessable("bad_message", "a media message has media only; put its text in media.caption")
+		}
+		if r.Media == nil {
+			return nil, "", unprocessable("bad_media", "media is required for a "+r.Type+" message")
+		}
+		if u, err := url.Parse(r.Media.Link); err != nil || u.Scheme != "https" || u.Host == "" {
+			return nil, "", unprocessable("bad_media", "media.link must be an https URL the provider can fetch")
+		}
+		if r.Type == "audio" && r.Media.Caption != "" {
+			return nil, "", unprocessable("bad_media", "audio takes no caption")
+		}
+		if utf8.RuneCountInString(r.Media.Caption) > maxCaption {
+			return nil, "", unprocessable("bad_media", "media.caption is at most 1024 characters")
+		}
+		if r.Media.Filename != "" && (r.Type != "document" || utf8.RuneCountInString(r.Media.Filename) > maxFilename) {
+			return nil, "", unprocessable("bad_media", "media.filename is for documents only, at most 240 characters")
+		}
+		m.Text = r.Media.Caption
+		m.Media = &events.Media{URL: r.Media.Link, Filename: r.Media.Filename}
+		return m, inbox.Describe(&events.Message{Type: m.Type, Text: m.Text, Media: m.Media}), nil
+	case "template":
+		if r.Text != "" || r.Media != nil {
+			return nil, "", unprocessable("bad_message", "a template message has a template only")
+		}
+		if r.Template == nil {
+			return nil, "", unprocessable("bad_template", "template is required for a template message")
+		}
+		ref := &inbox.TemplateRef{Name: r.Template.Name, Language: r.Template.Language, Variables: r.Template.Variables}
+		if err := ref.Validate(); err != nil {
+			return nil, "", unprocessable("bad_template", strings.TrimPrefix(err.Error(), inbox.ErrBadTemplate.Error()+": "))
+		}
+		m.Template = ref
+		m.Text = ref.Text()
+		return m, m.Text, nil
+	}
+	return nil, "", unprocessable("bad_type", "type must be text, image, video, document, audio or template")
+}
+
+// sendMessage stores an agent's message as queued, moves the conversation (an unassigned one is
+// claimed by whoever answers) and puts the message on the outbound queue; the send function
+// delivers it and the status webhooks move it on. With an Idempotency-Key header, a retry
+// answers with the message the first request created: never two.
+func (a *api) sendMessage(ctx context.Context, c *call) (any, error) {
+	var body sendRequest
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	draft, preview, err := body.draft()
+	if err != nil {
+		return nil, err
+	}
+	key := headerValue(c.req.Headers, "idempotency-key")
+	if len(key) > maxIdemKey || !printable(key) {
+		return nil, badRequest("Idempotency-Key must be at most 255 printable ASCII characters")
+	}
+	// Reading first answers 404 before anything is written for a conversation the caller
+	// may not see; the write below checks again on the state it writes.
+	cv, _, err := a.visible(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	id, at := inbox.NewID("m_"), now
+	if key != "" {
+		rec, fresh, err := a.st.ReserveIdempotency(ctx, c.user.OrgID, c.user.ID, key,
+			store.Idempotency{ConversationID: cv.ID, MessageID: id, MessageAt: at, Fingerprint: fingerprint(cv.ID, &body)}, now)
+		if err != nil {
+			return nil, err
+		}
+		if !fresh {
+			if rec.ConversationID != cv.ID || rec.Fingerprint != fingerprint(cv.ID, &body) {
+				return nil, unprocessable("idempotency_key_reused", "this Idempotency-Key was used for another request; use a new key for a new message")
+			}
+			id, at = rec.MessageID, rec.MessageAt
+			m, err := a.st.Message(ctx, messageKey(cv.ID, id, at))
+			switch {
+			case err == nil:
+				// The first request stored it; it may have stopped before queueing it.
+				c.log.InfoContext(ctx, "idempotent replay", "message_id", id)
+				return a.enqueue(ctx, c, m, true)
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, err
+			}
+			// The first request stopped before storing the message: do it now, same id.
+		}
+	}
+	log := c.log.With("message_id", id)
+	if body.ReplyTo != "" {
+		target, err := a.st.FindMessage(ctx, cv.ID, body.ReplyTo)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, unprocessable("unknown_reply_to", "reply_to names no message of this conversation")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if target.ProviderID == "" {
+			return nil, unprocessable("reply_to_not_sent", "the message replied to has not been sent yet")
+		}
+		draft.ReplyTo = target.ProviderID
+	}
+
+	var claimed bool
+	lines := map[string]*inbox.Line{}
+	update := func(cv *inbox.Conversation) error {
+		claimed = false
+		line, err := a.line(ctx, lines, cv)
+		if err != nil {
+			return err
+		}
+		if err := access.Check(c.user, access.Send, cv, line); err != nil {
+			return err
+		}
+		if cv.Status == inbox.StatusDone {
+			return inbox.ErrClosed
+		}
+		if line == nil || line.State != inbox.LineActive {
+			return &apiError{http.StatusConflict, "line_not_active", "the line is not active (paused or in error): it cannot send"}
+		}
+		if err := cv.CheckSend(now, draft.Type == "template"); err != nil {
+			return windowClosed(cv.WindowExpiresAt)
+		}
+		if cv.AssigneeID == "" {
+			if err := cv.Claim(c.user.ID); err != nil {
+				return err
+			}
+			claimed = true
+		}
+		cv.ApplyOutbound(inbox.Preview{Text: preview, Direction: inbox.Outbound, Type: draft.Type, At: at})
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = a.st.UpdateConversation(ctx, c.user.OrgID, cv.ID, nil, update)
+		if !errors.Is(err, store.ErrConflict) || key == "" || attempt == 2 {
+			break
+		}
+		// Concurrent retries of one request contend on the conversation: if one of them
+		// stored the message meanwhile, this one answers with it; else it tries again.
+		if m, merr := a.st.Message(ctx, messageKey(cv.ID, id, at)); merr == nil {
+			return a.enqueue(ctx, c, m, true)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	m := inbox.NewOutboundMessage(id, cv.ID, c.user.ID, at)
+	m.Type, m.Text, m.Media, m.Template, m.ReplyTo = draft.Type, draft.Text, draft.Media, draft.Template, draft.ReplyTo
+	switch err := a.st.PutMessage(ctx, m); {
+	case errors.Is(err, store.ErrExists):
+		// A concurrent request with the same key stored it first.
+		if m, err = a.st.Message(ctx, store.KeyOf(m)); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	}
+	if claimed {
+		// Its id derives from the message, so a replay records it once; it sorts just before it.
+		ev := &inbox.Event{ID: "e_claim_" + id, ConversationID: cv.ID, Type: inbox.EventClaimed, ActorID: c.user.ID, At: at,
+			Details: map[string]string{"assignee_id": c.user.ID, "rule": "answered"}}
+		if err := a.st.PutEvent(ctx, ev); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+	}
+	log.InfoContext(ctx, "message queued", "type", m.Type, "claimed", claimed)
+	return a.enqueue(ctx, c, m, key != "")
+}
+
+// enqueue puts a queued message on the outbound queue and answers with it. A message already
+// past queued is only answered with. When SQS refuses, the message is marked failed unless the
+// client holds an Idempotency-Key to retry with (the retry queues it again).
+func (a *api) enqueue(ctx context.Context, c *call, m *inbox.Message, retryable bool) (any, error) {
+	if m.Status != inbox.DeliveryQueued {
+		return messageJSON(m), nil
+	}
+	if a.outbound == nil {
+		c.log.WarnContext(ctx, "no outbound queue configured: message stays queued", "message_id", m.ID)
+		return messageJSON(m), nil
+	}
+	ev := &events.Send{OrgID: c.user.OrgID, ConversationID: m.ConversationID, MessageID: m.ID, MessageAt: m.At,
+		RequestID: c.req.RequestContext.RequestID}
+	err := a.outbound.Send(ctx, []queue.Item{{Group: ev.GroupID(), Dedup: ev.DedupID(), Body: ev}})
+	if err == nil {
+		return messageJSON(m), nil
+	}
+	c.log.ErrorContext(ctx, "message not queued", "message_id", m.ID, "error", err)
+	if retryable {
+		return nil, &apiError{http.StatusServiceUnavailable, "not_queued", "the message is stored but could not be queued; retry with the same Idempotency-Key"}
+	}
+	_, ferr := a.st.ApplyStatus(ctx, store.KeyOf(m), store.StatusUpdate{Status: inbox.DeliveryFailed, At: a.now(),
+		Error: &events.ProviderError{Title: "not queued", Message: "Buzón could not queue the message: send it again"}})
+	if ferr != nil {
+		c.log.ErrorContext(ctx, "queued message left queued", "message_id", m.ID, "error", ferr)
+	}
+	return nil, &apiError{http.StatusServiceUnavailable, "not_queued", "the message could not be queued; send it again"}
+}
+
+// windowClosed is the 422 of a free-form message outside the customer service window.
+func windowClosed(expired time.Time) error {
+	msg := "the customer has not written on this line yet: only an approved template can be sent"
+	if !expired.IsZero() {
+		msg = "the 24-hour customer service window closed at " + ts(expired) +
+			": only an approved template can be sent until the customer writes again"
+	}
+	return unprocessable("window_closed", msg)
+}
+
+// messageKey is the key of message id written at at in a conversation.
+func messageKey(convID, id string, at time.Time) store.MessageKey {
+	return store.KeyOf(&inbox.Message{ConversationID: convID, ID: id, At: at})
+}
+
+// fingerprint identifies a send request, to tell a retry from another request that reuses its
+// Idempotency-Key. Encoding the decoded body makes it independent of whitespace and key order.
+func fingerprint(convID string, r *sendRequest) string {
+	b, _ := json.Marshal(r)
+	sum := sha256.Sum256(append([]byte(convID+"\x00"), b...))
+	return hex.EncodeToString(sum[:16])
+}
+
+// headerValue looks a header up case-insensitively (HTTP API v2 lower-cases them).
+func headerValue(hs map[string]string, name string) string {
+	if v, ok := hs[name]; ok {
+		return strings.TrimSpace(v)
+	}
+	for k, v := range hs {
+		if strings.EqualFold(k, name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
