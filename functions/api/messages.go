@@ -24,7 +24,7 @@ const (
 	maxText     = 4096
 	maxCaption  = 1024
 	maxFilename = 240
-	maxIdemKey  = 255
+	maxIdemKey  = 200
 )
 
 // sendRequest is the body of POST /v1/conversations/{id}/messages.
@@ -117,7 +117,7 @@ func (a *api) sendMessage(ctx context.Context, c *call) (any, error) {
 	}
 	key := headerValue(c.req.Headers, "idempotency-key")
 	if len(key) > maxIdemKey || !printable(key) {
-		return nil, badRequest("Idempotency-Key must be at most 255 printable ASCII characters")
+		return nil, badRequest("Idempotency-Key must be at most 200 printable ASCII characters")
 	}
 	// Reading first answers 404 before anything is written for a conversation the caller
 	// may not see; the write below checks again on the state it writes.
