@@ -14,6 +14,7 @@ import (
 
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/phone"
 	"github.com/buzon/buzon/shared/store"
 )
 
@@ -93,6 +94,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 	if err != nil {
 		return "", err
 	}
+	m.From = customerID(m.From)
 	convID := inbox.ConversationID(line.OrgID, line.ID, m.From)
 	log := slog.With("conversation_id", convID, "message_id", m.ID)
 
@@ -255,7 +257,7 @@ func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, err
 	if err != nil {
 		return "", err
 	}
-	convID := inbox.ConversationID(line.OrgID, line.ID, st.RecipientID)
+	convID := inbox.ConversationID(line.OrgID, line.ID, customerID(st.RecipientID))
 	k, err := p.st.Pointer(ctx, convID, st.MessageID)
 	if errors.Is(err, store.ErrNotFound) {
 		// The send path has not recorded the provider's id yet (the status raced it): park it;
@@ -273,6 +275,16 @@ func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, err
 		return Stale, nil
 	}
 	return Stored, nil
+}
+
+// customerID is the canonical id of a customer: the normalized number, so that a Brazilian
+// wa_id without the ninth digit and a number an agent typed with it are one contact. Ids that
+// are not numbers (business-scoped user ids) are kept as they are.
+func customerID(waID string) string {
+	if d, err := phone.Normalize("+" + waID); err == nil {
+		return d
+	}
+	return waID
 }
 
 // StatusUpdate converts a provider status into a store update.

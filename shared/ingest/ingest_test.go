@@ -199,7 +199,7 @@ func TestTwilioRetryWithoutTimestamp(t *testing.T) {
 	if r := f.apply(t, ev(t0.Add(time.Hour))); r != ingest.Duplicate {
 		t.Errorf("retry an hour later = %s, want duplicate", r)
 	}
-	c := f.conv(t, f.twil, "5215512345678")
+	c := f.conv(t, f.twil, "525512345678") // Mexico's old mobile "1" is dropped: one contact
 	if diff := cmp.Diff([]string{"hola"}, f.texts(t, c)); diff != "" {
 		t.Errorf("thread (-want +got):\n%s", diff)
 	}
@@ -282,5 +282,16 @@ func TestStatusBeforeItsMessageIsParked(t *testing.T) {
 	}
 	if len(parked) != 1 || parked[0].Status != "delivered" {
 		t.Errorf("parked = %+v, want the delivered status", parked)
+	}
+}
+
+func TestBrazilNinthDigitIsOneContact(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.apply(t, f.msg("wamid.br1", "551187654321", t0, "oi"))                          // wa_id without the 9
+	f.apply(t, f.msg("wamid.br2", "5511987654321", t0.Add(time.Second), "tudo bem?")) // with it
+	c := f.conv(t, f.meta, "5511987654321")
+	if diff := cmp.Diff([]string{"oi", "tudo bem?"}, f.texts(t, c)); diff != "" {
+		t.Errorf("one conversation expected (-want +got):\n%s", diff)
 	}
 }
