@@ -1,0 +1,335 @@
+package main
+
+// These tests pin down, against the SQS emulator `make test` starts (ElasticMQ), every SQS
+// behaviour Buzón relies on, so that a local run means what a deployed one does.
+//
+// Known differences, none of which Buzón depends on:
+//   - DeduplicationScope=messageGroup and FifoThroughputLimit=perMessageGroupId are accepted
+//     but not reported back, and deduplication is queue-wide rather than per message group
+//     (Buzón's deduplication ids are provider message ids, unique across groups).
+//   - moto 5.2.1, tried first, shares those and also forgets a deduplication id once its
+//     message is deleted, so a provider's retry after processing was enqueued again: the
+//     "deduplication outlives the deleted message" case fails there.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+// emulatorClients returns clients of the emulators `make test` starts. -short skips the
+// test; without the emulators' endpoints it fails.
+func emulatorClients(t *testing.T) awsClients {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs DynamoDB Local and the SQS emulator (make test)")
+	}
+	ddb, sq := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), os.Getenv("AWS_ENDPOINT_URL_SQS")
+	if ddb == "" || sq == "" {
+		t.Fatal("AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS must point at the emulators: run make test, or go test -short")
+	}
+	return newAWSClients(ddb, sq)
+}
+
+// testQueue creates a FIFO queue pair named after the test, unique per run.
+func testQueue(t *testing.T, c *sqs.Client, visibility time.Duration, maxReceive int) fifoQueue {
+	t.Helper()
+	name := strings.NewReplacer("/", "-", " ", "-", "_", "-").Replace(t.Name())
+	name = fmt.Sprintf("%.40s-%d", name, time.Now().UnixNano()%1e9)
+	q, err := createFIFOQueue(context.Background(), c, queueSpec{Name: name, VisibilityTimeout: visibility, MaxReceiveCount: maxReceive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(q.URL)})
+		c.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(q.DLQURL)})
+	})
+	return q
+}
+
+type msg struct{ group, dedup, body string }
+
+func send(t *testing.T, c *sqs.Client, url string, msgs ...msg) {
+	t.Helper()
+	var entries []types.SendMessageBatchRequestEntry
+	for i, m := range msgs {
+		entries = append(entries, types.SendMessageBatchRequestEntry{
+			Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(m.body),
+			MessageGroupId: aws.String(m.group), MessageDeduplicationId: aws.String(m.dedup),
+		})
+	}
+	out, err := c.SendMessageBatch(context.Background(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+	if err != nil {
+		t.Fatalf("SendMessageBatch: %v", err)
+	}
+	if len(out.Failed) > 0 || len(out.Successful) != len(msgs) {
+		t.Fatalf("SendMessageBatch: %d successful, failed %+v", len(out.Successful), out.Failed)
+	}
+}
+
+// receive receives up to max messages without waiting.
+func receive(t *testing.T, c *sqs.Client, url string, max int32) []types.Message {
+	t.Helper()
+	out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(url), MaxNumberOfMessages: max,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	})
+	if err != nil {
+		t.Fatalf("ReceiveMessage: %v", err)
+	}
+	return out.Messages
+}
+
+func bodies(msgs []types.Message) []string {
+	out := []string{}
+	for _, m := range msgs {
+		out = append(out, aws.ToString(m.Body))
+	}
+	return out
+}
+
+func deleteMsg(t *testing.T, c *sqs.Client, url string, m types.Message) {
+	t.Helper()
+	if _, err := c.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		t.Fatalf("DeleteMessage: %v", err)
+	}
+}
+
+func TestSQSEmulator(t *testing.T) {
+	t.Parallel()
+	c := emulatorClients(t).sqs
+	ctx := context.Background()
+
+	t.Run("high-throughput FIFO queue with a FIFO DLQ", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 5)
+		for _, url := range []string{q.URL, q.DLQURL} {
+			out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+				QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "false"} {
+				if got := out.Attributes[k]; got != want {
+					t.Errorf("%s: %s = %q, want %q", url, k, got, want)
+				}
+			}
+			// The high-throughput settings were accepted (CreateQueue did not fail); an
+			// emulator that reports them must report what was set.
+			for k, want := range map[string]string{"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"} {
+				if got, ok := out.Attributes[k]; !ok {
+					t.Logf("%s: the emulator does not report %s", url, k)
+				} else if got != want {
+					t.Errorf("%s: %s = %q, want %q", url, k, got, want)
+				}
+			}
+			if url != q.URL {
+				continue
+			}
+			if got := out.Attributes["VisibilityTimeout"]; got != "30" {
+				t.Errorf("VisibilityTimeout = %q, want 30", got)
+			}
+			var redrive struct {
+				DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+				MaxReceiveCount     any    `json:"maxReceiveCount"`
+			}
+			if err := json.Unmarshal([]byte(out.Attributes["RedrivePolicy"]), &redrive); err != nil {
+				t.Fatalf("RedrivePolicy %q: %v", out.Attributes["RedrivePolicy"], err)
+			}
+			if redrive.DeadLetterTargetArn != q.DLQARN || fmt.Sprint(redrive.MaxReceiveCount) != "5" {
+				t.Errorf("RedrivePolicy = %+v, want DLQ %s after 5", redrive, q.DLQARN)
+			}
+		}
+		// Creating the queues again (a reused emulator) keeps them as they are.
+		again, err := createFIFOQueue(ctx, c, queueSpec{Name: strings.TrimSuffix(q.URL[strings.LastIndex(q.URL, "/")+1:], ".fifo"),
+			VisibilityTimeout: 30 * time.Second, MaxReceiveCount: 5})
+		if err != nil || again != q {
+			t.Errorf("createFIFOQueue again = %+v, %v; want %+v", again, err, q)
+		}
+	})
+
+	t.Run("deduplication by MessageDeduplicationId", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 5)
+		send(t, c, q.URL, msg{"g1", "d1", "first"})
+		send(t, c, q.URL, msg{"g1", "d1", "retry"}) // a provider's retry: dropped
+		send(t, c, q.URL, msg{"g1", "d2", "other"}) // another id: kept
+		send(t, c, q.URL, msg{"g2", "d3", "other group"})
+		got := receive(t, c, q.URL, 10)
+		got = append(got, receive(t, c, q.URL, 10)...)
+		if diff := cmp.Diff([]string{"first", "other", "other group"}, bodies(got)); diff != "" {
+			t.Errorf("received (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("deduplication outlives the deleted message", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 5)
+		send(t, c, q.URL, msg{"g1", "d1", "first"})
+		got := receive(t, c, q.URL, 10)
+		if len(got) != 1 {
+			t.Fatalf("received %v, want first", bodies(got))
+		}
+		deleteMsg(t, c, q.URL, got[0])
+		// SQS remembers the id for five minutes, processed or not.
+		send(t, c, q.URL, msg{"g1", "d1", "late retry"})
+		if got := receive(t, c, q.URL, 10); len(got) != 0 {
+			t.Errorf("received %v after the original was deleted, want nothing (deduplicated)", bodies(got))
+		}
+	})
+
+	t.Run("a group is blocked while one of its messages is in flight", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 5)
+		send(t, c, q.URL, msg{"A", "a1", "a1"}, msg{"A", "a2", "a2"}, msg{"B", "b1", "b1"})
+		first := receive(t, c, q.URL, 1)
+		if diff := cmp.Diff([]string{"a1"}, bodies(first)); diff != "" {
+			t.Fatalf("first receive (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"b1"}, bodies(receive(t, c, q.URL, 10))); diff != "" {
+			t.Errorf("while a1 is in flight (-want +got):\n%s", diff)
+		}
+		if got := receive(t, c, q.URL, 10); len(got) != 0 {
+			t.Errorf("received %v, want nothing while a1 and b1 are in flight", bodies(got))
+		}
+		deleteMsg(t, c, q.URL, first[0])
+		if diff := cmp.Diff([]string{"a2"}, bodies(receive(t, c, q.URL, 10))); diff != "" {
+			t.Errorf("after a1 is deleted (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("redrive to the FIFO DLQ after maxReceiveCount", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 2)
+		send(t, c, q.URL, msg{"A", "a1", "poison"}, msg{"A", "a2", "next"})
+		for i := 1; i <= 2; i++ {
+			got := receive(t, c, q.URL, 1)
+			if len(got) != 1 || aws.ToString(got[0].Body) != "poison" {
+				t.Fatalf("receive %d: %v, want poison", i, bodies(got))
+			}
+			if n := got[0].Attributes["ApproximateReceiveCount"]; n != strconv.Itoa(i) {
+				t.Errorf("receive %d: ApproximateReceiveCount %s", i, n)
+			}
+			// Fail it: back to the queue at once.
+			if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: aws.String(q.URL), ReceiptHandle: got[0].ReceiptHandle, VisibilityTimeout: 0,
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The third receive moves it to the DLQ and delivers the next message of its group.
+		if diff := cmp.Diff([]string{"next"}, bodies(receive(t, c, q.URL, 10))); diff != "" {
+			t.Errorf("third receive (-want +got):\n%s", diff)
+		}
+		dead := receive(t, c, q.DLQURL, 10)
+		if diff := cmp.Diff([]string{"poison"}, bodies(dead)); diff != "" {
+			t.Fatalf("DLQ (-want +got):\n%s", diff)
+		}
+		if g := dead[0].Attributes["MessageGroupId"]; g != "A" {
+			t.Errorf("DLQ message group %q, want A", g)
+		}
+	})
+
+	t.Run("SendMessageBatch keeps each group's order", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 5)
+		var msgs []msg
+		for i := range 10 {
+			g := []string{"A", "B"}[i%2]
+			msgs = append(msgs, msg{g, fmt.Sprint("d", i), fmt.Sprint(g, i)})
+		}
+		send(t, c, q.URL, msgs...)
+		var got []string
+		for range 5 {
+			for _, m := range receive(t, c, q.URL, 10) {
+				got = append(got, aws.ToString(m.Body))
+				deleteMsg(t, c, q.URL, m)
+			}
+		}
+		var a, b []string
+		for _, s := range got {
+			if s[0] == 'A' {
+				a = append(a, s)
+			} else {
+				b = append(b, s)
+			}
+		}
+		if diff := cmp.Diff([]string{"A0", "A2", "A4", "A6", "A8"}, a); diff != "" {
+			t.Errorf("group A (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"B1", "B3", "B5", "B7", "B9"}, b); diff != "" {
+			t.Errorf("group B (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ChangeMessageVisibility", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 5)
+		send(t, c, q.URL, msg{"A", "a1", "a1"})
+		got := receive(t, c, q.URL, 1)
+		if len(got) != 1 {
+			t.Fatalf("received %v", bodies(got))
+		}
+		m := got[0]
+		for k := range map[string]bool{"MessageGroupId": true, "MessageDeduplicationId": true, "SequenceNumber": true,
+			"ApproximateReceiveCount": true, "SentTimestamp": true, "ApproximateFirstReceiveTimestamp": true, "SenderId": true} {
+			if m.Attributes[k] == "" {
+				t.Errorf("attribute %s missing: %v", k, m.Attributes)
+			}
+		}
+		change := func(d int32) {
+			t.Helper()
+			if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: aws.String(q.URL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: d,
+			}); err != nil {
+				t.Fatalf("ChangeMessageVisibility(%d): %v", d, err)
+			}
+		}
+		change(0)
+		again := receive(t, c, q.URL, 1)
+		if len(again) != 1 || again[0].Attributes["ApproximateReceiveCount"] != "2" {
+			t.Fatalf("after visibility 0: %v %v, want a1 received twice", bodies(again), again)
+		}
+		m = again[0]
+		change(1) // a backoff: back in a second
+		if got := receive(t, c, q.URL, 1); len(got) != 0 {
+			t.Errorf("received %v during the backoff", bodies(got))
+		}
+		time.Sleep(2100 * time.Millisecond)
+		if got := receive(t, c, q.URL, 1); len(got) != 1 {
+			t.Errorf("after the backoff: %v, want a1", bodies(got))
+		}
+	})
+
+	t.Run("long polling returns a message sent during the wait", func(t *testing.T) {
+		t.Parallel()
+		q := testQueue(t, c, 30*time.Second, 5)
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String("late"),
+				MessageGroupId: aws.String("A"), MessageDeduplicationId: aws.String("late")})
+		}()
+		start := time.Now()
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"late"}, bodies(out.Messages)); diff != "" {
+			t.Errorf("long poll (-want +got):\n%s", diff)
+		}
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("long poll returned after %s, want soon after the send", d)
+		}
+	})
+}

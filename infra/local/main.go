@@ -1,0 +1,140 @@
+// Command local runs Buzón on one machine, in the foreground: DynamoDB Local and ElasticMQ in
+// place of DynamoDB and SQS; each function as its real bootstrap binary driven through a
+// local Lambda Runtime API; an HTTP gateway in place of API Gateway (with its JWT
+// authorizer); pollers in place of the SQS event source mappings; and tickers in place of the
+// EventBridge schedules. Run it from the repository root with `make dev`; Ctrl-C stops it and
+// everything it started.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "buzon local:", err)
+		os.Exit(1)
+	}
+}
+
+// run wires the stack and serves until ctx is done.
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	s, err := loadSettings(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: s.logLevel()}))
+
+	stopEmulators, err := startEmulators(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer stopEmulators()
+	clients := newAWSClients(s.dynamoDBURL(), s.sqsURL())
+	res, err := provision(ctx, clients, s.SeedFile, time.Now())
+	if err != nil {
+		return err
+	}
+
+	// Functions outlive ctx a little: they stop after the gateway and pollers.
+	fnCtx, stopFunctions := context.WithCancel(context.Background())
+	fns, err := startFunctions(fnCtx, s, res, newLogSink(stderr), log)
+	defer func() {
+		stopFunctions()
+		for _, f := range fns {
+			f.Wait()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	invokers := map[string]invokeFunc{}
+	for name, f := range fns {
+		invokers[name] = f.Invoke
+	}
+
+	gw := &gateway{functions: invokers, tokens: newTokens(s.JWTKey, time.Now), userByEmail: res.Store.UserByEmail, log: log, now: time.Now}
+	servers := []*http.Server{{Handler: gw, ReadHeaderTimeout: 10 * time.Second}}
+	listeners := []net.Listener{}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.Port))
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	listeners = append(listeners, ln)
+	if h := providerSandbox(log); h != nil {
+		sln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.SandboxPort))
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("provider sandbox: %w", err)
+		}
+		servers = append(servers, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, sln)
+	}
+
+	var workers sync.WaitGroup
+	for i, srv := range servers {
+		workers.Go(func() {
+			if err := srv.Serve(listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("serve", "addr", listeners[i].Addr(), "error", err)
+			}
+		})
+	}
+	for _, c := range []struct {
+		queue    fifoQueue
+		function string
+	}{{res.Inbound, "assign"}, {res.Outbound, "send"}} {
+		f := fns[c.function]
+		if f == nil {
+			continue
+		}
+		for range f.spec.Pool {
+			p := &poller{sqs: clients.sqs, queueURL: c.queue.URL, queueARN: c.queue.ARN, function: c.function, invoke: f.Invoke, log: log}
+			workers.Go(func() { p.run(ctx) })
+		}
+	}
+	for _, sc := range []schedule{
+		{rule: "WindowSchedule", function: "window", every: s.Tick},
+		{rule: "TemplatesSchedule", function: "templates", every: s.TemplatesTick, atStart: true},
+	} {
+		f := fns[sc.function]
+		if f == nil {
+			continue
+		}
+		sc.invoke, sc.timeout, sc.log = f.Invoke, f.spec.Timeout+10*time.Second, log
+		workers.Go(func() { sc.run(ctx) })
+	}
+
+	// Let every process initialize before saying ready, so the first requests meet no cold
+	// start and init failures show first.
+	settleCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	for name, f := range fns {
+		if err := f.Settled(settleCtx); err != nil {
+			log.Warn("function still initializing", "function", name)
+		}
+	}
+	cancel()
+	fmt.Fprintf(stdout, "buzon local stack ready on http://127.0.0.1:%d\n", s.Port)
+
+	<-ctx.Done()
+	log.Info("stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		srv.Shutdown(shutdownCtx)
+	}
+	workers.Wait()
+	return nil
+}

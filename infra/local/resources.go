@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/buzon/buzon/shared/seed"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// Queue settings of the local stack. The deployed queues hide a message for 180 s (six
+// times the consumer's timeout); locally a failed message comes back sooner.
+const (
+	visibilityTimeout = 30 * time.Second
+	maxReceiveCount   = 5
+)
+
+// awsClients are clients of the emulators, built from the settings rather than the
+// environment so the runner works whatever AWS_* the shell has.
+type awsClients struct {
+	dynamo *dynamodb.Client
+	sqs    *sqs.Client
+}
+
+func newAWSClients(dynamoURL, sqsURL string) awsClients {
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	}
+	return awsClients{
+		dynamo: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dynamoURL) }),
+		sqs:    sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }),
+	}
+}
+
+// fifoQueue is a queue the stack created, with its dead-letter queue.
+type fifoQueue struct {
+	URL, ARN       string
+	DLQURL, DLQARN string
+}
+
+// queueSpec is how the stack's FIFO queues are configured (infra/stack.go newFIFOQueue).
+type queueSpec struct {
+	Name              string // without .fifo; the DLQ is Name-dlq.fifo
+	VisibilityTimeout time.Duration
+	MaxReceiveCount   int
+}
+
+// createFIFOQueue creates a high-throughput FIFO queue with its FIFO dead-letter queue. A queue
+// that exists gets the attributes again, so a reused emulator matches the stack.
+func createFIFOQueue(ctx context.Context, c *sqs.Client, spec queueSpec) (fifoQueue, error) {
+	var q fifoQueue
+	var err error
+	q.DLQURL, q.DLQARN, err = ensureQueue(ctx, c, spec.Name+"-dlq.fifo", fifoAttributes())
+	if err != nil {
+		return fifoQueue{}, err
+	}
+	redrive, err := json.Marshal(map[string]string{
+		"deadLetterTargetArn": q.DLQARN,
+		"maxReceiveCount":     strconv.Itoa(spec.MaxReceiveCount),
+	})
+	if err != nil {
+		return fifoQueue{}, err
+	}
+	attrs := fifoAttributes()
+	attrs[string(types.QueueAttributeNameVisibilityTimeout)] = strconv.Itoa(int(spec.VisibilityTimeout.Seconds()))
+	attrs[string(types.QueueAttributeNameRedrivePolicy)] = string(redrive)
+	q.URL, q.ARN, err = ensureQueue(ctx, c, spec.Name+".fifo", attrs)
+	if err != nil {
+		return fifoQueue{}, err
+	}
+	return q, nil
+}
+
+// fifoAttributes are the stack's FIFO settings: deduplication by MessageDeduplicationId only,
+// in high-throughput mode.
+func fifoAttributes() map[string]string {
+	return map[string]string{
+		string(types.QueueAttributeNameFifoQueue):                 "true",
+		string(types.QueueAttributeNameContentBasedDeduplication): "false",
+		string(types.QueueAttributeNameDeduplicationScope):        "messageGroup",
+		string(types.QueueAttributeNameFifoThroughputLimit):       "perMessageGroupId",
+	}
+}
+
+func ensureQueue(ctx context.Context, c *sqs.Client, name string, attrs map[string]string) (url, arn string, err error) {
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	var exists *types.QueueNameExists
+	switch {
+	case errors.As(err, &exists):
+		got, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+		if err != nil {
+			return "", "", fmt.Errorf("queue %s: %w", name, err)
+		}
+		url = aws.ToString(got.QueueUrl)
+		mutable := make(map[string]string, len(attrs))
+		for k, v := range attrs {
+			if k != string(types.QueueAttributeNameFifoQueue) {
+				mutable[k] = v
+			}
+		}
+		if _, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(url), Attributes: mutable}); err != nil {
+			return "", "", fmt.Errorf("queue %s: set attributes: %w", name, err)
+		}
+	case err != nil:
+		return "", "", fmt.Errorf("create queue %s: %w", name, err)
+	default:
+		url = aws.ToString(out.QueueUrl)
+	}
+	got, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("queue %s: %w", name, err)
+	}
+	return url, got.Attributes[string(types.QueueAttributeNameQueueArn)], nil
+}
+
+// stackResources are what the functions are configured with.
+type stackResources struct {
+	Inbound, Outbound fifoQueue
+	Store             *store.Store
+}
+
+// provision creates the table and the queues the way the stack does, and loads the seed file
+// into the table.
+func provision(ctx context.Context, c awsClients, seedFile string, now time.Time) (stackResources, error) {
+	var r stackResources
+	if err := store.CreateTable(ctx, c.dynamo, tableName); err != nil {
+		return r, err
+	}
+	var err error
+	if r.Inbound, err = createFIFOQueue(ctx, c.sqs, queueSpec{Name: "inbound", VisibilityTimeout: visibilityTimeout, MaxReceiveCount: maxReceiveCount}); err != nil {
+		return r, err
+	}
+	if r.Outbound, err = createFIFOQueue(ctx, c.sqs, queueSpec{Name: "outbound", VisibilityTimeout: visibilityTimeout, MaxReceiveCount: maxReceiveCount}); err != nil {
+		return r, err
+	}
+	r.Store = store.New(c.dynamo, tableName, nil)
+	f, err := seed.Read(seedFile)
+	if err != nil {
+		return r, err
+	}
+	if err := seed.Load(ctx, r.Store, f, now); err != nil {
+		return r, fmt.Errorf("load %s: %w", seedFile, err)
+	}
+	return r, nil
+}

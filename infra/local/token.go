@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/buzon/buzon/shared/inbox"
+)
+
+// ErrUnauthorized reports a bearer token the local JWT authorizer rejects.
+var ErrUnauthorized = errors.New("local: unauthorized")
+
+// Local tokens stand in for Cognito ID tokens: the same claims the API reads, signed with
+// HS256 and a local key instead of Cognito's RS256 keys.
+const (
+	tokenIssuer   = "buzon-local"
+	tokenAudience = "buzon-local-console"
+	tokenLifetime = 12 * time.Hour
+)
+
+// tokens signs and checks local JWTs the way API Gateway's JWT authorizer checks Cognito's:
+// signature, exp (required), nbf and iat, issuer and audience.
+type tokens struct {
+	key []byte
+	now func() time.Time
+}
+
+func newTokens(key []byte, now func() time.Time) *tokens { return &tokens{key: key, now: now} }
+
+// Issue returns a token for u carrying the claims a Cognito ID token of the user pool has.
+func (t *tokens) Issue(u *inbox.User) (string, error) {
+	now := t.now()
+	return t.sign(map[string]any{
+		"sub":            u.ID,
+		"email":          u.Email,
+		"email_verified": true,
+		"custom:org_id":  u.OrgID,
+		"name":           u.Name,
+		"iss":            tokenIssuer,
+		"aud":            tokenAudience,
+		"token_use":      "id",
+		"auth_time":      now.Unix(),
+		"iat":            now.Unix(),
+		"exp":            now.Add(tokenLifetime).Unix(),
+	})
+}
+
+func (t *tokens) sign(claims map[string]any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode claims: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	signing := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(payload)
+	return signing + "." + enc.EncodeToString(t.mac(signing)), nil
+}
+
+func (t *tokens) mac(signing string) []byte {
+	m := hmac.New(sha256.New, t.key)
+	m.Write([]byte(signing))
+	return m.Sum(nil)
+}
+
+// authorization is what API Gateway's JWT authorizer passes on in
+// requestContext.authorizer.jwt.
+type authorization struct {
+	Claims map[string]string
+	Scopes []string
+}
+
+// Check verifies the Authorization header's value ("Bearer <jwt>" or the bare token, as API
+// Gateway accepts both) and returns the token's claims as API Gateway presents them: every
+// claim as a string, scopes from the scope claim. Failures wrap ErrUnauthorized.
+func (t *tokens) Check(header string) (authorization, error) {
+	raw := strings.TrimSpace(header)
+	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
+		raw = strings.TrimSpace(raw[7:])
+	}
+	if raw == "" {
+		return authorization{}, fmt.Errorf("%w: no token", ErrUnauthorized)
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return authorization{}, fmt.Errorf("%w: not a JWT", ErrUnauthorized)
+	}
+	enc := base64.RawURLEncoding
+	var jose struct {
+		Alg string `json:"alg"`
+	}
+	if b, err := enc.DecodeString(parts[0]); err != nil || json.Unmarshal(b, &jose) != nil {
+		return authorization{}, fmt.Errorf("%w: bad header", ErrUnauthorized)
+	}
+	if jose.Alg != "HS256" {
+		return authorization{}, fmt.Errorf("%w: alg %q", ErrUnauthorized, jose.Alg)
+	}
+	sig, err := enc.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sig, t.mac(parts[0]+"."+parts[1])) {
+		return authorization{}, fmt.Errorf("%w: bad signature", ErrUnauthorized)
+	}
+	payload, err := enc.DecodeString(parts[1])
+	if err != nil {
+		return authorization{}, fmt.Errorf("%w: bad payload", ErrUnauthorized)
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var claims map[string]any
+	if err := dec.Decode(&claims); err != nil {
+		return authorization{}, fmt.Errorf("%w: bad payload", ErrUnauthorized)
+	}
+	if err := t.checkClaims(claims); err != nil {
+		return authorization{}, err
+	}
+	a := authorization{Claims: make(map[string]string, len(claims))}
+	for k, v := range claims {
+		a.Claims[k] = claimString(v)
+	}
+	for _, name := range []string{"scope", "scp"} {
+		if s, ok := claims[name].(string); ok {
+			a.Scopes = strings.Fields(s)
+			break
+		}
+	}
+	return a, nil
+}
+
+func (t *tokens) checkClaims(c map[string]any) error {
+	now := t.now().Unix()
+	exp, ok := numericDate(c["exp"])
+	if !ok {
+		return fmt.Errorf("%w: no exp", ErrUnauthorized)
+	}
+	if now >= exp {
+		return fmt.Errorf("%w: expired", ErrUnauthorized)
+	}
+	for _, name := range []string{"nbf", "iat"} {
+		if v, present := c[name]; present {
+			if at, ok := numericDate(v); !ok || at > now {
+				return fmt.Errorf("%w: %s in the future", ErrUnauthorized, name)
+			}
+		}
+	}
+	if c["iss"] != tokenIssuer {
+		return fmt.Errorf("%w: issuer %v", ErrUnauthorized, c["iss"])
+	}
+	// Like API Gateway: aud must name the client, or, for access tokens, client_id.
+	if !slices.Contains(audiences(c["aud"]), tokenAudience) && c["client_id"] != tokenAudience {
+		return fmt.Errorf("%w: audience %v", ErrUnauthorized, c["aud"])
+	}
+	return nil
+}
+
+func numericDate(v any) (int64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	if i, err := n.Int64(); err == nil {
+		return i, true
+	}
+	f, err := n.Float64()
+	return int64(f), err == nil
+}
+
+func audiences(v any) []string {
+	switch a := v.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// claimString renders a claim the way API Gateway puts it in the claims map: strings as they
+// are, numbers and booleans as their JSON text, arrays as "[a b]".
+func claimString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		s := make([]string, len(x))
+		for i, e := range x {
+			s[i] = claimString(e)
+		}
+		return "[" + strings.Join(s, " ") + "]"
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
