@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,20 +24,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/buzon/buzon/shared/testenv"
 )
 
-// emulatorClients returns clients of the emulators `make test` starts. -short skips the
-// test; without the emulators' endpoints it fails.
+// emulatorClients returns clients of the emulators `make test` starts (shared/testenv: -short
+// skips the test; without the emulators it fails).
 func emulatorClients(t *testing.T) awsClients {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs DynamoDB Local and the SQS emulator (make test)")
-	}
-	ddb, sq := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), os.Getenv("AWS_ENDPOINT_URL_SQS")
-	if ddb == "" || sq == "" {
-		t.Fatal("AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS must point at the emulators: run make test, or go test -short")
-	}
-	return newAWSClients(ddb, sq)
+	return awsClients{dynamo: testenv.DynamoDB(t), sqs: testenv.SQS(t)}
 }
 
 // testQueue creates a FIFO queue pair named after the test, unique per run.
