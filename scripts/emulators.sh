@@ -115,8 +115,11 @@ install_elasticmq() {
 </project>
 EOF
   # --strict-checksums: a jar whose checksum does not match Maven Central's fails the install.
-  mvn --batch-mode --quiet --strict-checksums -Dstyle.color=never -f "$EMQ_DIR/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
-    dependency:copy-dependencies -DoutputDirectory="$EMQ_DIR/lib" >&2
+  if ! mvn --batch-mode --strict-checksums -f "$EMQ_DIR/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+    dependency:copy-dependencies -DoutputDirectory="$EMQ_DIR/lib" >"$EMQ_DIR/mvn.log" 2>&1; then
+    tail -n 30 "$EMQ_DIR/mvn.log" >&2
+    die "mvn could not fetch ElasticMQ (log: ${EMQ_DIR#"$ROOT"/}/mvn.log)"
+  fi
   local jar="$EMQ_DIR/lib/elasticmq-server_2.13-$ELASTICMQ_VERSION.jar" sum
   [[ -f "$jar" ]] || die "mvn did not fetch $jar"
   sum="$(sha256 "$jar")"
@@ -250,17 +253,18 @@ cmd_stop() {
   local ddb sqs pid name
   ddb="$(stop_signal dynamodb)"
   sqs="$(stop_signal sqs)"
-  # Both stop at once; a JVM that has not exited after 15 s is killed (they keep nothing).
+  # Both stop at once. One still running after 5 s is killed: they keep nothing, and
+  # ElasticMQ waits out the long polls that are still open (up to 30 s) before it exits.
   for name in dynamodb sqs; do
     if [[ "$name" == dynamodb ]]; then pid="$ddb"; else pid="$sqs"; fi
     [[ -n "$pid" ]] || continue
-    for _ in $(seq 1 150); do
+    for _ in $(seq 1 50); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
       kill -KILL "$pid" 2>/dev/null || true
-      log "$name: killed after 15s (pid $pid)"
+      log "$name: stopped (pid $pid, killed after 5s)"
     else
       log "$name: stopped (pid $pid)"
     fi
