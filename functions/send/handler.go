@@ -142,9 +142,15 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) resul
 	if m.Direction != inbox.Outbound {
 		return h.poison(ctx, r, nil, "not an outbound message")
 	}
-	if m.Status != inbox.DeliveryQueued || m.ProviderID != "" {
-		// SQS delivered it again, or a retry after an earlier attempt got through: sent once.
+	if m.ProviderID != "" {
+		// SQS delivered it again after it was sent: never twice. Finish linking in case the
+		// attempt that sent it stopped before.
 		log.InfoContext(ctx, "already sent", "status", m.Status)
+		h.link(ctx, log, k, ev.ConversationID, m.ProviderID)
+		return done
+	}
+	if m.Status != inbox.DeliveryQueued {
+		log.InfoContext(ctx, "not queued any more", "status", m.Status)
 		return done
 	}
 	cv, err := h.st.Conversation(ctx, ev.OrgID, ev.ConversationID)
@@ -195,17 +201,26 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) resul
 	return done
 }
 
-// sent records the provider's id and applies the statuses that arrived before it (parked).
-// The message left already: a failure here must not make SQS send it again, so it is logged
-// (with the provider id, for an operator) and the record acknowledged.
+// sent records what the provider accepted. The message gets its provider id (and "sent")
+// before the pointer exists: until then status webhooks are parked, so none can move the
+// message past "sent" first and make that write a no-op that would lose the id. The message
+// left already: a failure here must not make SQS send it again, so it is logged (with the
+// provider id, for an operator) and the record acknowledged.
 func (h *handler) sent(ctx context.Context, log *slog.Logger, k store.MessageKey, convID, pid string) {
-	now := h.now()
-	if err := h.st.PutPointer(ctx, pid, k); err != nil && !errors.Is(err, store.ErrExists) {
-		log.ErrorContext(ctx, "message sent but its provider id not recorded; its statuses will stay parked", "error", err)
+	if _, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliverySent, At: h.now(), ProviderID: pid}); err != nil {
+		log.ErrorContext(ctx, "message sent but not marked sent", "error", err)
 		return
 	}
-	if _, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliverySent, At: now, ProviderID: pid}); err != nil {
-		log.ErrorContext(ctx, "message sent but not marked sent", "error", err)
+	h.link(ctx, log, k, convID, pid)
+	log.InfoContext(ctx, "message sent")
+}
+
+// link maps the provider id to the message and applies the statuses parked before the
+// mapping existed. It is idempotent, so a redelivery of an event whose message has a provider
+// id repairs a link an earlier attempt did not finish.
+func (h *handler) link(ctx context.Context, log *slog.Logger, k store.MessageKey, convID, pid string) {
+	if err := h.st.PutPointer(ctx, pid, k); err != nil && !errors.Is(err, store.ErrExists) {
+		log.ErrorContext(ctx, "provider id not mapped; its statuses stay parked", "error", err)
 		return
 	}
 	parked, err := h.st.Parked(ctx, convID, pid)
@@ -213,6 +228,7 @@ func (h *handler) sent(ctx context.Context, log *slog.Logger, k store.MessageKey
 		log.ErrorContext(ctx, "parked statuses not read", "error", err)
 		return
 	}
+	now := h.now()
 	for _, st := range parked {
 		ds, ok := inbox.ParseDeliveryStatus(st.Status)
 		if !ok {
@@ -222,7 +238,9 @@ func (h *handler) sent(ctx context.Context, log *slog.Logger, k store.MessageKey
 			log.ErrorContext(ctx, "parked status not applied", "status", st.Status, "error", err)
 		}
 	}
-	log.InfoContext(ctx, "message sent", "parked_statuses", len(parked))
+	if len(parked) > 0 {
+		log.InfoContext(ctx, "parked statuses applied", "count", len(parked))
+	}
 }
 
 // fail marks the message failed with the reason the agent sees, and acknowledges the record.
