@@ -185,6 +185,9 @@ func (a *api) sendMessage(ctx context.Context, c *call) (any, error) {
 		if err := cv.CheckSend(now, draft.Type == "template"); err != nil {
 			return windowClosed(cv.WindowExpiresAt)
 		}
+		if err := providerLimits(line, draft); err != nil {
+			return err
+		}
 		if cv.AssigneeID == "" {
 			if err := cv.Claim(c.user.ID); err != nil {
 				return err
@@ -259,6 +262,24 @@ func (a *api) enqueue(ctx context.Context, c *call, m *inbox.Message, retryable 
 		c.log.ErrorContext(ctx, "queued message left queued", "message_id", m.ID, "error", ferr)
 	}
 	return nil, &apiError{http.StatusServiceUnavailable, "not_queued", "the message could not be queued; send it again"}
+}
+
+// maxTwilioText is Twilio's cap on a message body.
+const maxTwilioText = 1600
+
+// providerLimits refuses what the line's provider would refuse anyway, while the agent is
+// still there to fix it.
+func providerLimits(line *inbox.Line, m *inbox.Message) error {
+	if line.Provider != "twilio" {
+		return nil
+	}
+	if utf8.RuneCountInString(m.Text) > maxTwilioText && m.Template == nil {
+		return unprocessable("text_too_long", "this line sends through Twilio, which allows at most 1600 characters")
+	}
+	if m.Template != nil && !strings.HasPrefix(m.Template.Name, "HX") {
+		return unprocessable("bad_template", "this line sends through Twilio, which sends templates by Content SID: until templates are synced, template.name must be the HX… SID")
+	}
+	return nil
 }
 
 // windowClosed is the 422 of a free-form message outside the customer service window.

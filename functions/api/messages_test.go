@@ -375,3 +375,34 @@ func TestSendWithoutOutboundQueueStoresQueued(t *testing.T) {
 		t.Errorf("stored %+v %v", m, err)
 	}
 }
+
+func TestSendTwilioLimits(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	tw := &inbox.Line{ID: "lt", OrgID: w.org, Provider: "twilio", Address: "+1415" + testenv.ID("")[:7], Account: "AC1", DepartmentID: "sales", State: inbox.LineActive}
+	if err := w.st.PutLine(ctx, tw); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.proc.Apply(ctx, &events.Inbound{Kind: events.KindMessage, Provider: events.ProviderTwilio, ReceivedAt: t0,
+		Message: &events.Message{ID: "SMin1", Line: events.Line{Address: tw.Address}, From: "5491100001301", Timestamp: t0, Type: "text", Text: "hola"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := inbox.ConversationID(w.org, tw.ID, "5491100001301")
+	tests := []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"text over 1600", `{"type":"text","text":"` + strings.Repeat("a", 1601) + `"}`, 422, "text_too_long"},
+		{"text at 1600", `{"type":"text","text":"` + strings.Repeat("a", 1600) + `"}`, 202, ""},
+		{"template by name", `{"type":"template","template":{"name":"order_update","language":"es"}}`, 422, "bad_template"},
+		{"template by content sid", `{"type":"template","template":{"name":"HXb5b62575e6e4ff6129ad7c8efe1f983e","language":"es","variables":{"1":"Ana"}}}`, 202, ""},
+	}
+	for _, tc := range tests {
+		if status, out := w.post(t, "ana", conv, "", tc.body); status != tc.status || errorCode(out) != tc.code {
+			t.Errorf("%s: %d %v, want %d %q", tc.name, status, out, tc.status, tc.code)
+		}
+	}
+}
