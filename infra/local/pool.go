@@ -155,7 +155,7 @@ func (f *Function) runSandbox(ctx context.Context, n int, settle func()) {
 		if !initialized {
 			settle()
 			if fe == nil {
-				fe = &FunctionError{Type: "Runtime.ExitError", Message: "Error: Runtime exited with error: " + exitReason(p.waitErr)}
+				fe = &FunctionError{Type: "Runtime.ExitError", Message: "Error: " + exitReason(p.waitErr)}
 			}
 			f.log.Error("init failed; restarting", "process", p.name, "error_type", fe.Type, "error", fe.Message, "retry_in", backoff)
 			// The invocation waiting for this sandbox fails, as an invoke that triggers a
@@ -251,7 +251,7 @@ func (p *process) exit(waitErr error) {
 	p.srv.Close()
 	if inv != nil {
 		inv.finish(nil, &FunctionError{Type: "Runtime.ExitError",
-			Message: fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %s", inv.id, exitReason(waitErr))})
+			Message: fmt.Sprintf("RequestId: %s Error: %s", inv.id, exitReason(waitErr))})
 	}
 	close(p.exited)
 }
@@ -281,9 +281,9 @@ func (p *process) kill(reason string) {
 // exitReason describes how a process ended in Lambda's words.
 func exitReason(err error) string {
 	if err == nil {
-		return "exit status 0 (Runtime exited without providing a reason)"
+		return "Runtime exited without providing a reason"
 	}
-	return err.Error() // "exit status 3", "signal: killed"
+	return "Runtime exited with error: " + err.Error() // "exit status 3", "signal: killed"
 }
 
 // logStreamName is a log stream name of the form Lambda gives each sandbox.

@@ -141,7 +141,7 @@ func (p *process) next(w http.ResponseWriter, r *http.Request) {
 	}
 	select {
 	case inv := <-p.fn.queue:
-		if !p.take(inv, r.Context()) {
+		if !p.take(r.Context(), inv) {
 			// The process is going away: the invocation goes to another one.
 			go p.fn.requeue(inv)
 			<-r.Context().Done()
@@ -163,7 +163,7 @@ func (p *process) next(w http.ResponseWriter, r *http.Request) {
 
 // take makes inv the process's current invocation and starts its clock, unless the process
 // is going away.
-func (p *process) take(inv *invocation, ctx context.Context) bool {
+func (p *process) take(ctx context.Context, inv *invocation) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	select {
