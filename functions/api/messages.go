@@ -126,7 +126,8 @@ func (a *api) sendMessage(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	now := a.now()
-	id, at := inbox.NewID("m_"), now
+	// The thread keeps milliseconds: the first answer shows the same times as a replay.
+	id, at := inbox.NewID("m_"), now.UTC().Truncate(time.Millisecond)
 	if key != "" {
 		rec, fresh, err := a.st.ReserveIdempotency(ctx, c.user.OrgID, c.user.ID, key,
 			store.Idempotency{ConversationID: cv.ID, MessageID: id, MessageAt: at, Fingerprint: fingerprint(cv.ID, &body)}, now)
