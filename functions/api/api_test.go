@@ -333,11 +333,11 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.proc.Apply(context.Background(), &events.Inbound{Kind: events.KindMessage, Provider: events.ProviderTwilio, ReceivedAt: t0,
-		Message: &events.Message{ID: "SMx", Line: events.Line{Address: l2.Address}, From: "5215550001111", Type: "text", Text: "hola"}})
+		Message: &events.Message{ID: "SMx", Line: events.Line{Address: l2.Address}, From: "5491150001111", Type: "text", Text: "hola"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conv := inbox.ConversationID(w.org, "l2", "5215550001111")
+	conv := inbox.ConversationID(w.org, "l2", "5491150001111")
 	if status, _ := w.call(t, "dan", "GET", "/v1/conversations/"+conv, ""); status != 404 {
 		t.Errorf("no-route conversation visible to an agent: %d", status)
 	}
