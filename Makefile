@@ -3,6 +3,7 @@
 #   make dev         the whole system locally (infra/local), in the foreground; Ctrl-C stops it
 #   make test        every test, against emulators started on free ports and stopped after
 #   make test-short  the tests that need no emulator
+#   make bench       the benchmarks, against the emulators
 #   make tools       install the emulators (scripts/emulators.sh install)
 #   make build       build each function's bootstrap for this machine into .cache/bin/
 #
@@ -18,7 +19,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short
+.PHONY: tools build dev test test-short bench
 
 tools:
 	$(EMULATORS) install
@@ -38,14 +39,16 @@ dev: tools build
 # test stops the emulators it started whatever happens (failure, Ctrl-C) and exits with the
 # tests' status.
 test: tools build
-	@set -uo pipefail; \
-	ports=($$($(EMULATORS) free-port 2)); \
-	export DYNAMODB_PORT="$${DYNAMODB_PORT:-$${ports[0]}}" SQS_PORT="$${SQS_PORT:-$${ports[1]}}"; \
-	trap '$(EMULATORS) stop' EXIT; \
-	trap 'exit 130' INT TERM; \
-	$(EMULATORS) start || exit 1; \
-	eval "$$($(EMULATORS) env)"; \
-	LOCAL_BIN_DIR=$(LOCAL_BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
+	LOCAL_BIN_DIR=$(LOCAL_BIN) scripts/with-emulators.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
+
+# bench: the webhook's cost per message, the consumer's cost and write units per inbound
+# message, the hottest partition key, and the default inbox view on 100,000 conversations
+# against one raw Query (see README, "Performance and reliability").
+bench: tools
+	scripts/with-emulators.sh bash -c '\
+	  $(GO) test -run="^$$" -bench=. -benchmem ./functions/webhook && \
+	  $(GO) test -run="^$$" -bench=. -benchtime=3000x ./shared/ingest && \
+	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store'
 
 test-short:
 	$(GO) test -short ./...

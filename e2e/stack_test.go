@@ -26,8 +26,9 @@ import (
 const appSecret = "e2e-meta-secret"
 
 type stack struct {
-	base string
-	http *http.Client
+	base    string
+	sandbox string
+	http    *http.Client
 }
 
 func freePort(t *testing.T) int {
@@ -54,13 +55,13 @@ func start(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port, sandboxPort := freePort(t), freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "go", "run", "./infra/local")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("PORT=%d", port),
-		fmt.Sprintf("SANDBOX_PORT=%d", freePort(t)),
+		fmt.Sprintf("SANDBOX_PORT=%d", sandboxPort),
 		"META_APP_SECRET="+appSecret,
 		"TICK_SECONDS=3600",
 	)
@@ -99,7 +100,8 @@ func start(t *testing.T) *stack {
 	case <-time.After(4 * time.Minute):
 		t.Fatalf("the stack printed no ready line in 4 minutes; logs:\n%s", tail(logs.String(), 4000))
 	}
-	return &stack{base: fmt.Sprintf("http://127.0.0.1:%d", port), http: &http.Client{Timeout: 30 * time.Second}}
+	return &stack{base: fmt.Sprintf("http://127.0.0.1:%d", port), sandbox: fmt.Sprintf("http://127.0.0.1:%d", sandboxPort),
+		http: &http.Client{Timeout: 30 * time.Second}}
 }
 
 func tail(s string, n int) string {
@@ -244,7 +246,64 @@ func TestInboundThroughTheLocalStack(t *testing.T) {
 	if strings.Join(texts, "|") != "hola|¿tienen stock?" {
 		t.Errorf("thread = %q, want exactly the two messages in order", texts)
 	}
-	if status, b := s.do(t, "POST", "/v1/conversations/"+conv.ID+"/claim", sofia, nil, nil); status != 200 {
-		t.Errorf("claim: %d %s", status, b)
+	p := "/v1/conversations/" + conv.ID
+	if status, b := s.do(t, "POST", p+"/claim", sofia, nil, nil); status != 200 {
+		t.Fatalf("claim: %d %s", status, b)
 	}
+
+	// The answer goes queued → sent → delivered → read through the provider sandbox, which
+	// posts signed status webhooks back.
+	status, b = s.do(t, "POST", p+"/messages", sofia, map[string]string{"Idempotency-Key": "reply-1"}, []byte(`{"type":"text","text":"¡Sí! ¿Qué modelo?"}`))
+	if status != 202 {
+		t.Fatalf("reply: %d %s", status, b)
+	}
+	var reply struct{ ID, Status string }
+	_ = json.Unmarshal(b, &reply)
+	if reply.Status != "queued" {
+		t.Errorf("reply status = %q, want queued", reply.Status)
+	}
+	eventually(t, "the reply read", func() bool {
+		_, b := s.do(t, "GET", p+"/messages", sofia, nil, nil)
+		var th struct{ Items []struct{ ID, Status string } }
+		_ = json.Unmarshal(b, &th)
+		for _, e := range th.Items {
+			if e.ID == reply.ID {
+				return e.Status == "read"
+			}
+		}
+		return false
+	})
+
+	// Transfer to support, close there, and the customer's next message opens a new cycle.
+	steps := []struct {
+		token, path, body string
+	}{
+		{sofia, p + "/transfer", `{"department_id":"support"}`},
+		{diego, p + "/claim", ``},
+		{diego, p + "/close", `{"reason":"resuelto"}`},
+	}
+	for _, st := range steps {
+		if status, b := s.do(t, "POST", st.path, st.token, nil, []byte(st.body)); status != 200 {
+			t.Fatalf("%s: %d %s", st.path, status, b)
+		}
+	}
+	resp, err := s.http.Post(s.sandbox+"/sandbox/customer", "application/json",
+		strings.NewReader(`{"line":"meta","phone_number_id":"106540352242922","from":"`+wa+`","name":"Lucía","text":"otra consulta"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sandbox customer: %d", resp.StatusCode)
+	}
+	eventually(t, "the conversation reopened in sales", func() bool {
+		_, b := s.do(t, "GET", p, sofia, nil, nil)
+		var c struct {
+			Status       string
+			Cycle        int
+			DepartmentID string `json:"department_id"`
+		}
+		_ = json.Unmarshal(b, &c)
+		return c.Status == "open" && c.Cycle == 2 && c.DepartmentID == "sales"
+	})
 }

@@ -74,7 +74,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("gateway: %w", err)
 	}
 	listeners = append(listeners, ln)
-	if h := providerSandbox(log); h != nil {
+	if h := providerSandbox(s, log); h != nil {
 		sln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.SandboxPort))
 		if err != nil {
 			ln.Close()

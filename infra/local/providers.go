@@ -1,14 +1,25 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/buzon/buzon/infra/local/sandbox"
 )
 
-// providerSandbox returns the local stand-in for Meta's Graph API and Twilio's REST API, which
-// the functions reach at META_GRAPH_URL and TWILIO_API_URL (http://127.0.0.1:SANDBOX_PORT).
-// It is not written yet: while this returns nil nothing listens there, and the functions'
-// calls to the providers fail to connect.
-func providerSandbox(log *slog.Logger) http.Handler {
-	return nil
+func providerSandbox(s settings, log *slog.Logger) http.Handler {
+	f, err := sandbox.ParseFail(s.SandboxFail)
+	if err != nil {
+		log.Error("PROVIDER_SANDBOX_FAIL ignored", "error", err)
+	}
+	return sandbox.New(sandbox.Options{
+		WebhookURL:      fmt.Sprintf("http://127.0.0.1:%d", s.Port),
+		PublicBaseURL:   s.PublicBaseURL,
+		MetaAppSecret:   s.MetaAppSecret,
+		MetaAccessToken: s.MetaAccessToken,
+		TwilioAuthToken: s.TwilioAuthToken,
+		Fail:            f,
+		Log:             log,
+	})
 }

@@ -22,6 +22,7 @@ type settings struct {
 	DynamoDBPort  int    // DYNAMODB_PORT
 	SQSPort       int    // SQS_PORT: ElasticMQ
 	SandboxPort   int    // SANDBOX_PORT: the provider sandbox (Graph API, Twilio)
+	SandboxFail   string // PROVIDER_SANDBOX_FAIL
 	PublicBaseURL string // PUBLIC_BASE_URL: what the webhook signs URLs against
 	SeedFile      string // SEED_FILE
 	BinDir        string // LOCAL_BIN_DIR: where the Makefile puts <name>/bootstrap
@@ -59,6 +60,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s.DynamoDBPort = port("DYNAMODB_PORT", 8000)
 	s.SQSPort = port("SQS_PORT", 9324)
 	s.SandboxPort = port("SANDBOX_PORT", 8090)
+	s.SandboxFail = getenv("PROVIDER_SANDBOX_FAIL")
 	s.Tick = seconds("TICK_SECONDS", 60)
 	s.TemplatesTick = seconds("TEMPLATES_TICK_SECONDS", 3600)
 	s.PublicBaseURL = strings.TrimRight(or(getenv("PUBLIC_BASE_URL"), fmt.Sprintf("http://127.0.0.1:%d", s.Port)), "/")

@@ -262,7 +262,13 @@ func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, err
 	if errors.Is(err, store.ErrNotFound) {
 		// The send path has not recorded the provider's id yet (the status raced it): park it;
 		// the send path applies parked statuses right after recording the id.
-		return Parked, p.st.ParkStatus(ctx, convID, st, p.now())
+		if err := p.st.ParkStatus(ctx, convID, st, p.now()); err != nil {
+			return "", err
+		}
+		k, err = p.st.Pointer(ctx, convID, st.MessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Parked, nil
+		}
 	}
 	if err != nil {
 		return "", err
