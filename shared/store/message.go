@@ -195,7 +195,8 @@ func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (
 		set += ", err = :err"
 		vals[":err"] = ev
 	}
-	// sat (status times) is created with the message; old items without it get one first.
+	// sat (status times) exists on every outbound message from the moment it is queued; an item
+	// without it is not an outbound message and the condition refuses it.
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(convPK(k.ConversationID), k.SK),
