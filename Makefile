@@ -4,6 +4,7 @@
 #   make test        every test, against emulators started on free ports and stopped after
 #   make test-short  the tests that need no emulator
 #   make bench       the benchmarks, against the emulators
+#   make dlq         list (ARGS="redrive inbound": redrive) the local dead-letter queues
 #   make tools       install the emulators (scripts/emulators.sh install)
 #   make build       build each function's bootstrap for this machine into .cache/bin/
 #
@@ -19,7 +20,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short bench
+.PHONY: tools build dev test test-short bench dlq
 
 tools:
 	$(EMULATORS) install
@@ -49,6 +50,13 @@ bench: tools
 	  $(GO) test -run="^$$" -bench=. -benchmem ./functions/webhook && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=3000x ./shared/ingest && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store'
+
+# dlq: what sits in the dead-letter queues of the running local stack (ARGS="redrive inbound"
+# moves them back). Against AWS, set the *_QUEUE_URL / *_DLQ_URL variables and run go run ./cmd/dlq.
+dlq:
+	AWS_ENDPOINT_URL_SQS=$${AWS_ENDPOINT_URL_SQS:-http://127.0.0.1:$${SQS_PORT:-9324}} \
+	AWS_REGION=$${AWS_REGION:-us-east-1} AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} $(GO) run ./cmd/dlq $(or $(ARGS),list)
 
 test-short:
 	$(GO) test -short ./...
