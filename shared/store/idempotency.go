@@ -15,12 +15,6 @@ import (
 // IdempotencyTTL is how long an Idempotency-Key keeps answering with the message it created.
 const IdempotencyTTL = 24 * time.Hour
 
-// idempotencyPK is a user's Idempotency-Key. (Built here rather than in keys.go, which belongs
-// to the store's owner; it should move there with a row in docs/keys.md.)
-func idempotencyPK(org, user, key string) string { return "IDEM#" + org + "#" + user + "#" + key }
-
-const skIdempotency = "IDEM"
-
 // Idempotency is what a request with an Idempotency-Key reserved: the message it creates, so
 // that a retry with the same key finds that message instead of creating another.
 type Idempotency struct {

@@ -33,6 +33,12 @@ func emailKey(email string) string    { return "EMAIL#" + strings.ToLower(email)
 // lineAddrPK finds a line from the provider's routing key, which is all a webhook knows.
 func lineAddrPK(provider, address string) string { return "ADDR#" + provider + "#" + address }
 
+// idempotencyPK is one user's Idempotency-Key: keys are per user, so two agents' clients that
+// pick the same key never collide, and each key is its own partition.
+func idempotencyPK(org, user, key string) string { return "IDEM#" + org + "#" + user + "#" + key }
+
+const skIdempotency = "IDEM"
+
 const (
 	skOrg          = "ORG"
 	skConversation = "CONV"
