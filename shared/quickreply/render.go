@@ -58,6 +58,7 @@ func Validate(text string, known ...string) error {
 // the fallback; with no fallback it disappears with the space before it ("Hola {{customer_name}},"
 // becomes "Hola," for a customer whose name is unknown).
 func Render(text string, values map[string]string, fallback string) (string, error) {
+	text = strings.ReplaceAll(text, empty, "") // NUL has no place in a message; it is our marker
 	var missing []string
 	out := variable.ReplaceAllStringFunc(text, func(m string) string {
 		name := variable.FindStringSubmatch(m)[1]
