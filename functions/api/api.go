@@ -34,6 +34,7 @@ func (a *api) routes() *router {
 	r := &router{a: a}
 	r.add("GET", "/v1/me", 200, a.me)
 	r.add("GET", "/v1/conversations", 200, a.listConversations)
+	r.add("POST", "/v1/conversations", 201, a.startConversation)
 	r.add("GET", "/v1/conversations/{id}", 200, a.getConversation)
 	r.add("GET", "/v1/conversations/{id}/messages", 200, a.listMessages)
 	r.add("POST", "/v1/conversations/{id}/messages", 202, a.sendMessage)

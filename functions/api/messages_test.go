@@ -170,9 +170,12 @@ func TestSendWindow(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %q", tc.name, status, out, tc.status, tc.code)
 		}
 		if tc.code == "window_closed" {
-			msg := out["error"].(map[string]any)["message"].(string)
-			if !strings.Contains(msg, ts(wrote.Add(inbox.ServiceWindow))) {
+			e := out["error"].(map[string]any)
+			if msg := e["message"].(string); !strings.Contains(msg, ts(wrote.Add(inbox.ServiceWindow))) {
 				t.Errorf("%s: message %q does not give the expiry", tc.name, msg)
+			}
+			if got, want := e["window_expires_at"], ts(wrote.Add(inbox.ServiceWindow)); got != want {
+				t.Errorf("%s: window_expires_at = %v, want %s", tc.name, got, want)
 			}
 		}
 		if status == 202 && out["text"] != "[template: order_update] Ana, #77" {

@@ -111,6 +111,18 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
 
+// detailedError is an apiError whose error object carries fields besides code and message:
+// what a client acts on without parsing the message (window_expires_at, conversation_id).
+type detailedError struct {
+	*apiError
+	details map[string]any
+}
+
+func (e *detailedError) Unwrap() error { return e.apiError }
+
+// withDetails adds details to e's error object.
+func withDetails(e *apiError, details map[string]any) error { return &detailedError{e, details} }
+
 func badRequest(msg string) error { return &apiError{http.StatusBadRequest, "bad_request", msg} }
 
 func unprocessable(code, msg string) error {
@@ -119,8 +131,11 @@ func unprocessable(code, msg string) error {
 
 // fail maps an error to its response: the one table of error → status of the API.
 func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response {
+	var de *detailedError
 	var ae *apiError
 	switch {
+	case errors.As(err, &de):
+		return errorDetails(de.status, de.code, de.message, de.details)
 	case errors.As(err, &ae):
 		return errorResponse(ae.status, ae.code, ae.message)
 	case errors.Is(err, errUnauthenticated):
@@ -160,7 +175,18 @@ func jsonResponse(status int, v any) response {
 }
 
 func errorResponse(status int, code, msg string) response {
-	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	return errorDetails(status, code, msg, nil)
+}
+
+// errorDetails is an error response whose error object has details merged in; they cannot
+// replace its code or message.
+func errorDetails(status int, code, msg string, details map[string]any) response {
+	e := make(map[string]any, len(details)+2)
+	for k, v := range details {
+		e[k] = v
+	}
+	e["code"], e["message"] = code, msg
+	b, _ := json.Marshal(map[string]any{"error": e})
 	return response{StatusCode: status, Headers: map[string]string{"content-type": "application/json"}, Body: string(b)}
 }
 
