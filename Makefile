@@ -20,7 +20,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short bench dlq
+.PHONY: tools build dev test test-short bench dlq coldstart
 
 tools:
 	$(EMULATORS) install
@@ -43,13 +43,19 @@ test: tools build
 	LOCAL_BIN_DIR=$(LOCAL_BIN) scripts/with-emulators.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
 
 # bench: the webhook's cost per message, the consumer's cost and write units per inbound
-# message, the hottest partition key, and the default inbox view on 100,000 conversations
-# against one raw Query (see README, "Performance and reliability").
+# message, the hottest partition key, the send path's cost and write units per outbound
+# message (the API's store and enqueue, then the send function), and the default inbox view
+# on 100,000 conversations against one raw Query (see README, "Performance and reliability").
 bench: tools
 	scripts/with-emulators.sh bash -c '\
 	  $(GO) test -run="^$$" -bench=. -benchmem ./functions/webhook && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=3000x ./shared/ingest && \
+	  $(GO) test -run="^$$" -bench=. -benchtime=1000x ./functions/api ./functions/send && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store'
+
+# coldstart: each function's deployable size and its init / first-event time on this machine.
+coldstart:
+	$(GO) run ./cmd/coldstart
 
 # dlq: what sits in the dead-letter queues of the running local stack (ARGS="redrive inbound"
 # moves them back). Against AWS, set the *_QUEUE_URL / *_DLQ_URL variables and run go run ./cmd/dlq.
