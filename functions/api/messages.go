@@ -121,12 +121,12 @@ func (a *api) sendMessage(ctx context.Context, c *call) (any, error) {
 	}
 	// Reading first answers 404 before anything is written for a conversation the caller
 	// may not see; the write below checks again on the state it writes.
-	cv, _, err := a.visible(ctx, c)
+	cv, line, err := a.visible(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	now := a.now()
-	lines := map[string]*inbox.Line{}
+	lines := map[string]*inbox.Line{cv.LineID: line}
 	m, _, err := a.queueMessage(ctx, c, &outgoing{
 		convID: cv.ID, key: key, fingerprint: fingerprint(cv.ID, &body), draft: draft, preview: preview,
 		prepare: func() error { return a.replyTo(ctx, cv.ID, body.ReplyTo, draft) },
@@ -344,13 +344,10 @@ func providerLimits(line *inbox.Line, m *inbox.Message) error {
 
 // windowClosed is the 422 of a free-form message outside the customer service window.
 func windowClosed(expired time.Time) error {
-	msg := "the customer has not written on this line yet: only an approved template can be sent"
+	msg, at := "the customer has not written on this line yet: only an approved template can be sent", any(nil)
 	if !expired.IsZero() {
 		msg = "the 24-hour customer service window closed at " + ts(expired) +
 			": only an approved template can be sent until the customer writes again"
-	}
-	var at any // null: the customer never wrote
-	if !expired.IsZero() {
 		at = ts(expired)
 	}
 	return withDetails(&apiError{http.StatusUnprocessableEntity, "window_closed", msg}, map[string]any{"window_expires_at": at})
