@@ -34,7 +34,7 @@ func BenchmarkSendPath(b *testing.B) {
 	if err := st.PutLine(ctx, line); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(&provider{})
+	srv := httptest.NewServer(&fakeProvider{})
 	b.Cleanup(srv.Close)
 	url, dlq := testenv.FIFOQueue(b, 5, 30)
 	sq := testenv.SQS(b)

@@ -15,15 +15,14 @@ import (
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/ingest"
-	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/provider"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
-	"github.com/buzon/buzon/shared/twilio"
 )
 
 // Sender delivers one message through a provider: meta.Client and twilio.Client. Send returns
-// the provider's id of the accepted message (a wamid or a Message SID); every failure is the
-// provider package's *SendError, which says whether a later attempt may succeed. Acceptance is
+// the provider's id of the accepted message (a wamid or a Message SID); every failure is a
+// *provider.SendError, which says whether a later attempt may succeed. Acceptance is
 // not delivery: the outcome arrives as status webhooks. Implementations are safe for
 // concurrent use.
 type Sender interface {
@@ -287,13 +286,9 @@ func (h *handler) poison(ctx context.Context, r *lambdaevents.SQSMessage, ev *ev
 
 // classify turns a provider failure into what the thread shows, and whether to retry.
 func classify(err error) (*events.ProviderError, bool) {
-	var me *meta.SendError
-	var te *twilio.SendError
-	switch {
-	case errors.As(err, &me):
-		return &events.ProviderError{Code: me.Code, Title: me.Title, Message: me.Reason(), Details: me.Message}, me.Retryable
-	case errors.As(err, &te):
-		return &events.ProviderError{Code: te.Code, Title: te.Title, Message: te.Reason(), Details: te.Message}, te.Retryable
+	var se *provider.SendError
+	if errors.As(err, &se) {
+		return &events.ProviderError{Code: se.Code, Title: se.Title, Message: se.Reason, Details: se.Message}, se.Retryable
 	}
 	return &events.ProviderError{Title: "send failed", Message: "The message could not be sent: try again later"}, true
 }

@@ -37,9 +37,9 @@ type reply struct {
 	match  string
 }
 
-// provider fakes the Graph API and Twilio's Messages API: it records every send and answers
+// fakeProvider fakes the Graph API and Twilio's Messages API: it records every send and answers
 // from its script, then with success and a fresh id.
-type provider struct {
+type fakeProvider struct {
 	mu     sync.Mutex
 	script []reply
 	paths  []string
@@ -47,7 +47,7 @@ type provider struct {
 	n      int
 }
 
-func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *fakeProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -71,13 +71,13 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"messaging_product":"whatsapp","messages":[{"id":"wamid.TEST%d"}]}`, p.n)
 }
 
-func (p *provider) calls() int {
+func (p *fakeProvider) calls() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.paths)
 }
 
-func (p *provider) push(rs ...reply) {
+func (p *fakeProvider) push(rs ...reply) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.script = append(p.script, rs...)
@@ -87,7 +87,7 @@ type env struct {
 	st                 *store.Store
 	org                string
 	metaLine, twilLine *inbox.Line
-	prov               *provider
+	prov               *fakeProvider
 	h                  *handler
 	sqs                *sqs.Client
 	queueURL, dlqURL   string
@@ -97,7 +97,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{st: testenv.Store(t), org: testenv.ID("org"), prov: &provider{}}
+	e := &env{st: testenv.Store(t), org: testenv.ID("org"), prov: &fakeProvider{}}
 	e.metaLine = &inbox.Line{ID: "lm", OrgID: e.org, Provider: "meta", Address: testenv.ID("pn"), DepartmentID: "sales", State: inbox.LineActive}
 	e.twilLine = &inbox.Line{ID: "lt", OrgID: e.org, Provider: "twilio", Address: "+1415" + testenv.ID("")[:7], Account: "AC" + testenv.ID("")[:10],
 		DepartmentID: "sales", State: inbox.LineActive}

@@ -9,10 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/provider"
 )
 
 // Client sends messages through the Cloud API: POST {BaseURL}/{Version}/{phone_number_id}/messages
@@ -31,20 +31,20 @@ const maxResponse = 1 << 20
 // and returns the message's wamid. Acceptance is not delivery: the outcome arrives later as a
 // status webhook.
 //
-// Every failure is a *SendError; Retryable tells whether sending again later may succeed
+// Every failure is a *provider.SendError; Retryable tells whether sending again later may succeed
 // (rate limits, Meta's own errors, timeouts) or never will (invalid request, closed window,
 // template problems, credentials). A request that timed out may still have been accepted by
 // Meta, so a retry can deliver the message twice: the Cloud API has no idempotency key.
 func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox.Message) (string, error) {
 	body, err := Request(to, m)
 	if err != nil {
-		return "", &SendError{Title: "invalid message", Message: err.Error(), Err: err,
-			reason: "This message cannot be sent through WhatsApp: " + strings.TrimPrefix(err.Error(), "meta: ")}
+		return "", sendError(provider.SendError{Title: "invalid message", Message: err.Error(), Err: err,
+			Reason: "This message cannot be sent through WhatsApp: " + strings.TrimPrefix(err.Error(), "meta: ")})
 	}
 	u := strings.TrimRight(c.BaseURL, "/") + "/" + url.PathEscape(c.Version) + "/" + url.PathEscape(line.Address) + "/messages"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return "", &SendError{Title: "invalid request", Message: err.Error(), Err: err}
+		return "", sendError(provider.SendError{Title: "invalid request", Message: err.Error(), Err: err})
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Content-Type", "application/json")
@@ -55,12 +55,12 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 	resp, err := hc.Do(req)
 	if err != nil {
 		// No answer (timeout, connection refused, reset): Meta may or may not have it.
-		return "", &SendError{Title: "no response from the Cloud API", Message: err.Error(), Retryable: true, Err: err}
+		return "", sendError(provider.SendError{Title: "no response from the Cloud API", Message: err.Error(), Retryable: true, Err: err})
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return "", &SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: resp.StatusCode >= 500, Err: err}
+		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: resp.StatusCode >= 500, Err: err})
 	}
 	if resp.StatusCode/100 != 2 {
 		return "", parseError(resp.StatusCode, raw)
@@ -72,7 +72,7 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 	}
 	if err := json.Unmarshal(raw, &ok); err != nil || len(ok.Messages) == 0 || ok.Messages[0].ID == "" {
 		// Accepted but unreadable: sending again could deliver twice, so this is final.
-		return "", &SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response", Message: "the Cloud API answered without a message id"}
+		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response", Message: "the Cloud API answered without a message id"})
 	}
 	return ok.Messages[0].ID, nil
 }
@@ -147,36 +147,15 @@ func template(t *inbox.TemplateRef) map[string]any {
 	return tpl
 }
 
-// SendError is a failed send: the Graph API's error, or no usable answer at all.
-type SendError struct {
-	Code       int    // Graph error code (131047, 130429, ...); 0 when Meta gave none (or its "auth failed" 0)
-	Subcode    int    // error_subcode
-	Title      string // error_user_title, or Meta's message without its "(#code)" prefix
-	Message    string // error_data.details or the message: what exactly was wrong
-	HTTPStatus int    // 0 when there was no response
-	Retryable  bool
-	Err        error // the transport error, when there was no response
-	reason     string
+// sendError completes the error of a failed send: the provider, and the reason an agent
+// sees unless the failure gave its own.
+func sendError(e provider.SendError) *provider.SendError {
+	e.Provider = "meta"
+	if e.Reason == "" {
+		e.Reason = reason(&e)
+	}
+	return &e
 }
-
-func (e *SendError) Error() string {
-	s := "meta: send failed"
-	if e.HTTPStatus != 0 {
-		s += " (HTTP " + strconv.Itoa(e.HTTPStatus) + ")"
-	}
-	if e.Code != 0 {
-		s += fmt.Sprintf(": #%d", e.Code)
-	}
-	if e.Title != "" {
-		s += ": " + e.Title
-	}
-	if e.Message != "" && e.Message != e.Title {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-func (e *SendError) Unwrap() error { return e.Err }
 
 // retryCodes are errors that a later attempt can get past; permanentCodes never will,
 // whatever the HTTP status says [WHATSAPP.md §3.1].
@@ -212,13 +191,12 @@ func Retryable(code, httpStatus int, transient bool) bool {
 	return transient || httpStatus == http.StatusTooManyRequests || httpStatus >= 500
 }
 
-func parseError(status int, raw []byte) *SendError {
+func parseError(status int, raw []byte) *provider.SendError {
 	var ge struct {
 		Error struct {
 			Message   string `json:"message"`
 			Type      string `json:"type"`
 			Code      int    `json:"code"`
-			Subcode   int    `json:"error_subcode"`
 			UserTitle string `json:"error_user_title"`
 			UserMsg   string `json:"error_user_msg"`
 			Transient bool   `json:"is_transient"`
@@ -228,8 +206,8 @@ func parseError(status int, raw []byte) *SendError {
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(raw, &ge); err != nil || ge.Error.Code == 0 && ge.Error.Message == "" {
-		return &SendError{HTTPStatus: status, Title: http.StatusText(status), Message: "the Cloud API answered without a Graph error",
-			Retryable: Retryable(-1, status, false)}
+		return sendError(provider.SendError{HTTPStatus: status, Title: http.StatusText(status), Message: "the Cloud API answered without a Graph error",
+			Retryable: Retryable(-1, status, false)})
 	}
 	g := ge.Error
 	title := g.UserTitle
@@ -237,8 +215,8 @@ func parseError(status int, raw []byte) *SendError {
 		title = stripCode(g.Message)
 	}
 	msg := firstNonEmpty(g.Data.Details, g.UserMsg, g.Message)
-	return &SendError{Code: g.Code, Subcode: g.Subcode, Title: title, Message: msg, HTTPStatus: status,
-		Retryable: Retryable(g.Code, status, g.Transient)}
+	return sendError(provider.SendError{Code: g.Code, Title: title, Message: msg, HTTPStatus: status,
+		Retryable: Retryable(g.Code, status, g.Transient)})
 }
 
 // stripCode drops the "(#131056) " prefix Graph puts on its messages.
@@ -297,11 +275,8 @@ var reasons = map[int]string{
 	132016: "The template is disabled: use another template",
 }
 
-// Reason is an explanation of the failure an agent can act on.
-func (e *SendError) Reason() string {
-	if e.reason != "" {
-		return e.reason
-	}
+// reason explains a failure to the agent, in terms they can act on.
+func reason(e *provider.SendError) string {
 	if r, ok := reasons[e.Code]; ok {
 		return r
 	}

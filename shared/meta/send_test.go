@@ -19,6 +19,7 @@ import (
 
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/provider"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden request bodies in testdata/send")
@@ -161,15 +162,15 @@ func TestSendErrors(t *testing.T) {
 			t.Parallel()
 			_, c := newGraph(t, tc.status, tc.body)
 			_, err := c.Send(context.Background(), sendLine, "5491155550000", &inbox.Message{Type: "text", Text: "hola"})
-			var se *SendError
+			var se *provider.SendError
 			if !errors.As(err, &se) {
-				t.Fatalf("Send error = %v, want a *SendError", err)
+				t.Fatalf("Send error = %v, want a *provider.SendError", err)
 			}
 			got := struct {
 				Code   int
 				Retry  bool
 				Reason string
-			}{se.Code, se.Retryable, se.Reason()}
+			}{se.Code, se.Retryable, se.Reason}
 			want := struct {
 				Code   int
 				Retry  bool
@@ -188,7 +189,7 @@ func TestSendTimeoutIsRetryable(t *testing.T) {
 	g.delay = 5 * time.Second
 	c.HTTP.Timeout = 50 * time.Millisecond
 	_, err := c.Send(context.Background(), sendLine, "5491155550000", &inbox.Message{Type: "text", Text: "hola"})
-	var se *SendError
+	var se *provider.SendError
 	if !errors.As(err, &se) || !se.Retryable || se.HTTPStatus != 0 {
 		t.Fatalf("Send error = %#v, want a retryable SendError without HTTP status", err)
 	}
@@ -199,7 +200,7 @@ func TestSendRefusesUnsendable(t *testing.T) {
 	g, c := newGraph(t, http.StatusOK, accepted)
 	for _, m := range []inbox.Message{{Type: "location"}, {Type: "image"}, {Type: "template"}} {
 		_, err := c.Send(context.Background(), sendLine, "549", &m)
-		var se *SendError
+		var se *provider.SendError
 		if !errors.As(err, &se) || se.Retryable {
 			t.Errorf("Send(%s) = %v, want a permanent SendError", m.Type, err)
 		}

@@ -7,10 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/provider"
 )
 
 // Client sends WhatsApp messages through Twilio's Messages API:
@@ -33,22 +33,22 @@ const maxResponse = 1 << 20
 // WhatsApp, so ReplyTo is not sent. Templates are sent by Content SID: until templates are
 // synced, the template's name must be that SID (HX…).
 //
-// Every failure is a *SendError; Retryable tells whether sending again later may succeed (429,
+// Every failure is a *provider.SendError; Retryable tells whether sending again later may succeed (429,
 // 5xx, no answer) or never will (any other 4xx: invalid number, closed window 63016, ...). A
 // request that got no answer may still have been accepted, so a retry can deliver twice.
 func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox.Message) (string, error) {
 	if line.Account == "" {
-		return "", &SendError{Title: "line not configured", Message: "the line has no Twilio account SID",
-			reason: "The line has no Twilio account: an admin must configure it"}
+		return "", sendError(provider.SendError{Title: "line not configured", Message: "the line has no Twilio account SID",
+			Reason: "The line has no Twilio account: an admin must configure it"})
 	}
 	form, err := Form(line.Address, to, c.StatusCallback, m)
 	if err != nil {
-		return "", &SendError{Title: "invalid message", Message: err.Error(), Err: err, reason: "This message cannot be sent through Twilio: " + strings.TrimPrefix(err.Error(), "twilio: ")}
+		return "", sendError(provider.SendError{Title: "invalid message", Message: err.Error(), Err: err, Reason: "This message cannot be sent through Twilio: " + strings.TrimPrefix(err.Error(), "twilio: ")})
 	}
 	u := strings.TrimRight(c.BaseURL, "/") + "/2010-04-01/Accounts/" + url.PathEscape(line.Account) + "/Messages.json"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", &SendError{Title: "invalid request", Message: err.Error(), Err: err}
+		return "", sendError(provider.SendError{Title: "invalid request", Message: err.Error(), Err: err})
 	}
 	req.SetBasicAuth(line.Account, c.AuthToken)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -59,12 +59,12 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", &SendError{Title: "no response from Twilio", Message: err.Error(), Retryable: true, Err: err}
+		return "", sendError(provider.SendError{Title: "no response from Twilio", Message: err.Error(), Retryable: true, Err: err})
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return "", &SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: resp.StatusCode >= 500, Err: err}
+		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: resp.StatusCode >= 500, Err: err})
 	}
 	if resp.StatusCode/100 != 2 {
 		return "", parseError(resp.StatusCode, raw)
@@ -74,7 +74,7 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 	}
 	if err := json.Unmarshal(raw, &ok); err != nil || ok.SID == "" {
 		// Accepted but unreadable: sending again could deliver twice, so this is final.
-		return "", &SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response", Message: "Twilio answered without a message SID"}
+		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response", Message: "Twilio answered without a message SID"})
 	}
 	return ok.SID, nil
 }
@@ -122,35 +122,15 @@ func Form(from, to, statusCallback string, m *inbox.Message) (url.Values, error)
 
 func plus(number string) string { return "+" + strings.TrimPrefix(number, "+") }
 
-// SendError is a failed send: Twilio's error, or no usable answer at all.
-type SendError struct {
-	Code       int    // Twilio error code (63016, 21211, ...); 0 when Twilio gave none
-	Title      string // Twilio's message
-	Message    string // more detail: more_info, or what went wrong locally
-	HTTPStatus int    // 0 when there was no response
-	Retryable  bool
-	Err        error // the transport error, when there was no response
-	reason     string
+// sendError completes the error of a failed send: the provider, and the reason an agent
+// sees unless the failure gave its own.
+func sendError(e provider.SendError) *provider.SendError {
+	e.Provider = "twilio"
+	if e.Reason == "" {
+		e.Reason = reason(&e)
+	}
+	return &e
 }
-
-func (e *SendError) Error() string {
-	s := "twilio: send failed"
-	if e.HTTPStatus != 0 {
-		s += " (HTTP " + strconv.Itoa(e.HTTPStatus) + ")"
-	}
-	if e.Code != 0 {
-		s += fmt.Sprintf(": %d", e.Code)
-	}
-	if e.Title != "" {
-		s += ": " + e.Title
-	}
-	if e.Message != "" && e.Message != e.Title {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-func (e *SendError) Unwrap() error { return e.Err }
 
 // retryCodes are Twilio errors a later attempt can get past.
 var retryCodes = map[int]bool{
@@ -165,17 +145,17 @@ func Retryable(code, httpStatus int) bool {
 	return retryCodes[code] || httpStatus == http.StatusTooManyRequests || httpStatus >= 500
 }
 
-func parseError(status int, raw []byte) *SendError {
+func parseError(status int, raw []byte) *provider.SendError {
 	var te struct {
 		Code     int    `json:"code"`
 		Message  string `json:"message"`
 		MoreInfo string `json:"more_info"`
 	}
 	if err := json.Unmarshal(raw, &te); err != nil || te.Code == 0 && te.Message == "" {
-		return &SendError{HTTPStatus: status, Title: http.StatusText(status), Message: "Twilio answered without an error object",
-			Retryable: Retryable(0, status)}
+		return sendError(provider.SendError{HTTPStatus: status, Title: http.StatusText(status), Message: "Twilio answered without an error object",
+			Retryable: Retryable(0, status)})
 	}
-	return &SendError{Code: te.Code, Title: te.Message, Message: te.MoreInfo, HTTPStatus: status, Retryable: Retryable(te.Code, status)}
+	return sendError(provider.SendError{Code: te.Code, Title: te.Message, Message: te.MoreInfo, HTTPStatus: status, Retryable: Retryable(te.Code, status)})
 }
 
 // reasons explain, for the agent who wrote the message, why it was not sent.
@@ -197,11 +177,8 @@ var reasons = map[int]string{
 	63028: "The template's variables do not match its parameters",
 }
 
-// Reason is an explanation of the failure an agent can act on.
-func (e *SendError) Reason() string {
-	if e.reason != "" {
-		return e.reason
-	}
+// reason explains a failure to the agent, in terms they can act on.
+func reason(e *provider.SendError) string {
 	if r, ok := reasons[e.Code]; ok {
 		return r
 	}

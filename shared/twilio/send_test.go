@@ -19,6 +19,7 @@ import (
 
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/provider"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden request bodies in testdata/send")
@@ -160,16 +161,16 @@ func TestSendErrors(t *testing.T) {
 			t.Parallel()
 			_, c := newAPI(t, tc.status, tc.body)
 			_, err := c.Send(context.Background(), sendLine, "5491155550000", &inbox.Message{Type: "text", Text: "hola"})
-			var se *SendError
+			var se *provider.SendError
 			if !errors.As(err, &se) {
-				t.Fatalf("Send error = %v, want a *SendError", err)
+				t.Fatalf("Send error = %v, want a *provider.SendError", err)
 			}
 			type outcome struct {
 				Code   int
 				Retry  bool
 				Reason string
 			}
-			if diff := cmp.Diff(outcome{tc.wantCode, tc.wantRetry, tc.wantReason}, outcome{se.Code, se.Retryable, se.Reason()}); diff != "" {
+			if diff := cmp.Diff(outcome{tc.wantCode, tc.wantRetry, tc.wantReason}, outcome{se.Code, se.Retryable, se.Reason}); diff != "" {
 				t.Errorf("%v (-want +got):\n%s", se, diff)
 			}
 		})
@@ -182,7 +183,7 @@ func TestSendTimeoutIsRetryable(t *testing.T) {
 	a.delay = 5 * time.Second
 	c.HTTP.Timeout = 50 * time.Millisecond
 	_, err := c.Send(context.Background(), sendLine, "549", &inbox.Message{Type: "text", Text: "hola"})
-	var se *SendError
+	var se *provider.SendError
 	if !errors.As(err, &se) || !se.Retryable || se.HTTPStatus != 0 {
 		t.Fatalf("Send error = %#v, want a retryable SendError without HTTP status", err)
 	}
@@ -203,8 +204,8 @@ func TestSendRefusesUnsendable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		_, err := c.Send(context.Background(), tc.line, "549", &tc.m)
-		var se *SendError
-		if !errors.As(err, &se) || se.Retryable || se.Reason() == "" {
+		var se *provider.SendError
+		if !errors.As(err, &se) || se.Retryable || se.Reason == "" {
 			t.Errorf("%s: Send = %v, want a permanent SendError with a reason", tc.name, err)
 		}
 	}

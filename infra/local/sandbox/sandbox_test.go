@@ -20,6 +20,7 @@ import (
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/provider"
 	"github.com/buzon/buzon/shared/twilio"
 )
 
@@ -239,13 +240,9 @@ func itoa(errs []events.ProviderError) string {
 // sendErr returns the provider code and retryability of a send error.
 func sendErr(t *testing.T, err error) (int, bool) {
 	t.Helper()
-	var me *meta.SendError
-	var te *twilio.SendError
-	switch {
-	case errors.As(err, &me):
-		return me.Code, me.Retryable
-	case errors.As(err, &te):
-		return te.Code, te.Retryable
+	var se *provider.SendError
+	if errors.As(err, &se) {
+		return se.Code, se.Retryable
 	}
 	t.Fatalf("send error = %v, want a provider SendError", err)
 	return 0, false
