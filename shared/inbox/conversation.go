@@ -34,9 +34,15 @@ const ServiceWindow = 24 * time.Hour
 // ad or post.
 const ReferralWindow = 72 * time.Hour
 
-// previewRunes caps the last-message preview kept on the conversation, so the conversation item
-// (and its index copies) stays under 1 KB: one write unit per write.
-const previewRunes = 80
+// previewRunes and previewBytes cap the last-message preview kept on the conversation, and
+// nameBytes its copy of the contact's name, so the conversation item (and its index copies)
+// stays under 1 KB: one write unit per write (store's TestConversationItemUnder1KB). 80 runes
+// of Latin text fit the bytes; text of emoji or other scripts is cut sooner.
+const (
+	previewRunes = 80
+	previewBytes = 100
+	nameBytes    = 64
+)
 
 // Conversation is one customer's thread on one line: a single item per (line, customer) that
 // goes through cycles of open and done.
@@ -55,8 +61,14 @@ type Conversation struct {
 	LastActivityAt  time.Time
 	LastInboundAt   time.Time
 	WindowExpiresAt time.Time
-	UnreadCount     int
-	Preview         Preview
+	// UnreadCount is the conversation's customer messages not answered yet: reset by a reply
+	// or by closing. It is the same for everyone; what one agent has not read is
+	// InboundCount minus the count on that agent's read marker (V4).
+	UnreadCount int
+	// InboundCount counts every customer message the conversation received; it never
+	// decreases, so a read marker that holds the count an agent saw stays valid.
+	InboundCount int
+	Preview      Preview
 
 	ClosedAt    time.Time
 	CloseReason string
@@ -96,7 +108,7 @@ func NewConversation(orgID, lineID string, contact ContactRef, now time.Time) *C
 		ID:        ConversationID(orgID, lineID, contact.WaID),
 		OrgID:     orgID,
 		LineID:    lineID,
-		Contact:   contact,
+		Contact:   ContactRef{WaID: contact.WaID, Name: ClipName(contact.Name)},
 		CreatedAt: now,
 	}
 }
@@ -125,11 +137,11 @@ type CustomerMessage struct {
 	Referral    bool // started from a click-to-WhatsApp ad: 72 h entry window
 }
 
-// ApplyInbound records a customer message on the conversation. It reports whether the message
-// opened a new cycle (a new conversation, or a done one that reopens and must be routed
-// again). A message older
-// than the latest one (providers deliver out of order) counts as unread but moves neither the
-// last activity nor the window backwards. routeTo is the line's current department.
+// ApplyInbound records a customer message on the conversation (counted in UnreadCount and
+// InboundCount). It reports whether the message opened a new cycle (a new conversation, or a
+// done one that reopens and must be routed again). A message older than the latest one
+// (providers deliver out of order) counts as unread but moves neither the last activity nor
+// the window backwards. routeTo is the line's current department.
 func (c *Conversation) ApplyInbound(m CustomerMessage, routeTo string) (reopened bool) {
 	if c.LastAppliedID == m.ProviderID && m.ProviderID != "" {
 		return false
@@ -140,9 +152,10 @@ func (c *Conversation) ApplyInbound(m CustomerMessage, routeTo string) (reopened
 		reopened = true
 	}
 	if m.ProfileName != "" {
-		c.Contact.Name = m.ProfileName
+		c.Contact.Name = ClipName(m.ProfileName)
 	}
 	c.UnreadCount++
+	c.InboundCount++
 	if m.At.After(c.LastInboundAt) {
 		c.LastInboundAt = m.At
 		window := ServiceWindow
@@ -267,9 +280,26 @@ func (c *Conversation) Route(dept string) bool {
 }
 
 func (p Preview) trimmed() Preview {
-	if utf8.RuneCountInString(p.Text) > previewRunes {
-		r := []rune(p.Text)
-		p.Text = string(r[:previewRunes-1]) + "…"
+	if utf8.RuneCountInString(p.Text) > previewRunes || len(p.Text) > previewBytes {
+		p.Text = clip(p.Text, previewRunes-1, previewBytes-len("…")) + "…"
 	}
 	return p
+}
+
+// ClipName is the contact's name as a conversation keeps it (at most nameBytes); the contact
+// keeps the whole name.
+func ClipName(name string) string { return clip(name, nameBytes, nameBytes) }
+
+// clip cuts s to at most runes runes and bytes bytes, on a rune boundary.
+func clip(s string, runes, bytes int) string {
+	end, n := 0, 0
+	for end < len(s) && n < runes {
+		_, size := utf8.DecodeRuneInString(s[end:])
+		if end+size > bytes {
+			break
+		}
+		end += size
+		n++
+	}
+	return s[:end]
 }

@@ -99,11 +99,14 @@ func (l *Line) Authorizes(userID string) bool {
 
 // Contact is a customer known by their WhatsApp id.
 type Contact struct {
-	OrgID     string
-	WaID      string
-	Name      string
-	Email     string
-	OwnerID   string
-	Fields    map[string]string
+	OrgID   string
+	WaID    string
+	Name    string
+	Email   string
+	OwnerID string
+	Fields  map[string]string
+	// LineIDs are the lines the contact has a conversation on (conversation ids derive from
+	// org, line and WaID), so a search finds every conversation of a contact.
+	LineIDs   []string
 	CreatedAt time.Time
 }

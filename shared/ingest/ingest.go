@@ -115,7 +115,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 		return Duplicate, nil
 	}
 
-	var opened, created, recovering bool
+	var opened, created, recovering, firstInbound, renamed bool
 	conv, err := p.st.UpdateConversation(ctx, line.OrgID, convID,
 		func() *inbox.Conversation {
 			created = true
@@ -127,6 +127,10 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 				recovering = true
 				return store.ErrNoChange
 			}
+			before := c.Contact.Name
+			// Also true for a conversation an agent started (M4): its contact learns the line
+			// when the customer first answers.
+			firstInbound = c.InboundCount == 0
 			opened = c.ApplyInbound(inbox.CustomerMessage{
 				ProviderID:  m.ID,
 				At:          at,
@@ -134,6 +138,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 				ProfileName: m.ProfileName,
 				Referral:    m.Referral != nil,
 			}, line.DepartmentID)
+			renamed = !created && c.Contact.Name != before
 			if opened {
 				c.RouteRule = routeRule(line)
 			}
@@ -147,8 +152,11 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 		// opened event has a fixed id and the assignment step is idempotent).
 		opened = true
 	}
-	if created || recovering {
-		err := p.st.CreateContact(ctx, &inbox.Contact{OrgID: line.OrgID, WaID: m.From, Name: m.ProfileName, CreatedAt: now})
+	// The contact (and its search items) changes only with a conversation's first customer
+	// message or a new profile name, never per message; a redelivery after a crash does it
+	// again (SaveContact writes only what is missing).
+	if firstInbound || recovering || renamed {
+		err := p.st.SaveContact(ctx, &inbox.Contact{OrgID: line.OrgID, WaID: m.From, Name: m.ProfileName, CreatedAt: now}, line.ID)
 		if err != nil {
 			return "", err
 		}

@@ -4,8 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
 )
@@ -19,23 +26,194 @@ type contactItem struct {
 	Email   string            `dynamodbav:"email,omitempty"`
 	Owner   string            `dynamodbav:"owner,omitempty"`
 	Fields  map[string]string `dynamodbav:"fields,omitempty"`
+	Lines   []string          `dynamodbav:"lines,omitempty,stringset"`
 	Created int64             `dynamodbav:"cat"`
 }
 
-// CreateContact stores a contact seen for the first time; an existing contact is left as it
-// is (agents may have edited it).
-func (s *Store) CreateContact(ctx context.Context, c *inbox.Contact) error {
-	it := contactItem{PK: contactPK(c.OrgID, c.WaID), SK: skContact, Type: "contact", Org: c.OrgID, WaID: c.WaID,
-		Name: c.Name, Email: c.Email, Owner: c.OwnerID, Fields: c.Fields, Created: ms(c.CreatedAt)}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode contact: %w", err)
+// searchItem is one word of a contact's name, or its number, in the contact search index
+// (GSI3). It lives in the contact's partition and is written when the contact is created or
+// renamed, never per message. Words holds the whole folded name, each word " "-led, so a
+// query's other words are checked in the index read (contains(words, " per")).
+type searchItem struct {
+	PK, SK         string
+	GSI3PK, GSI3SK string
+	Type           string `dynamodbav:"type"`
+	WaID           string `dynamodbav:"wa"`
+	Words          string `dynamodbav:"words,omitempty"`
+}
+
+// searchTerms are the index terms of a contact: the words of its name and its number.
+func searchTerms(name, waID string) []string {
+	var terms []string
+	for _, w := range inbox.NameTerms(name) {
+		terms = append(terms, nameTerm(w))
 	}
-	err = s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: it.PK})
-	if errors.Is(err, ErrExists) {
+	if p := inbox.PhoneTerm(waID); p != "" {
+		terms = append(terms, phoneTerm(p))
+	}
+	return terms
+}
+
+func indexedWords(name string) string {
+	if w := inbox.SearchWords(name); len(w) > 0 {
+		return " " + strings.Join(w, " ")
+	}
+	return ""
+}
+
+func (it *contactItem) contact() *inbox.Contact {
+	return &inbox.Contact{OrgID: it.Org, WaID: it.WaID, Name: it.Name, Email: it.Email, OwnerID: it.Owner,
+		Fields: it.Fields, LineIDs: it.Lines, CreatedAt: fromMS(it.Created)}
+}
+
+// CreateContact stores a contact seen for the first time, with its search items; an existing
+// contact is left as it is (agents may have edited it).
+func (s *Store) CreateContact(ctx context.Context, c *inbox.Contact) error {
+	return s.saveContact(ctx, c, "", false)
+}
+
+// SaveContact records what a customer message says of its contact: the first time, the
+// contact and its search items; lineID when the contact had no conversation on that line
+// yet; a new (profile) name, whose words replace the old ones in the search index. It reads
+// the contact once and writes only what changed, so the ingest calls it when it creates a
+// conversation or sees the profile name change, never per message.
+func (s *Store) SaveContact(ctx context.Context, c *inbox.Contact, lineID string) error {
+	return s.saveContact(ctx, c, lineID, true)
+}
+
+func (s *Store) saveContact(ctx context.Context, c *inbox.Contact, lineID string, rename bool) error {
+	pk := contactPK(c.OrgID, c.WaID)
+	for attempt := 0; attempt < 5; attempt++ {
+		raw, err := s.get(ctx, pk, skContact)
+		if errors.Is(err, ErrNotFound) {
+			// The search items first: a stored contact is always findable.
+			if err := s.writeSearch(ctx, c.OrgID, c.WaID, c.Name, searchTerms(c.Name, c.WaID), nil); err != nil {
+				return err
+			}
+			it := contactItem{PK: pk, SK: skContact, Type: "contact", Org: c.OrgID, WaID: c.WaID, Name: c.Name,
+				Email: c.Email, Owner: c.OwnerID, Fields: c.Fields, Created: ms(c.CreatedAt)}
+			if lineID != "" {
+				it.Lines = []string{lineID}
+			}
+			item, err := attributevalue.MarshalMap(it)
+			if err != nil {
+				return fmt.Errorf("encode contact: %w", err)
+			}
+			err = s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: pk})
+			if errors.Is(err, ErrExists) {
+				continue // created meanwhile (the same customer on another line): update that one
+			}
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		var it contactItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return fmt.Errorf("decode contact: %w", err)
+		}
+		renamed := rename && c.Name != "" && c.Name != it.Name
+		newLine := lineID != "" && !slices.Contains(it.Lines, lineID)
+		if !renamed && !newLine {
+			return nil
+		}
+		var oldTerms, newTerms []string
+		if renamed {
+			// Every item of the new name is (re)written, since each holds the whole name.
+			oldTerms, newTerms = searchTerms(it.Name, c.WaID), searchTerms(c.Name, c.WaID)
+			if err := s.writeSearch(ctx, c.OrgID, c.WaID, c.Name, newTerms, nil); err != nil {
+				return err
+			}
+		}
+		err = s.updateContact(ctx, pk, it.Name, c.Name, renamed, lineID, newLine)
+		if isConditionFailed(err) {
+			continue // renamed meanwhile: read it again
+		}
+		if err != nil {
+			return err
+		}
+		if renamed {
+			// Removed after the rename: a search in between finds the contact by either name,
+			// and checks the result against the stored name (inbox.ContactQuery.Matches).
+			var gone []string
+			for _, t := range oldTerms {
+				if !slices.Contains(newTerms, t) {
+					gone = append(gone, t)
+				}
+			}
+			return s.writeSearch(ctx, c.OrgID, c.WaID, "", nil, gone)
+		}
 		return nil
 	}
-	return err
+	return fmt.Errorf("contact %s: %w", c.WaID, ErrConflict)
+}
+
+// updateContact sets a new name (only if the name is still old) and adds a line.
+func (s *Store) updateContact(ctx context.Context, pk, old, name string, renamed bool, lineID string, newLine bool) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(pk, skContact),
+		ExpressionAttributeNames:  map[string]string{},
+		ExpressionAttributeValues: map[string]types.AttributeValue{},
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	}
+	var expr []string
+	if renamed {
+		expr = append(expr, "SET #n = :n")
+		in.ExpressionAttributeNames["#n"] = "name"
+		in.ExpressionAttributeValues[":n"] = &types.AttributeValueMemberS{Value: name}
+		if old == "" {
+			in.ConditionExpression = aws.String("attribute_exists(PK) AND attribute_not_exists(#n)")
+		} else {
+			in.ConditionExpression = aws.String("#n = :old")
+			in.ExpressionAttributeValues[":old"] = &types.AttributeValueMemberS{Value: old}
+		}
+	}
+	if newLine {
+		expr = append(expr, "ADD #lines :l")
+		in.ExpressionAttributeNames["#lines"] = "lines"
+		in.ExpressionAttributeValues[":l"] = &types.AttributeValueMemberSS{Value: []string{lineID}}
+	}
+	in.UpdateExpression = aws.String(strings.Join(expr, " "))
+	out, err := s.db.UpdateItem(ctx, in)
+	if err != nil {
+		if isConditionFailed(err) {
+			return err
+		}
+		return fmt.Errorf("update contact %s: %w", pk, err)
+	}
+	s.count(indexKeys{}, indexKeys{PK: pk}, out.ConsumedCapacity)
+	return nil
+}
+
+// writeSearch puts the search items of terms (for a contact named name) and deletes those of
+// gone, in one batch: items are plain facts about a contact, so writing one twice is harmless.
+func (s *Store) writeSearch(ctx context.Context, org, waID, name string, terms, gone []string) error {
+	pk := contactPK(org, waID)
+	var reqs []types.WriteRequest
+	var counted []countedWrite
+	for _, t := range terms {
+		it := searchItem{PK: pk, SK: searchSK(t), GSI3PK: searchPK(org, t, waID), GSI3SK: searchIndexSK(t, waID),
+			Type: "csearch", WaID: waID, Words: indexedWords(name)}
+		item, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			return fmt.Errorf("encode search item: %w", err)
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		counted = append(counted, countedWrite{now: indexKeys{PK: pk, GSI3: it.GSI3PK}})
+	}
+	for _, t := range gone {
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(pk, searchSK(t))}})
+		counted = append(counted, countedWrite{old: indexKeys{GSI3: searchPK(org, t, waID)}, now: indexKeys{PK: pk}})
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	if err := s.batchWrite(ctx, reqs, counted); err != nil {
+		return fmt.Errorf("contact search items of %s: %w", waID, err)
+	}
+	return nil
 }
 
 // Contact reads a contact of org.
@@ -48,6 +226,120 @@ func (s *Store) Contact(ctx context.Context, org, waID string) (*inbox.Contact, 
 	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 		return nil, fmt.Errorf("decode contact: %w", err)
 	}
-	return &inbox.Contact{OrgID: it.Org, WaID: it.WaID, Name: it.Name, Email: it.Email, OwnerID: it.Owner,
-		Fields: it.Fields, CreatedAt: fromMS(it.Created)}, nil
+	return it.contact(), nil
+}
+
+// searchPages bounds the pages one shard's Query reads when a query's other words filter the
+// lookup word's items.
+const searchPages = 5
+
+// SearchContacts finds up to limit contacts of org that q matches, in index order (the looked
+// up word, then the number). It reads the searchShards partitions of the organization's
+// search index in parallel, by the query's lookup term (a key range: no Scan), then the
+// contacts themselves in one BatchGetItem, and keeps those whose stored name or number
+// still matches.
+func (s *Store) SearchContacts(ctx context.Context, org string, q inbox.ContactQuery, limit int) ([]*inbox.Contact, error) {
+	word, phone := q.LookupTerm()
+	term := nameTerm(word)
+	if phone {
+		term = phoneTerm(word)
+	}
+	if word == "" || limit < 1 {
+		return nil, nil
+	}
+	var filter []string
+	vals := map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: term}}
+	if !phone {
+		for i, w := range q.Words {
+			if w == word {
+				continue
+			}
+			k := fmt.Sprintf(":w%d", i)
+			filter = append(filter, "contains(#words, "+k+")")
+			vals[k] = &types.AttributeValueMemberS{Value: " " + w}
+		}
+	}
+	results := make([][]searchItem, searchShards)
+	errs := make([]error, searchShards)
+	var wg sync.WaitGroup
+	for sh := range searchShards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := &dynamodb.QueryInput{
+				TableName:                 aws.String(s.table),
+				IndexName:                 aws.String(IndexLookup),
+				KeyConditionExpression:    aws.String("GSI3PK = :pk AND begins_with(GSI3SK, :t)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: searchShardPK(org, sh)}},
+				Limit:                     aws.Int32(int32(limit)),
+			}
+			for k, v := range vals {
+				in.ExpressionAttributeValues[k] = v
+			}
+			if len(filter) > 0 {
+				in.FilterExpression = aws.String(strings.Join(filter, " AND "))
+				in.ExpressionAttributeNames = map[string]string{"#words": "words"}
+				in.Limit = aws.Int32(100)
+			}
+			for page := 0; page < searchPages; page++ {
+				out, err := s.db.Query(ctx, in)
+				if err != nil {
+					errs[sh] = fmt.Errorf("search contacts: %w", err)
+					return
+				}
+				for _, raw := range out.Items {
+					var it searchItem
+					if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+						errs[sh] = fmt.Errorf("decode search item: %w", err)
+						return
+					}
+					results[sh] = append(results[sh], it)
+				}
+				if len(results[sh]) >= limit || out.LastEvaluatedKey == nil {
+					return
+				}
+				in.ExclusiveStartKey = out.LastEvaluatedKey
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var found []searchItem
+	for _, r := range results {
+		found = append(found, r...)
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].GSI3SK < found[j].GSI3SK })
+	var order []string
+	var keys []map[string]types.AttributeValue
+	seen := map[string]bool{}
+	for _, it := range found {
+		if !seen[it.WaID] && len(order) < limit {
+			seen[it.WaID] = true
+			order = append(order, it.WaID)
+			keys = append(keys, key(contactPK(org, it.WaID), skContact))
+		}
+	}
+	items, err := s.batchGet(ctx, keys, false)
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	byWa := map[string]*inbox.Contact{}
+	for _, raw := range items {
+		var it contactItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, fmt.Errorf("decode contact: %w", err)
+		}
+		if c := it.contact(); c.OrgID == org && q.Matches(c) {
+			byWa[c.WaID] = c
+		}
+	}
+	var out []*inbox.Contact
+	for _, wa := range order {
+		if c := byWa[wa]; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

@@ -39,6 +39,7 @@ type conversationItem struct {
 	LastInbound  int64    `dynamodbav:"lin,omitempty"`
 	Window       int64    `dynamodbav:"win,omitempty"`
 	Unread       int      `dynamodbav:"unr"`
+	Inbound      int      `dynamodbav:"ic,omitempty"`
 	PText        string   `dynamodbav:"pt,omitempty"`
 	PDir         string   `dynamodbav:"pd,omitempty"`
 	PType        string   `dynamodbav:"py,omitempty"`
@@ -67,13 +68,16 @@ func fromMS(v int64) time.Time {
 func toConversationItem(c *inbox.Conversation) conversationItem {
 	it := conversationItem{
 		PK: convPK(c.ID), SK: skConversation, Type: "conversation",
-		ID: c.ID, Org: c.OrgID, Line: c.LineID, WaID: c.Contact.WaID, Name: c.Contact.Name,
+		ID: c.ID, Org: c.OrgID, Line: c.LineID, WaID: c.Contact.WaID, Name: inbox.ClipName(c.Contact.Name),
 		Status: string(c.Status), Dept: c.DepartmentID, Assignee: c.AssigneeID, Cycle: c.Cycle,
 		Labels: c.Labels, Created: ms(c.CreatedAt), LastActivity: ms(c.LastActivityAt),
 		LastInbound: ms(c.LastInboundAt), Window: ms(c.WindowExpiresAt), Unread: c.UnreadCount,
-		PText: c.Preview.Text, PDir: string(c.Preview.Direction), PType: c.Preview.Type, PAt: ms(c.Preview.At),
+		Inbound: c.InboundCount, PText: c.Preview.Text, PDir: string(c.Preview.Direction), PType: c.Preview.Type, PAt: ms(c.Preview.At),
 		Closed: ms(c.ClosedAt), Reason: c.CloseReason, Rule: c.RouteRule, Applied: c.LastAppliedID,
 		Version: c.Version,
+	}
+	if len(it.Labels) == 0 {
+		it.Labels = nil // an empty set is not a DynamoDB value
 	}
 	sk := activitySK(c.LastActivityAt, c.ID)
 	it.GSI1PK, it.GSI1SK = queuePK(c.OrgID, c.DepartmentID, string(c.Status), c.AssigneeID != "", shardOf(c.ID)), sk
@@ -97,7 +101,7 @@ func (it *conversationItem) conversation() *inbox.Conversation {
 		Status:  inbox.ConversationStatus(it.Status), DepartmentID: it.Dept, AssigneeID: it.Assignee,
 		Cycle: it.Cycle, Labels: it.Labels, CreatedAt: fromMS(it.Created), LastActivityAt: fromMS(it.LastActivity),
 		LastInboundAt: fromMS(it.LastInbound), WindowExpiresAt: fromMS(it.Window), UnreadCount: it.Unread,
-		Preview:  inbox.Preview{Text: it.PText, Direction: inbox.Direction(it.PDir), Type: it.PType, At: fromMS(it.PAt)},
+		InboundCount: it.Inbound, Preview: inbox.Preview{Text: it.PText, Direction: inbox.Direction(it.PDir), Type: it.PType, At: fromMS(it.PAt)},
 		ClosedAt: fromMS(it.Closed), CloseReason: it.Reason, RouteRule: it.Rule, LastAppliedID: it.Applied,
 		Version: it.Version,
 	}
@@ -224,4 +228,33 @@ func (s *Store) ImportConversations(ctx context.Context, convs []*inbox.Conversa
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+// Conversations reads conversations of org by id, one BatchGetItem call per 100 (eventually
+// consistent, as list views are). Ids that do not exist, or belong to another organization,
+// are left out; the order is not the ids'.
+func (s *Store) Conversations(ctx context.Context, org string, ids []string) ([]*inbox.Conversation, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	dup := map[string]bool{}
+	for _, id := range ids {
+		if !dup[id] {
+			dup[id] = true
+			keys = append(keys, key(convPK(id), skConversation))
+		}
+	}
+	items, err := s.batchGet(ctx, keys, false)
+	if err != nil {
+		return nil, fmt.Errorf("conversations: %w", err)
+	}
+	out := make([]*inbox.Conversation, 0, len(items))
+	for _, raw := range items {
+		var it conversationItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, fmt.Errorf("decode conversation: %w", err)
+		}
+		if it.Org == org {
+			out = append(out, it.conversation())
+		}
+	}
+	return out, nil
 }

@@ -91,3 +91,47 @@ func shardOf(convID string) int {
 	h.Write([]byte(convID))
 	return int(h.Sum32() % queueShards)
 }
+
+// labelSK is one of an organization's labels, in the organization's partition.
+func labelSK(id string) string { return skLabelPrefix + id }
+
+const skLabelPrefix = "LABEL#"
+
+// readSK is one user's read marker of a conversation: the conversation's inbound count they
+// have seen. It lives in the conversation's partition, written when that user reads it.
+func readSK(user string) string { return "READ#" + user }
+
+// searchShards splits each organization's contact search partition (GSI3). Search items are
+// written when a contact is created or renamed, at most 4 per contact; if each of 1,000
+// messages of a line came from a new contact, 4,000 items over 16 shards put ~250 writes on
+// each, under the hot-key budget. A search reads the 16 shards in parallel.
+const searchShards = 16
+
+// searchSK is a search item in its contact's partition: "CS#n:<word>" for a word of the
+// name, "CS#p:<digits>" for the number, so a contact's items are found without an index.
+func searchSK(term string) string { return skSearchPrefix + term }
+
+const skSearchPrefix = "CS#"
+
+func nameTerm(word string) string    { return "n:" + word }
+func phoneTerm(digits string) string { return "p:" + digits }
+
+// searchPK is GSI3: one shard of an organization's contact search. The shard derives from the
+// term and the contact, so one contact's items spread too.
+func searchPK(org, term, waID string) string {
+	return searchShardPK(org, shardOfN(term+"#"+waID, searchShards))
+}
+
+func searchShardPK(org string, shard int) string { return fmt.Sprintf("CS#%s#%02d", org, shard) }
+
+// searchIndexSK sorts a shard's items by term, so a prefix of the term is a key range.
+func searchIndexSK(term, waID string) string { return term + "#" + waID }
+
+// shardOfN spreads s over n shards. FNV-1a's low bits depend only on the low bits of each
+// byte, which spreads numbers that share a prefix poorly; the 64-bit hash is mixed
+// (Fibonacci hashing) and its high bits taken.
+func shardOfN(s string, n int) int {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return int(((h.Sum64() * 0x9E3779B97F4A7C15) >> 32) % uint64(n))
+}
