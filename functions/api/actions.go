@@ -118,7 +118,7 @@ func (a *api) act(ctx context.Context, c *call, action access.Action, change fun
 		}
 	}
 	c.log.InfoContext(ctx, "conversation action", "action", action)
-	return a.conversationJSON(cv, c.user), nil
+	return a.conversationFor(ctx, cv, c.user)
 }
 
 func (a *api) event(c *call, t inbox.EventType, details map[string]string) *inbox.Event {
@@ -271,17 +271,26 @@ func (a *api) reopen(ctx context.Context, c *call) (any, error) {
 	})
 }
 
+// markRead moves the caller's read marker to every customer message the conversation has
+// (V4): it changes what the caller sees as unread, nobody else's, and leaves the conversation
+// item alone (no version bump, no index writes).
 func (a *api) markRead(ctx context.Context, c *call) (any, error) {
 	if err := decode(c.req, &struct{}{}); err != nil {
 		return nil, err
 	}
-	return a.act(ctx, c, access.Read, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		if cv.UnreadCount == 0 {
-			return nil, store.ErrNoChange
+	cv, line, err := a.visible(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := access.Check(c.user, access.Read, cv, line); err != nil {
+		return nil, err
+	}
+	if cv.InboundCount > 0 {
+		if err := a.st.MarkRead(ctx, cv.ID, c.user.ID, cv.InboundCount, a.now()); err != nil {
+			return nil, err
 		}
-		cv.UnreadCount = 0
-		return nil, nil
-	})
+	}
+	return a.renderConversation(cv, c.user, cv.InboundCount), nil
 }
 
 func (a *api) addNote(ctx context.Context, c *call) (any, error) {

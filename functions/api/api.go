@@ -46,6 +46,9 @@ func (a *api) routes() *router {
 	r.add("POST", "/v1/conversations/{id}/reopen", 200, a.reopen)
 	r.add("POST", "/v1/conversations/{id}/read", 200, a.markRead)
 	r.add("POST", "/v1/conversations/{id}/notes", 201, a.addNote)
+	r.add("POST", "/v1/conversations/{id}/labels", 200, a.labelConversation)
+	r.add("GET", "/v1/labels", 200, a.listLabels)
+	r.add("POST", "/v1/labels", 201, a.createLabel)
 	r.add("GET", "/v1/departments", 200, a.listDepartments)
 	r.add("POST", "/v1/departments", 201, a.createDepartment)
 	r.add("GET", "/v1/users", 200, a.listUsers)
@@ -108,8 +111,9 @@ type conversationJSON struct {
 	Status          string       `json:"status"`
 	DepartmentID    *string      `json:"department_id"`
 	AssigneeID      *string      `json:"assignee_id"`
-	Badge           string       `json:"badge"` // unassigned, mine, others
-	UnreadCount     int          `json:"unread_count"`
+	Badge           string       `json:"badge"`            // unassigned, mine, others
+	UnreadCount     int          `json:"unread_count"`     // the caller's: customer messages they have not read
+	UnansweredCount int          `json:"unanswered_count"` // everyone's: customer messages since the last reply
 	LastActivityAt  string       `json:"last_activity_at"`
 	WindowExpiresAt *string      `json:"window_expires_at"`
 	WindowOpen      bool         `json:"window_open"`
@@ -144,7 +148,15 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// conversationJSON renders cv for me as if me had read none of its customer messages: right
+// for a conversation without any; otherwise use conversationFor, which reads me's marker.
 func (a *api) conversationJSON(cv *inbox.Conversation, me *inbox.User) conversationJSON {
+	return a.renderConversation(cv, me, 0)
+}
+
+// renderConversation renders cv for me, who has seen the first seen customer messages of it
+// (their read marker, see markers).
+func (a *api) renderConversation(cv *inbox.Conversation, me *inbox.User, seen int) conversationJSON {
 	badge := "unassigned"
 	switch cv.AssigneeID {
 	case "":
@@ -156,7 +168,7 @@ func (a *api) conversationJSON(cv *inbox.Conversation, me *inbox.User) conversat
 	out := conversationJSON{
 		ID: cv.ID, LineID: cv.LineID, Contact: contactJSON{WaID: cv.Contact.WaID, Name: cv.Contact.Name},
 		Status: string(cv.Status), DepartmentID: optString(cv.DepartmentID), AssigneeID: optString(cv.AssigneeID),
-		Badge: badge, UnreadCount: cv.UnreadCount, LastActivityAt: ts(cv.LastActivityAt),
+		Badge: badge, UnreadCount: max(0, cv.InboundCount-seen), UnansweredCount: cv.UnreadCount, LastActivityAt: ts(cv.LastActivityAt),
 		WindowExpiresAt: optTime(cv.WindowExpiresAt), WindowOpen: cv.WindowOpen(a.now()), Cycle: cv.Cycle,
 		Labels: nonNil(cv.Labels), CloseReason: cv.CloseReason, Route: cv.RouteRule,
 	}
@@ -205,7 +217,7 @@ func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
 	q := c.req.QueryStringParameters
 	for k := range q {
 		switch k {
-		case "view", "status", "line_id", "department_id", "assignee_id", "unread", "limit", "cursor":
+		case "view", "status", "line_id", "department_id", "assignee_id", "label_id", "unread", "limit", "cursor", "q":
 		default:
 			return nil, badRequest("unknown query parameter " + strconv.Quote(k))
 		}
@@ -220,17 +232,24 @@ func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
 	}
 	status := inbox.ConversationStatus(strings.ToLower(q["status"]))
 	switch status {
-	case "":
-		status = inbox.StatusOpen
-	case inbox.StatusOpen, inbox.StatusDone:
+	case "", inbox.StatusOpen, inbox.StatusDone:
 	default:
 		return nil, badRequest("status must be open or done")
+	}
+	if id := q["label_id"]; id != "" && !idPattern.MatchString(id) {
+		return nil, badRequest("label_id is not a label id")
+	}
+	unreadOnly := q["unread"] == "true"
+	if _, ok := q["q"]; ok {
+		return a.searchConversations(ctx, c, q, limit, status, unreadOnly)
+	}
+	if status == "" {
+		status = inbox.StatusOpen
 	}
 	sources, otherOnly, err := a.viewSources(ctx, c.user, q["view"], q["department_id"], q["assignee_id"])
 	if err != nil {
 		return nil, err
 	}
-	unreadOnly := q["unread"] == "true"
 	items := []conversationJSON{}
 	lines := map[string]*inbox.Line{}
 	next := cursor
@@ -238,20 +257,31 @@ func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
 	// reads fill the page.
 	for attempt := 0; attempt < 5 && len(items) < limit; attempt++ {
 		convs, nc, err := a.st.ListConversations(ctx, store.ListQuery{
-			Org: c.user.OrgID, Status: status, Sources: sources, LineID: q["line_id"], Limit: limit - len(items), Cursor: next,
+			Org: c.user.OrgID, Status: status, Sources: sources, LineID: q["line_id"], LabelID: q["label_id"],
+			Limit: limit - len(items), Cursor: next,
 		})
 		if err != nil {
 			return nil, err
 		}
+		var shown []*inbox.Conversation
 		for _, cv := range convs {
 			line, err := a.line(ctx, lines, cv)
 			if err != nil {
 				return nil, err
 			}
-			if !access.Visible(c.user, cv, line) || (otherOnly && cv.AssigneeID == c.user.ID) || (unreadOnly && cv.UnreadCount == 0) {
+			if access.Visible(c.user, cv, line) && !(otherOnly && cv.AssigneeID == c.user.ID) {
+				shown = append(shown, cv)
+			}
+		}
+		seen, err := a.markers(ctx, c.user, shown)
+		if err != nil {
+			return nil, err
+		}
+		for _, cv := range shown {
+			if unreadOnly && cv.InboundCount <= seen[cv.ID] {
 				continue
 			}
-			items = append(items, a.conversationJSON(cv, c.user))
+			items = append(items, a.renderConversation(cv, c.user, seen[cv.ID]))
 		}
 		next = nc
 		if next == "" {
@@ -357,5 +387,26 @@ func (a *api) getConversation(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.conversationJSON(cv, c.user), nil
+	return a.conversationFor(ctx, cv, c.user)
+}
+
+// markers reads me's read markers of convs (V4) in one BatchGetItem call per page, not one
+// read per conversation; a conversation without customer messages needs none.
+func (a *api) markers(ctx context.Context, me *inbox.User, convs []*inbox.Conversation) (map[string]int, error) {
+	var ids []string
+	for _, cv := range convs {
+		if cv.InboundCount > 0 {
+			ids = append(ids, cv.ID)
+		}
+	}
+	return a.st.ReadMarkers(ctx, me.ID, ids)
+}
+
+// conversationFor renders one conversation for me, with me's unread count.
+func (a *api) conversationFor(ctx context.Context, cv *inbox.Conversation, me *inbox.User) (conversationJSON, error) {
+	seen, err := a.markers(ctx, me, []*inbox.Conversation{cv})
+	if err != nil {
+		return conversationJSON{}, err
+	}
+	return a.renderConversation(cv, me, seen[cv.ID]), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -156,6 +157,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusConflict, "not_assigned", "the conversation is not assigned")
 	case errors.Is(err, inbox.ErrSameTarget):
 		return errorResponse(http.StatusConflict, "no_change", "the conversation is already there")
+	case errors.Is(err, inbox.ErrTooManyLabels):
+		return errorResponse(http.StatusUnprocessableEntity, "too_many_labels", fmt.Sprintf("a conversation has at most %d labels", inbox.MaxConversationLabels))
 	case errors.Is(err, store.ErrConflict):
 		return errorResponse(http.StatusConflict, "conflict", "the conversation changed meanwhile; try again")
 	}

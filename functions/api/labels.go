@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/buzon/buzon/shared/access"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// Labels (A9): an organization's tags for conversations, created inline by admins and agents,
+// put on and taken off conversations by anyone who sees them, and used as a view filter
+// (label_id, V5).
+
+type labelJSON struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Color       string `json:"color"`
+}
+
+func toLabelJSON(l *inbox.Label) labelJSON {
+	return labelJSON{ID: l.ID, Name: l.Name, Description: l.Description, Color: l.Color}
+}
+
+func (a *api) listLabels(ctx context.Context, c *call) (any, error) {
+	labels, err := a.st.Labels(ctx, c.user.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(labels, func(i, j int) bool { return strings.ToLower(labels[i].Name) < strings.ToLower(labels[j].Name) })
+	items := []labelJSON{}
+	for _, l := range labels {
+		items = append(items, toLabelJSON(l))
+	}
+	return page[labelJSON]{Items: items}, nil
+}
+
+func (a *api) createLabel(ctx context.Context, c *call) (any, error) {
+	if c.user.Role != inbox.RoleAdmin && c.user.Role != inbox.RoleAgent {
+		return nil, &apiError{http.StatusForbidden, "forbidden", "only admins and agents create labels"}
+	}
+	var body struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Color       string `json:"color"`
+	}
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	l, err := inbox.NewLabel(c.user.OrgID, body.Name, body.Description, body.Color, c.user.ID, a.now())
+	if err != nil {
+		return nil, unprocessable("bad_label", "name is required (1 to 50 characters, with a letter or digit); description is at most 200 characters; color is #RRGGBB")
+	}
+	if err := a.st.CreateLabel(ctx, l); errors.Is(err, store.ErrExists) {
+		return nil, &apiError{http.StatusConflict, "label_exists", "a label with that name exists: " + l.ID}
+	} else if err != nil {
+		return nil, err
+	}
+	return toLabelJSON(l), nil
+}
+
+// labelConversation adds and removes labels of a conversation, as a conditional write like the
+// other actions, and records a "labelled" event with what changed. Asking for what is already
+// so changes nothing and records nothing.
+func (a *api) labelConversation(ctx context.Context, c *call) (any, error) {
+	var body struct {
+		Add    []string `json:"add"`
+		Remove []string `json:"remove"`
+	}
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	if len(body.Add)+len(body.Remove) == 0 {
+		return nil, unprocessable("bad_labels", "give label ids in add or remove")
+	}
+	if len(body.Add)+len(body.Remove) > 2*inbox.MaxConversationLabels {
+		return nil, unprocessable("bad_labels", "too many label ids in one request")
+	}
+	labels, err := a.st.Labels(ctx, c.user.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, l := range labels {
+		known[l.ID] = true
+	}
+	adding := map[string]bool{}
+	for _, id := range body.Add {
+		if !known[id] {
+			return nil, unprocessable("unknown_label", "no label "+id+" in this organization")
+		}
+		adding[id] = true
+	}
+	for _, id := range body.Remove {
+		if adding[id] {
+			return nil, unprocessable("bad_labels", "label "+id+" is both added and removed")
+		}
+		// Removing a label that no longer exists is allowed: it cleans the conversation.
+	}
+	return a.act(ctx, c, access.Note, func(cv *inbox.Conversation) (*inbox.Event, error) {
+		added, removed, err := cv.Relabel(body.Add, body.Remove)
+		if err != nil {
+			return nil, err
+		}
+		if len(added)+len(removed) == 0 {
+			return nil, store.ErrNoChange
+		}
+		return a.event(c, inbox.EventLabelled, map[string]string{
+			"added": strings.Join(added, ","), "removed": strings.Join(removed, ","),
+		}), nil
+	})
+}
