@@ -240,7 +240,7 @@ func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
 		return nil, badRequest("label_id is not a label id")
 	}
 	unreadOnly := q["unread"] == "true"
-	if _, ok := q["q"]; ok {
+	if strings.TrimSpace(q["q"]) != "" { // an empty search box is the view
 		return a.searchConversations(ctx, c, q, limit, status, unreadOnly)
 	}
 	if status == "" {

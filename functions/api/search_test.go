@@ -61,6 +61,7 @@ func TestSearchConversations(t *testing.T) {
 		{name: "seller sees only theirs", user: "sam", q: "luc", status: 200},
 		{name: "no inbox", user: "ed", q: "luc", status: 403},
 		{name: "no letters", user: "ana", q: " !? ", status: 400},
+		{name: "empty box is the default view", user: "ana", q: " ", status: 200, want: []string{pedro, lucia}},
 		{name: "with a view", user: "ana", q: "luc", extra: "&view=mine", status: 400},
 	}
 	for _, tc := range tests {
