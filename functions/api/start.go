@@ -137,7 +137,12 @@ func (a *api) startConversation(ctx context.Context, c *call) (any, error) {
 		}
 	}
 	c.log.InfoContext(ctx, "conversation started", "conversation_id", convID, "message_id", m.ID, "cycle", cv.Cycle)
-	return startJSON{Conversation: a.conversationJSON(cv, u), Message: messageJSON(m)}, nil
+	// A done conversation that starts again has customer messages the caller may have read.
+	out, err := a.conversationFor(ctx, cv, u)
+	if err != nil {
+		return nil, err
+	}
+	return startJSON{Conversation: out, Message: messageJSON(m)}, nil
 }
 
 // contact is the customer wa the caller starts a conversation with, created if unknown (a

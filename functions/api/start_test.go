@@ -188,6 +188,9 @@ func TestStartMexicoNumber(t *testing.T) {
 	if e, _ := out["error"].(map[string]any); status != 409 || e["conversation_id"] != conv {
 		t.Fatalf("start while the inbound one is open: %d %v, want 409 naming %s", status, out, conv)
 	}
+	if status, out := w.call(t, "ana", "POST", "/v1/conversations/"+conv+"/read", ""); status != 200 {
+		t.Fatalf("read: %d %v", status, out)
+	}
 	if status, out := w.call(t, "ana", "POST", "/v1/conversations/"+conv+"/close", `{"reason":"resuelto"}`); status != 200 {
 		t.Fatalf("close: %d %v", status, out)
 	}
@@ -199,6 +202,10 @@ func TestStartMexicoNumber(t *testing.T) {
 	cv := out["conversation"].(map[string]any)
 	if got != conv || cv["cycle"] != 2.0 || cv["assignee_id"] != "ana" || cv["contact"].(map[string]any)["name"] != "Cliente 5215512345678" {
 		t.Errorf("started %v, want %s in cycle 2, assigned to ana, with the customer's profile name", cv, conv)
+	}
+	// Ana read the customer's message before closing: nothing is unread for her.
+	if cv["unread_count"] != 0.0 {
+		t.Errorf("unread_count %v, want 0 (ana read it)", cv["unread_count"])
 	}
 	// The customer's window is still open from their message: the agent may write freely.
 	if status, out := w.post(t, "ana", conv, "", `{"type":"text","text":"Te escribo por tu pedido"}`); status != 202 {
