@@ -4,6 +4,7 @@
 #   make test        every test, against emulators started on free ports and stopped after
 #   make test-short  the tests that need no emulator
 #   make bench       the benchmarks, against the emulators
+#   make load        the load driver: throughput, latencies, exactly-once and order checks
 #   make dlq         list (ARGS="redrive inbound": redrive) the local dead-letter queues
 #   make tools       install the emulators (scripts/emulators.sh install)
 #   make build       build each function's bootstrap for this machine into .cache/bin/
@@ -20,7 +21,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short bench dlq coldstart
+.PHONY: tools build dev test test-short bench dlq coldstart load
 
 tools:
 	$(EMULATORS) install
@@ -52,6 +53,12 @@ bench: tools
 	  $(GO) test -run="^$$" -bench=. -benchtime=3000x ./shared/ingest && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=1000x ./functions/api ./functions/send && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store'
+
+# load: the load driver against the whole local stack (its own emulators and ports), then the
+# same load against a bare signature-checking endpoint; figures on stdout and in load-report.json.
+# LOAD_ARGS="-n 20000 -c 1000 -conns 32 -dups 0.1" (the defaults).
+load: tools build
+	$(GO) run ./cmd/load $(LOAD_ARGS)
 
 # coldstart: each function's deployable size and its init / first-event time on this machine.
 coldstart:

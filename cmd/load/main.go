@@ -1,0 +1,516 @@
+// Command load is the load driver (make load): it starts the local stack, posts signed Cloud API
+// deliveries to its webhook from many connections — N messages over C conversations of one line,
+// several items per POST, a share of provider retries (duplicates) and out-of-order statuses —
+// waits until the pipeline drains, and checks through the table that every distinct message is
+// stored exactly once, in provider order within each conversation, and that no dead-letter
+// queue holds anything. The same driver then runs against a bare endpoint that only verifies
+// the signature and answers 200: the machine's ceiling. Figures go to stdout and, as JSON, to
+// -out.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// The default seed's Meta line (infra/local/seed.json).
+const (
+	org           = "acme"
+	lineID        = "line-meta"
+	phoneNumberID = "106540352242922"
+	appSecret     = "load-meta-secret"
+)
+
+type options struct {
+	messages, conversations, connections, maxBatch int
+	dupShare                                       float64
+	out                                            string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.messages, "n", 20000, "inbound messages")
+	flag.IntVar(&o.conversations, "c", 1000, "conversations (customers) on the line")
+	flag.IntVar(&o.connections, "conns", 32, "concurrent connections")
+	flag.IntVar(&o.maxBatch, "batch", 10, "most items per POST (1..batch, random)")
+	flag.Float64Var(&o.dupShare, "dups", 0.1, "share of deliveries posted again (provider retries)")
+	flag.StringVar(&o.out, "out", "load-report.json", "where to write the figures as JSON")
+	flag.Parse()
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// report is what the driver measured.
+type report struct {
+	Messages         int     `json:"messages"`
+	Conversations    int     `json:"conversations"`
+	Deliveries       int     `json:"deliveries"`
+	DuplicatePosts   int     `json:"duplicate_posts"`
+	StatusItems      int     `json:"status_items"`
+	AckP50ms         float64 `json:"ack_p50_ms"`
+	AckP99ms         float64 `json:"ack_p99_ms"`
+	AckMaxms         float64 `json:"ack_max_ms"`
+	Throughput       float64 `json:"throughput_msgs_per_s"`
+	BareThroughput   float64 `json:"bare_throughput_msgs_per_s"`
+	BareAckP99ms     float64 `json:"bare_ack_p99_ms"`
+	ThroughputRatio  float64 `json:"throughput_ratio"`
+	EndToEndP50ms    float64 `json:"end_to_end_p50_ms"`
+	EndToEndP99ms    float64 `json:"end_to_end_p99_ms"`
+	DrainSeconds     float64 `json:"drain_seconds"`
+	Stored           int     `json:"stored_messages"`
+	Lost             int     `json:"lost"`
+	Duplicated       int     `json:"duplicated"`
+	OutOfOrder       int     `json:"out_of_order_conversations"`
+	DeadLetters      int     `json:"dead_letters"`
+	Non200           int     `json:"non_200_acks"`
+	MachineCores     int     `json:"machine_cores"`
+	GeneratedAtUTC   string  `json:"generated_at"`
+	PostsPerSecond   float64 `json:"posts_per_s"`
+	MeanItemsPerPost float64 `json:"mean_items_per_post"`
+}
+
+func run(ctx context.Context, o options) error {
+	rep := report{Messages: o.messages, Conversations: o.conversations, MachineCores: runtime.NumCPU(), GeneratedAtUTC: time.Now().UTC().Format(time.RFC3339)}
+	plan := makePlan(o)
+	rep.Deliveries, rep.DuplicatePosts, rep.StatusItems = len(plan.posts), plan.dups, plan.statuses
+	rep.MeanItemsPerPost = float64(o.messages+plan.statuses) / float64(len(plan.posts)-plan.dups)
+
+	// The ceiling: a bare endpoint on this machine that verifies the signature and answers 200.
+	bare, err := bareEndpoint()
+	if err != nil {
+		return err
+	}
+	bareRes := fire(ctx, bare.url, plan, o.connections)
+	bare.close()
+	rep.BareThroughput = float64(o.messages) / bareRes.elapsed.Seconds()
+	rep.BareAckP99ms = ms(pct(bareRes.acks, 0.99))
+
+	st, err := startStack(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.stop()
+	fmt.Fprintln(os.Stderr, "load: stack ready; posting", len(plan.posts), "deliveries")
+	res := fire(ctx, st.base+"/webhooks/meta", plan, o.connections)
+	rep.Throughput = float64(o.messages) / res.elapsed.Seconds()
+	rep.PostsPerSecond = float64(len(plan.posts)) / res.elapsed.Seconds()
+	rep.AckP50ms, rep.AckP99ms, rep.AckMaxms = ms(pct(res.acks, 0.5)), ms(pct(res.acks, 0.99)), ms(pct(res.acks, 1))
+	rep.Non200 = res.non200
+	rep.ThroughputRatio = rep.Throughput / rep.BareThroughput
+
+	if err := st.drainAndCheck(ctx, plan, res, &rep); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Println(string(b))
+	if err := os.WriteFile(o.out, b, 0o644); err != nil {
+		return err
+	}
+	if rep.Lost > 0 || rep.Duplicated > 0 || rep.OutOfOrder > 0 || rep.DeadLetters > 0 || rep.Non200 > 0 {
+		return fmt.Errorf("promises broken: lost %d, duplicated %d, out of order %d, dead letters %d, non-200 %d",
+			rep.Lost, rep.Duplicated, rep.OutOfOrder, rep.DeadLetters, rep.Non200)
+	}
+	return nil
+}
+
+// plan is every POST the driver makes, in order, and the messages they carry.
+type plan struct {
+	posts    [][]byte
+	postMsgs [][]string // message ids per post (empty for status-only items)
+	dups     int
+	statuses int
+	// byConv lists each conversation's message ids in provider order.
+	byConv map[string][]string
+	t0     time.Time
+}
+
+func customer(i int) string { return fmt.Sprintf("54911%08d", 30000000+i) }
+
+func makePlan(o options) *plan {
+	r := rand.New(rand.NewPCG(1, 2))
+	p := &plan{byConv: map[string][]string{}, t0: time.Now().Add(-time.Hour).Truncate(time.Second)}
+	type item struct {
+		json string
+		id   string
+	}
+	var items []item
+	seq := make([]int, o.conversations)
+	for i := 0; i < o.messages; i++ {
+		c := r.IntN(o.conversations)
+		wa := customer(c)
+		id := fmt.Sprintf("wamid.load.%d.%d", c, seq[c])
+		// Distinct provider seconds within a conversation, so "provider order" is defined.
+		ts := p.t0.Add(time.Duration(seq[c]) * time.Second).Unix()
+		seq[c]++
+		p.byConv[wa] = append(p.byConv[wa], id)
+		items = append(items, item{id: id, json: fmt.Sprintf(`{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":"Hola, consulta número %d"}}`, wa, id, ts, i)})
+		// Out-of-order statuses for messages the business "sent" (unknown to the store: parked).
+		if r.Float64() < 0.1 {
+			for _, s := range []string{"read", "sent", "delivered"} {
+				items = append(items, item{json: fmt.Sprintf(`{"id":"wamid.out.%d","status":"%s","timestamp":"%d","recipient_id":"%s"}`, i, s, ts, wa)})
+				p.statuses++
+			}
+		}
+	}
+	for len(items) > 0 {
+		n := min(1+r.IntN(o.maxBatch), len(items))
+		batch := items[:n]
+		items = items[n:]
+		var msgs, sts []string
+		var ids []string
+		for _, it := range batch {
+			if it.id != "" {
+				msgs = append(msgs, it.json)
+				ids = append(ids, it.id)
+			} else {
+				sts = append(sts, it.json)
+			}
+		}
+		value := `"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"` + phoneNumberID + `"}`
+		if len(msgs) > 0 {
+			value += `,"messages":[` + strings.Join(msgs, ",") + `]`
+		}
+		if len(sts) > 0 {
+			value += `,"statuses":[` + strings.Join(sts, ",") + `]`
+		}
+		body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{` + value + `}}]}]}`)
+		p.posts = append(p.posts, body)
+		p.postMsgs = append(p.postMsgs, ids)
+		// A provider retry of this delivery, later in the run.
+		if r.Float64() < o.dupShare {
+			p.dups++
+			p.posts = append(p.posts, body)
+			p.postMsgs = append(p.postMsgs, nil)
+		}
+	}
+	return p
+}
+
+type fireResult struct {
+	acks    []time.Duration
+	elapsed time.Duration
+	non200  int
+	// postedAt is when each message's first POST was answered 200.
+	postedAt map[string]time.Time
+}
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(appSecret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// fire posts the plan from conns connections, each POST retried (as a provider would) until
+// it gets 200, up to 5 times.
+func fire(ctx context.Context, url string, p *plan, conns int) fireResult {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
+	var (
+		mu     sync.Mutex
+		res    = fireResult{postedAt: map[string]time.Time{}}
+		next   atomic.Int64
+		non200 atomic.Int64
+		wg     sync.WaitGroup
+	)
+	start := time.Now()
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(p.posts) {
+					return
+				}
+				body := p.posts[i]
+				for attempt := 0; attempt < 5; attempt++ {
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Hub-Signature-256", sign(body))
+					t := time.Now()
+					resp, err := client.Do(req)
+					d := time.Since(t)
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					mu.Lock()
+					res.acks = append(res.acks, d)
+					mu.Unlock()
+					if err == nil && resp.StatusCode == http.StatusOK {
+						mu.Lock()
+						for _, id := range p.postMsgs[i] {
+							if _, ok := res.postedAt[id]; !ok {
+								res.postedAt[id] = t
+							}
+						}
+						mu.Unlock()
+						break
+					}
+					non200.Add(1)
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.non200 = int(non200.Load())
+	return res
+}
+
+type bare struct {
+	url   string
+	close func()
+}
+
+func bareEndpoint() (*bare, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 3<<20))
+		if err != nil || meta.VerifySignature(body, r.Header.Get("X-Hub-Signature-256"), []byte(appSecret)) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return &bare{url: "http://" + ln.Addr().String() + "/webhooks/meta", close: func() { _ = srv.Close() }}, nil
+}
+
+type stack struct {
+	base             string
+	dynamoPort, sqsP int
+	stop             func()
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startStack runs `go run ./infra/local` on free ports with its own emulators.
+func startStack(ctx context.Context) (*stack, error) {
+	s := &stack{dynamoPort: freePort(), sqsP: freePort()}
+	port := freePort()
+	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	cmd := exec.CommandContext(ctx, "go", "run", "./infra/local")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), fmt.Sprintf("SANDBOX_PORT=%d", freePort()),
+		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP),
+		"META_APP_SECRET="+appSecret, "TICK_SECONDS=3600", "LOG_LEVEL=warn")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	logs, err := os.CreateTemp("", "load-stack-*.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s.stop = func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		fmt.Fprintln(os.Stderr, "load: stack logs in", logs.Name())
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "ready") {
+				close(ready)
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case <-ready:
+		return s, nil
+	case <-time.After(4 * time.Minute):
+		s.stop()
+		return nil, errors.New("the local stack printed no ready line in 4 minutes")
+	}
+}
+
+// drainAndCheck waits until every message is stored (or nothing moves for a minute), then checks
+// the promises through the table and the dead-letter queues.
+func (s *stack) drainAndCheck(ctx context.Context, p *plan, res fireResult, rep *report) error {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	if err != nil {
+		return err
+	}
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(fmt.Sprintf("http://127.0.0.1:%d", s.dynamoPort))
+		o.DisableValidateResponseChecksum = true
+	})
+	sq := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(fmt.Sprintf("http://127.0.0.1:%d", s.sqsP)) })
+	st := store.New(db, "buzon", nil)
+
+	start := time.Now()
+	var stored map[string][]*inbox.Message
+	last, lastChange := -1, time.Now()
+	for {
+		stored, err = readAll(ctx, st, p)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, ms := range stored {
+			n += len(ms)
+		}
+		if n >= rep.Messages {
+			break
+		}
+		if n != last {
+			last, lastChange = n, time.Now()
+		} else if time.Since(lastChange) > time.Minute {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	rep.DrainSeconds = time.Since(start).Seconds()
+
+	var e2e []time.Duration
+	for wa, want := range p.byConv {
+		got := stored[wa]
+		seen := map[string]int{}
+		var order []string
+		for _, m := range got {
+			seen[m.ProviderID]++
+			order = append(order, m.ProviderID)
+			if t, ok := res.postedAt[m.ProviderID]; ok {
+				e2e = append(e2e, m.CreatedAt.Sub(t))
+			}
+		}
+		for _, id := range want {
+			switch seen[id] {
+			case 0:
+				rep.Lost++
+			case 1:
+			default:
+				rep.Duplicated += seen[id] - 1
+			}
+		}
+		rep.Stored += len(got)
+		if strings.Join(order, ",") != strings.Join(want, ",") && len(order) == len(want) {
+			rep.OutOfOrder++
+		}
+	}
+	rep.EndToEndP50ms, rep.EndToEndP99ms = ms(pct(e2e, 0.5)), ms(pct(e2e, 0.99))
+	for _, name := range []string{"inbound-dlq.fifo", "outbound-dlq.fifo"} {
+		u, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+		if err != nil {
+			return fmt.Errorf("find %s: %w", name, err)
+		}
+		dead, err := queue.New(sq, aws.ToString(u.QueueUrl)).Peek(ctx, 1000)
+		if err != nil {
+			return err
+		}
+		rep.DeadLetters += len(dead)
+	}
+	return nil
+}
+
+// readAll reads every conversation's messages of the load's customers.
+func readAll(ctx context.Context, st *store.Store, p *plan) (map[string][]*inbox.Message, error) {
+	out := map[string][]*inbox.Message{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, len(p.byConv))
+	sem := make(chan struct{}, 16)
+	for wa := range p.byConv {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			conv := inbox.ConversationID(org, lineID, wa)
+			var msgs []*inbox.Message
+			cursor := ""
+			for {
+				entries, next, err := st.Thread(ctx, conv, 100, cursor)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, e := range entries {
+					if e.Message != nil {
+						msgs = append(msgs, e.Message)
+					}
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			mu.Lock()
+			out[wa] = msgs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return out, <-errs
+}
+
+func pct(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(q*float64(len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
