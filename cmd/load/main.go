@@ -56,6 +56,7 @@ const (
 type options struct {
 	messages, conversations, connections, maxBatch int
 	dupShare                                       float64
+	poolScale                                      int
 	out                                            string
 }
 
@@ -67,6 +68,7 @@ func main() {
 	flag.IntVar(&o.maxBatch, "batch", 10, "most items per POST (1..batch, random)")
 	flag.Float64Var(&o.dupShare, "dups", 0.1, "share of deliveries posted again (provider retries)")
 	flag.StringVar(&o.out, "out", "load-report.json", "where to write the figures as JSON")
+	flag.IntVar(&o.poolScale, "scale", 2, "LOCAL_POOL_SCALE for the stack: processes per function × this")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -119,7 +121,7 @@ func run(ctx context.Context, o options) error {
 	rep.BareThroughput = float64(o.messages) / bareRes.elapsed.Seconds()
 	rep.BareAckP99ms = ms(pct(bareRes.acks, 0.99))
 
-	st, err := startStack(ctx)
+	st, err := startStack(ctx, o.poolScale)
 	if err != nil {
 		return err
 	}
@@ -330,14 +332,14 @@ func freePort() int {
 }
 
 // startStack runs `go run ./infra/local` on free ports with its own emulators.
-func startStack(ctx context.Context) (*stack, error) {
+func startStack(ctx context.Context, scale int) (*stack, error) {
 	s := &stack{dynamoPort: freePort(), sqsP: freePort()}
 	port := freePort()
 	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	cmd := exec.CommandContext(ctx, "go", "run", "./infra/local")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), fmt.Sprintf("SANDBOX_PORT=%d", freePort()),
 		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP),
-		"META_APP_SECRET="+appSecret, "TICK_SECONDS=3600", "LOG_LEVEL=warn")
+		"META_APP_SECRET="+appSecret, "TICK_SECONDS=3600", "LOG_LEVEL=warn", fmt.Sprintf("LOCAL_POOL_SCALE=%d", scale))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -88,6 +88,7 @@ func functionEnv(s settings, spec functionSpec, inbound, outbound fifoQueue) []s
 func startFunctions(ctx context.Context, s settings, res stackResources, logs *logSink, log *slog.Logger) (map[string]*Function, error) {
 	fns := map[string]*Function{}
 	for _, spec := range functionSpecs() {
+		spec.Pool *= max(s.PoolScale, 1)
 		if _, err := os.Stat(filepath.Join("functions", spec.Name)); err != nil {
 			log.Info("function skipped: functions/"+spec.Name+" does not exist", "function", spec.Name)
 			continue

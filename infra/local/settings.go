@@ -30,6 +30,7 @@ type settings struct {
 	Tick          time.Duration
 	TemplatesTick time.Duration
 	LogLevel      string // LOG_LEVEL, for the functions and the runner
+	PoolScale     int    // LOCAL_POOL_SCALE: multiplies every function's pool (load runs); Lambda scales out, the runner does not
 
 	// Forwarded to the functions.
 	MetaAppSecret   string
@@ -65,6 +66,11 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s.TemplatesTick = seconds("TEMPLATES_TICK_SECONDS", 3600)
 	s.PublicBaseURL = strings.TrimRight(or(getenv("PUBLIC_BASE_URL"), fmt.Sprintf("http://127.0.0.1:%d", s.Port)), "/")
 	s.SeedFile = or(getenv("SEED_FILE"), "infra/local/seed.json")
+	scale, err := positive(getenv("LOCAL_POOL_SCALE"), 1)
+	if err != nil || scale > 16 {
+		errs = append(errs, fmt.Errorf("%w: LOCAL_POOL_SCALE: want 1 to 16, got %q", errSettings, getenv("LOCAL_POOL_SCALE")))
+	}
+	s.PoolScale = scale
 	s.BinDir = or(getenv("LOCAL_BIN_DIR"), ".cache/bin")
 	s.LogLevel = or(getenv("LOG_LEVEL"), "info")
 	var lvl slog.Level
