@@ -5,6 +5,7 @@
 #   make test-short  the tests that need no emulator
 #   make bench       the benchmarks, against the emulators
 #   make load        the load driver: throughput, latencies, exactly-once and order checks
+#   make faults      the fault suite (promise-breaking tests + the load driver with processes killed)
 #   make dlq         list (ARGS="redrive inbound": redrive) the local dead-letter queues
 #   make tools       install the emulators (scripts/emulators.sh install)
 #   make build       build each function's bootstrap for this machine into .cache/bin/
@@ -21,7 +22,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short bench dlq coldstart load
+.PHONY: tools build dev test test-short bench dlq coldstart load faults
 
 tools:
 	$(EMULATORS) install
@@ -59,6 +60,16 @@ bench: tools
 # LOAD_ARGS="-n 20000 -c 1000 -conns 32 -dups 0.1" (the defaults).
 load: tools build
 	$(GO) run ./cmd/load $(LOAD_ARGS)
+
+# faults: the fault suite. The tests that break a promise on purpose (provider retries and
+# duplicates, out-of-order statuses, 429/500/timeouts from the provider, poison in a good batch,
+# a record failing mid-batch, crashed functions, redrive), then the load driver with chaos: the
+# newest assign or webhook process is SIGKILLed every second while 6,000 messages flow, and the
+# run fails unless every message is stored exactly once, in order, with nothing dead-lettered.
+FAULT_TESTS ?= Duplicat|OutOfOrder|Retr|Failure|Poison|Redrive|Crash|Parked|Batch|Sandbox|Throttle|Poller|Runtime|Twilio|Window
+faults: tools build
+	scripts/with-emulators.sh $(GO) test -count=1 -run '$(FAULT_TESTS)' ./functions/... ./shared/... ./infra/local/...
+	$(GO) run ./cmd/load -n 6000 -c 300 -chaos 1s -out faults-report.json
 
 # coldstart: each function's deployable size and its init / first-event time on this machine.
 coldstart:

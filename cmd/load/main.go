@@ -57,6 +57,7 @@ type options struct {
 	messages, conversations, connections, maxBatch int
 	dupShare                                       float64
 	poolScale                                      int
+	chaos                                          time.Duration
 	out                                            string
 }
 
@@ -69,6 +70,7 @@ func main() {
 	flag.Float64Var(&o.dupShare, "dups", 0.1, "share of deliveries posted again (provider retries)")
 	flag.StringVar(&o.out, "out", "load-report.json", "where to write the figures as JSON")
 	flag.IntVar(&o.poolScale, "scale", 2, "LOCAL_POOL_SCALE for the stack: processes per function × this")
+	flag.DurationVar(&o.chaos, "chaos", 0, "every this often, SIGKILL the newest assign or webhook process mid-run (0: off)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -98,7 +100,9 @@ type report struct {
 	Duplicated       int     `json:"duplicated"`
 	OutOfOrder       int     `json:"out_of_order_conversations"`
 	DeadLetters      int     `json:"dead_letters"`
-	Non200           int     `json:"non_200_acks"`
+	Non200           int     `json:"never_acknowledged_attempts"` // failed attempts of deliveries that never got 200
+	Retried          int     `json:"retried_attempts"`            // failed attempts the provider's retry got past
+	Kills            int     `json:"processes_killed"`
 	MachineCores     int     `json:"machine_cores"`
 	GeneratedAtUTC   string  `json:"generated_at"`
 	PostsPerSecond   float64 `json:"posts_per_s"`
@@ -127,11 +131,14 @@ func run(ctx context.Context, o options) error {
 	}
 	defer st.stop()
 	fmt.Fprintln(os.Stderr, "load: stack ready; posting", len(plan.posts), "deliveries")
+	stopChaos := chaos(o.chaos, &rep.Kills)
 	res := fire(ctx, st.base+"/webhooks/meta", plan, o.connections)
+	stopChaos()
 	rep.Throughput = float64(o.messages) / res.elapsed.Seconds()
 	rep.PostsPerSecond = float64(len(plan.posts)) / res.elapsed.Seconds()
 	rep.AckP50ms, rep.AckP99ms, rep.AckMaxms = ms(pct(res.acks, 0.5)), ms(pct(res.acks, 0.99)), ms(pct(res.acks, 1))
-	rep.Non200 = res.non200
+	rep.Non200 = res.non200 - res.retriedOK
+	rep.Retried = res.retriedOK
 	rep.ThroughputRatio = rep.Throughput / rep.BareThroughput
 
 	if err := st.drainAndCheck(ctx, plan, res, &rep); err != nil {
@@ -143,6 +150,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if rep.Lost > 0 || rep.Duplicated > 0 || rep.OutOfOrder > 0 || rep.DeadLetters > 0 || rep.Non200 > 0 {
+		// Non200 counts deliveries never acknowledged after the provider's retries.
 		return fmt.Errorf("promises broken: lost %d, duplicated %d, out of order %d, dead letters %d, non-200 %d",
 			rep.Lost, rep.Duplicated, rep.OutOfOrder, rep.DeadLetters, rep.Non200)
 	}
@@ -223,9 +231,10 @@ func makePlan(o options) *plan {
 }
 
 type fireResult struct {
-	acks    []time.Duration
-	elapsed time.Duration
-	non200  int
+	acks      []time.Duration
+	elapsed   time.Duration
+	non200    int // failed attempts
+	retriedOK int // failed attempts of posts that then got 200
 	// postedAt is when each message's first POST was answered 200.
 	postedAt map[string]time.Time
 }
@@ -241,11 +250,12 @@ func sign(body []byte) string {
 func fire(ctx context.Context, url string, p *plan, conns int) fireResult {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
 	var (
-		mu     sync.Mutex
-		res    = fireResult{postedAt: map[string]time.Time{}}
-		next   atomic.Int64
-		non200 atomic.Int64
-		wg     sync.WaitGroup
+		mu        sync.Mutex
+		res       = fireResult{postedAt: map[string]time.Time{}}
+		next      atomic.Int64
+		non200    atomic.Int64
+		retriedOK atomic.Int64
+		wg        sync.WaitGroup
 	)
 	start := time.Now()
 	for w := 0; w < conns; w++ {
@@ -258,6 +268,7 @@ func fire(ctx context.Context, url string, p *plan, conns int) fireResult {
 					return
 				}
 				body := p.posts[i]
+				failed := 0
 				for attempt := 0; attempt < 5; attempt++ {
 					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
@@ -280,8 +291,10 @@ func fire(ctx context.Context, url string, p *plan, conns int) fireResult {
 							}
 						}
 						mu.Unlock()
+						retriedOK.Add(int64(failed))
 						break
 					}
+					failed++
 					non200.Add(1)
 					time.Sleep(200 * time.Millisecond)
 				}
@@ -291,6 +304,7 @@ func fire(ctx context.Context, url string, p *plan, conns int) fireResult {
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.non200 = int(non200.Load())
+	res.retriedOK = int(retriedOK.Load())
 	return res
 }
 
@@ -516,3 +530,30 @@ func pct(d []time.Duration, q float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// chaos kills, every interval, the newest assign or webhook bootstrap process (alternating):
+// a consumer dies mid-batch, a webhook mid-request. The runner restarts them, as Lambda would.
+func chaos(every time.Duration, kills *int) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			target := []string{".cache/bin/assign/bootstrap", ".cache/bin/webhook/bootstrap"}[i%2]
+			if exec.Command("pkill", "-9", "-n", "-f", target).Run() == nil {
+				*kills++
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
