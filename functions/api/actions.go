@@ -245,7 +245,7 @@ func (a *api) close(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	body.Reason = strings.TrimSpace(body.Reason)
-	if body.Reason == "" || utf8.RuneCountInString(body.Reason) > 100 {
+	if blank(body.Reason) || utf8.RuneCountInString(body.Reason) > 100 {
 		return nil, unprocessable("bad_reason", "reason is required (1 to 100 characters)")
 	}
 	if utf8.RuneCountInString(body.Note) > 2000 {
@@ -300,7 +300,7 @@ func (a *api) addNote(ctx context.Context, c *call) (any, error) {
 	if err := decode(c.req, &body); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(body.Text) == "" || utf8.RuneCountInString(body.Text) > 4096 {
+	if blank(body.Text) || utf8.RuneCountInString(body.Text) > 4096 {
 		return nil, unprocessable("bad_text", "text is required (1 to 4096 characters)")
 	}
 	cv, line, err := a.visible(ctx, c)

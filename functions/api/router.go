@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
@@ -209,6 +211,9 @@ func decode(req request, v any) error {
 	if len(body) > maxBody {
 		return &apiError{http.StatusRequestEntityTooLarge, "too_large", "body larger than 256 KB"}
 	}
+	if !utf8.ValidString(body) {
+		return badRequest("body is not valid UTF-8")
+	}
 	if strings.TrimSpace(body) == "" {
 		body = "{}"
 	}
@@ -221,4 +226,15 @@ func decode(req request, v any) error {
 		return badRequest("body has data after the JSON object")
 	}
 	return nil
+}
+
+// blank reports whether s shows nothing: only spaces, control and format characters (a
+// zero-width space is not a closing reason or a note).
+func blank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.In(r, unicode.Cc, unicode.Cf) {
+			return false
+		}
+	}
+	return true
 }
