@@ -47,13 +47,15 @@ test: tools build
 # bench: the webhook's cost per message, the consumer's cost and write units per inbound
 # message, the hottest partition key, the send path's cost and write units per outbound
 # message (the API's store and enqueue, then the send function), and the default inbox view
-# on 100,000 conversations against one raw Query (see README, "Performance and reliability").
+# on 100,000 conversations against one raw Query, and the window job on 100,000 open
+# conversations (see README, "Performance and reliability").
 bench: tools
 	scripts/with-emulators.sh bash -c '\
 	  $(GO) test -run="^$$" -bench=. -benchmem ./functions/webhook && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=3000x ./shared/ingest && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=1000x ./functions/api ./functions/send && \
-	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store'
+	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store && \
+	  $(GO) test -run="^TestJobFindsExactlyTheDueOnes$$" -count=1 -v -timeout 20m ./functions/window -args -conversations=100000'
 
 # load: the load driver against the whole local stack (its own emulators and ports), then the
 # same load against a bare signature-checking endpoint; figures on stdout and in load-report.json.

@@ -55,6 +55,13 @@ func (a *api) routes() *router {
 	r.add("POST", "/v1/users", 201, a.createUser)
 	r.add("GET", "/v1/lines", 200, a.listLines)
 	r.add("POST", "/v1/lines", 201, a.createLine)
+	r.add("GET", "/v1/lines/{id}/hours", 200, a.getLineHours)
+	r.add("PUT", "/v1/lines/{id}/hours", 200, a.putLineHours)
+	r.add("DELETE", "/v1/lines/{id}/hours", 200, a.deleteLineHours)
+	r.add("GET", "/v1/lines/{id}/auto-replies", 200, a.getAutoReplies)
+	r.add("PUT", "/v1/lines/{id}/auto-replies", 200, a.putAutoReplies)
+	r.add("GET", "/v1/lines/{id}/auto-close", 200, a.getAutoClose)
+	r.add("PUT", "/v1/lines/{id}/auto-close", 200, a.putAutoClose)
 	r.add("PATCH", "/v1/lines/{id}", 200, a.updateLine)
 	return r
 }

@@ -1,6 +1,7 @@
 // Command assign consumes the inbound FIFO queue: it stores customer messages, conversations
 // and contacts, applies delivery statuses and keeps every other provider event, idempotently.
-// When a conversation opens it is where routing and the assignment rules run.
+// When a conversation opens it is where routing and the assignment rules run; each customer
+// message may get the line's auto-reply, queued for the send function.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/buzon/buzon/shared/autoreply"
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/queue"
@@ -21,15 +23,18 @@ import (
 
 func main() {
 	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "INBOUND_DLQ_URL")
+	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "INBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL")
 	if err != nil {
 		slog.Error("assign init failed", "error", err)
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
+	sq := sqs.NewFromConfig(awsCfg)
 	h := &handler{
 		proc: ingest.New(st, time.Now, nil),
-		dlq:  queue.New(sqs.NewFromConfig(awsCfg), cfg.InboundDLQURL),
+		dlq:  queue.New(sq, cfg.InboundDLQURL),
 	}
+	// Auto-replies (R3) go out through the outbound queue, as agents' messages do.
+	h.proc.OnReceived(autoreply.New(st, queue.New(sq, cfg.OutboundQueueURL), time.Now).Reply)
 	lambda.Start(h.handle)
 }

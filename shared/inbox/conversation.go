@@ -61,6 +61,9 @@ type Conversation struct {
 	LastActivityAt  time.Time
 	LastInboundAt   time.Time
 	WindowExpiresAt time.Time
+	// WindowOpenedAt is when the current customer service window opened: the customer message
+	// that found the window closed. Auto-replies are sent at most once per window (R3).
+	WindowOpenedAt time.Time
 	// UnreadCount is the conversation's customer messages not answered yet: reset by a reply
 	// or by closing. It is the same for everyone; what one agent has not read is
 	// InboundCount minus the count on that agent's read marker (V4).
@@ -161,6 +164,9 @@ func (c *Conversation) ApplyInbound(m CustomerMessage, routeTo string) (reopened
 		window := ServiceWindow
 		if m.Referral {
 			window = ReferralWindow
+		}
+		if !c.WindowExpiresAt.After(m.At) {
+			c.WindowOpenedAt = m.At
 		}
 		if exp := m.At.Add(window); exp.After(c.WindowExpiresAt) {
 			c.WindowExpiresAt = exp

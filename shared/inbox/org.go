@@ -1,6 +1,10 @@
 package inbox
 
-import "time"
+import (
+	"time"
+
+	"github.com/buzon/buzon/shared/hours"
+)
 
 // Role is what a user may do (U1).
 type Role string
@@ -81,6 +85,10 @@ type Line struct {
 	Authorized   []string
 	State        LineState
 	CreatedAt    time.Time
+	// Hours are the line's business hours (R2); nil: always open.
+	Hours *hours.Spec
+	// AutoReplies answer customer messages by themselves (R3), in order.
+	AutoReplies []AutoReply
 }
 
 // Authorizes reports whether user may work this line's conversations: lines with no

@@ -36,6 +36,27 @@ const (
 // assignment rules run.
 type Opened func(ctx context.Context, c *inbox.Conversation, line *inbox.Line) error
 
+// Received is called for each new customer message once its conversation is updated (and
+// routed, when it opened), before the message itself is stored: a redelivery calls it again,
+// so it must be idempotent. It is where auto-replies are decided (R3).
+type Received func(ctx context.Context, r *Receipt) error
+
+// Receipt is a customer message as applied to its conversation.
+type Receipt struct {
+	Conversation *inbox.Conversation
+	Line         *inbox.Line
+	Message      *inbox.Message
+	// FirstContact: the line had never seen the customer (a new conversation, not one an
+	// agent started).
+	FirstContact bool
+	// Redelivered: a consumer applied the message to the conversation before and stopped
+	// before storing it; what the conversation was before is not known any more.
+	Redelivered bool
+}
+
+// OnReceived sets the hook called for each new customer message; call it before Apply.
+func (p *Processor) OnReceived(fn Received) { p.received = fn }
+
 // Processor applies inbound events. It is safe for concurrent use; events of one conversation
 // must be applied one at a time (the FIFO queue's message group guarantees it).
 type Processor struct {
@@ -43,6 +64,8 @@ type Processor struct {
 	now    func() time.Time
 	opened Opened
 	lines  lineCache
+
+	received Received
 }
 
 // New returns a processor over st. opened may be nil.
@@ -115,7 +138,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 		return Duplicate, nil
 	}
 
-	var opened, created, recovering, firstInbound, renamed bool
+	var opened, created, recovering, firstInbound, renamed, firstContact bool
 	conv, err := p.st.UpdateConversation(ctx, line.OrgID, convID,
 		func() *inbox.Conversation {
 			created = true
@@ -131,6 +154,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 			// Also true for a conversation an agent started (M4): its contact learns the line
 			// when the customer first answers.
 			firstInbound = c.InboundCount == 0
+			firstContact = firstInbound && c.LastActivityAt.IsZero()
 			opened = c.ApplyInbound(inbox.CustomerMessage{
 				ProviderID:  m.ID,
 				At:          at,
@@ -163,6 +187,12 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 	}
 	if opened {
 		if err := p.recordOpened(ctx, conv, line, at); err != nil {
+			return "", err
+		}
+	}
+	if p.received != nil {
+		rc := &Receipt{Conversation: conv, Line: line, Message: msg, FirstContact: firstContact && !recovering, Redelivered: recovering}
+		if err := p.received(ctx, rc); err != nil {
 			return "", err
 		}
 	}

@@ -38,6 +38,7 @@ type conversationItem struct {
 	LastActivity int64    `dynamodbav:"lat"`
 	LastInbound  int64    `dynamodbav:"lin,omitempty"`
 	Window       int64    `dynamodbav:"win,omitempty"`
+	WindowOpened int64    `dynamodbav:"wo,omitempty"`
 	Unread       int      `dynamodbav:"unr"`
 	Inbound      int      `dynamodbav:"ic,omitempty"`
 	PText        string   `dynamodbav:"pt,omitempty"`
@@ -71,7 +72,7 @@ func toConversationItem(c *inbox.Conversation) conversationItem {
 		ID: c.ID, Org: c.OrgID, Line: c.LineID, WaID: c.Contact.WaID, Name: inbox.ClipName(c.Contact.Name),
 		Status: string(c.Status), Dept: c.DepartmentID, Assignee: c.AssigneeID, Cycle: c.Cycle,
 		Labels: c.Labels, Created: ms(c.CreatedAt), LastActivity: ms(c.LastActivityAt),
-		LastInbound: ms(c.LastInboundAt), Window: ms(c.WindowExpiresAt), Unread: c.UnreadCount,
+		LastInbound: ms(c.LastInboundAt), Window: ms(c.WindowExpiresAt), WindowOpened: ms(c.WindowOpenedAt), Unread: c.UnreadCount,
 		Inbound: c.InboundCount, PText: c.Preview.Text, PDir: string(c.Preview.Direction), PType: c.Preview.Type, PAt: ms(c.Preview.At),
 		Closed: ms(c.ClosedAt), Reason: c.CloseReason, Rule: c.RouteRule, Applied: c.LastAppliedID,
 		Version: c.Version,
@@ -100,7 +101,7 @@ func (it *conversationItem) conversation() *inbox.Conversation {
 		Contact: inbox.ContactRef{WaID: it.WaID, Name: it.Name},
 		Status:  inbox.ConversationStatus(it.Status), DepartmentID: it.Dept, AssigneeID: it.Assignee,
 		Cycle: it.Cycle, Labels: it.Labels, CreatedAt: fromMS(it.Created), LastActivityAt: fromMS(it.LastActivity),
-		LastInboundAt: fromMS(it.LastInbound), WindowExpiresAt: fromMS(it.Window), UnreadCount: it.Unread,
+		LastInboundAt: fromMS(it.LastInbound), WindowExpiresAt: fromMS(it.Window), WindowOpenedAt: fromMS(it.WindowOpened), UnreadCount: it.Unread,
 		InboundCount: it.Inbound, Preview: inbox.Preview{Text: it.PText, Direction: inbox.Direction(it.PDir), Type: it.PType, At: fromMS(it.PAt)},
 		ClosedAt: fromMS(it.Closed), CloseReason: it.Reason, RouteRule: it.Rule, LastAppliedID: it.Applied,
 		Version: it.Version,

@@ -85,6 +85,27 @@ func windowPK(expires time.Time, shard int) string {
 	return fmt.Sprintf("W#%s#%02d", expires.UTC().Truncate(windowBucket).Format("200601021504"), shard)
 }
 
+// jobPK is a scheduled job's own item (its checkpoint), written at most once per run.
+func jobPK(name string) string { return "JOB#" + name }
+
+const skJob = "JOB"
+
+// autoClosePK lists the lines whose idle conversations close by themselves (R4): one small
+// partition that the window job reads whole once per run, written only when an admin changes
+// the setting.
+const autoClosePK = "AUTOCLOSE"
+
+func autoCloseSK(org, line string) string { return org + "#" + line }
+
+// autoReplySK marks that the auto-reply of trigger was decided in the conversation's window
+// that opened at opened: one item per trigger and window, so it is sent once. A window's marks
+// share a prefix, read in one Query.
+func autoReplySK(opened time.Time, trigger string) string { return autoReplyPrefix(opened) + trigger }
+
+func autoReplyPrefix(opened time.Time) string {
+	return fmt.Sprintf("AUTO#%013d#", max(opened.UnixMilli(), 0))
+}
+
 // shardOf spreads conversations over queueShards.
 func shardOf(convID string) int {
 	h := fnv.New32a()

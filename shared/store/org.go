@@ -57,6 +57,9 @@ type lineItem struct {
 	Authorized []string `dynamodbav:"auth,omitempty,stringset"`
 	State      string   `dynamodbav:"state"`
 	Created    int64    `dynamodbav:"cat"`
+	// Business hours and auto-replies, as JSON (automation.go).
+	Hours       string `dynamodbav:"hrs,omitempty"`
+	AutoReplies string `dynamodbav:"ar,omitempty"`
 }
 
 // addrItem routes a provider address (Meta phone_number_id, Twilio number) to its line.
@@ -161,6 +164,9 @@ func (s *Store) PutLine(ctx context.Context, l *inbox.Line) error {
 		Address: l.Address, Display: l.Display, Account: l.Account, Dept: l.DepartmentID,
 		Authorized: l.Authorized, State: string(l.State), Created: ms(l.CreatedAt),
 	}
+	if it.Hours, it.AutoReplies, err = encodeLineSettings(l); err != nil {
+		return err
+	}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return fmt.Errorf("encode line: %w", err)
@@ -169,9 +175,11 @@ func (s *Store) PutLine(ctx context.Context, l *inbox.Line) error {
 }
 
 func (it *lineItem) line() *inbox.Line {
-	return &inbox.Line{ID: it.ID, OrgID: it.Org, Provider: it.Provider, Address: it.Address, Display: it.Display,
+	l := &inbox.Line{ID: it.ID, OrgID: it.Org, Provider: it.Provider, Address: it.Address, Display: it.Display,
 		Account: it.Account, DepartmentID: it.Dept, Authorized: it.Authorized, State: inbox.LineState(it.State),
 		CreatedAt: fromMS(it.Created)}
+	l.Hours, l.AutoReplies = decodeLineSettings(it.Hours, it.AutoReplies)
+	return l
 }
 
 // Line reads a line of org.

@@ -61,7 +61,7 @@ func TestConversationItemUnder1KB(t *testing.T) {
 	for i := range inbox.MaxConversationLabels {
 		c.Labels = append(c.Labels, inbox.LabelID(fmt.Sprint("label ", i)))
 	}
-	c.LastActivityAt, c.LastInboundAt, c.WindowExpiresAt = at, at, at.Add(24*time.Hour)
+	c.LastActivityAt, c.LastInboundAt, c.WindowExpiresAt, c.WindowOpenedAt = at, at, at.Add(24*time.Hour), at
 	c.UnreadCount, c.InboundCount, c.Version = 9999999, 9999999, 9999999
 	c.ApplyOutbound(inbox.Preview{Text: strings.Repeat("€", 200), Direction: inbox.Outbound, Type: "interactive", At: at})
 	c.RouteRule = "assigned by " + id("u_")

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/buzon/buzon/shared/hours"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// A line's automation (admins): business hours (R2), auto-replies (R3) and auto-close of idle
+// conversations (R4). Each is its own resource under the line, so setting one never
+// overwrites another or the line's route.
+
+var errLineNotFound = &apiError{http.StatusNotFound, "not_found", "line not found"}
+
+// adminLine is the line of the path, for an admin of its organization.
+func (a *api) adminLine(ctx context.Context, c *call) (*inbox.Line, error) {
+	if err := requireAdmin(c.user); err != nil {
+		return nil, err
+	}
+	l, err := a.st.Line(ctx, c.user.OrgID, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errLineNotFound
+	}
+	return l, err
+}
+
+// hoursJSON is a line's business hours: null when the line is always open.
+type hoursJSON struct {
+	Hours   *hours.Spec `json:"hours"`
+	OpenNow bool        `json:"open_now"`
+}
+
+func (a *api) hoursOf(l *inbox.Line) hoursJSON {
+	out := hoursJSON{Hours: l.Hours, OpenNow: true}
+	if l.Hours != nil {
+		if sch, err := hours.New(*l.Hours); err == nil {
+			out.OpenNow = sch.Open(a.now())
+		}
+	}
+	return out
+}
+
+func (a *api) getLineHours(ctx context.Context, c *call) (any, error) {
+	l, err := a.adminLine(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return a.hoursOf(l), nil
+}
+
+// putLineHours sets a line's business hours: {"time_zone", "weekly", "holidays"}, checked by
+// hours.New (a 422 gives its reason).
+func (a *api) putLineHours(ctx context.Context, c *call) (any, error) {
+	var spec hours.Spec
+	if err := decode(c.req, &spec); err != nil {
+		return nil, err
+	}
+	l, err := a.adminLine(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := hours.New(spec); err != nil {
+		return nil, unprocessable("bad_hours", strings.TrimPrefix(err.Error(), hours.ErrInvalid.Error()+": "))
+	}
+	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, &spec); errors.Is(err, store.ErrNotFound) {
+		return nil, errLineNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	l.Hours = &spec
+	return a.hoursOf(l), nil
+}
+
+// deleteLineHours makes a line always open.
+func (a *api) deleteLineHours(ctx context.Context, c *call) (any, error) {
+	l, err := a.adminLine(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, nil); errors.Is(err, store.ErrNotFound) {
+		return nil, errLineNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	l.Hours = nil
+	return a.hoursOf(l), nil
+}
+
+type autoReplyJSON struct {
+	Trigger string `json:"trigger"`
+	Text    string `json:"text"`
+}
+
+type autoRepliesJSON struct {
+	Items []autoReplyJSON `json:"items"`
+}
+
+func autoRepliesOf(l *inbox.Line) autoRepliesJSON {
+	out := autoRepliesJSON{Items: []autoReplyJSON{}}
+	for _, r := range l.AutoReplies {
+		out.Items = append(out.Items, autoReplyJSON{Trigger: string(r.Trigger), Text: r.Text})
+	}
+	return out
+}
+
+func (a *api) getAutoReplies(ctx context.Context, c *call) (any, error) {
+	l, err := a.adminLine(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return autoRepliesOf(l), nil
+}
+
+// putAutoReplies replaces a line's auto-replies ({"items": [{"trigger", "text"}]}, in the
+// order they are tried; an empty list turns them off).
+func (a *api) putAutoReplies(ctx context.Context, c *call) (any, error) {
+	var body autoRepliesJSON
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	l, err := a.adminLine(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	rs := make([]inbox.AutoReply, len(body.Items))
+	for i, it := range body.Items {
+		rs[i] = inbox.AutoReply{Trigger: inbox.Trigger(it.Trigger), Text: it.Text}
+	}
+	if err := inbox.ValidateAutoReplies(rs); err != nil {
+		return nil, unprocessable("bad_auto_reply", strings.TrimPrefix(err.Error(), inbox.ErrBadAutoReply.Error()+": "))
+	}
+	if err := a.st.SetLineAutoReplies(ctx, l.OrgID, l.ID, rs); errors.Is(err, store.ErrNotFound) {
+		return nil, errLineNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	l.AutoReplies = rs
+	return autoRepliesOf(l), nil
+}
+
+// Bounds of auto-close: not sooner than an hour of silence, not later than 90 days.
+const (
+	minIdleMinutes = 60
+	maxIdleMinutes = 90 * 24 * 60
+)
+
+type autoCloseJSON struct {
+	IdleMinutes int `json:"idle_minutes"` // 0: off
+}
+
+func (a *api) getAutoClose(ctx context.Context, c *call) (any, error) {
+	l, err := a.adminLine(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	idle, err := a.st.LineAutoClose(ctx, l.OrgID, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	return autoCloseJSON{IdleMinutes: int(idle / time.Minute)}, nil
+}
+
+// putAutoClose sets after how many minutes without activity the line's open conversations
+// close by themselves (the window job closes them with reason "idle"); 0 turns it off.
+func (a *api) putAutoClose(ctx context.Context, c *call) (any, error) {
+	var body autoCloseJSON
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	l, err := a.adminLine(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if body.IdleMinutes != 0 && (body.IdleMinutes < minIdleMinutes || body.IdleMinutes > maxIdleMinutes) {
+		return nil, unprocessable("bad_auto_close", "idle_minutes is 0 (off) or from 60 to 129600 (90 days)")
+	}
+	err = a.st.SetAutoClose(ctx, store.AutoClose{OrgID: l.OrgID, LineID: l.ID, Idle: time.Duration(body.IdleMinutes) * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
