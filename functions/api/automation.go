@@ -135,6 +135,12 @@ func (a *api) putAutoReplies(ctx context.Context, c *call) (any, error) {
 	if err := inbox.ValidateAutoReplies(rs); err != nil {
 		return nil, unprocessable("bad_auto_reply", strings.TrimPrefix(err.Error(), inbox.ErrBadAutoReply.Error()+": "))
 	}
+	for _, r := range rs {
+		// Refused now, while the admin is there, rather than failed at every send.
+		if err := providerLimits(l, &inbox.Message{Type: "text", Text: r.Text}); err != nil {
+			return nil, err
+		}
+	}
 	if err := a.st.SetLineAutoReplies(ctx, l.OrgID, l.ID, rs); errors.Is(err, store.ErrNotFound) {
 		return nil, errLineNotFound
 	} else if err != nil {

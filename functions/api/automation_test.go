@@ -19,6 +19,9 @@ import (
 func TestLineAutomationAPI(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
+	if err := w.st.PutLine(context.Background(), &inbox.Line{ID: "tw", OrgID: w.org, Provider: "twilio", Address: "+1" + w.org[3:], State: inbox.LineActive}); err != nil {
+		t.Fatal(err)
+	}
 	hours := `{"time_zone":"America/Argentina/Buenos_Aires","weekly":{"mon":["09:00-13:00","14:00-18:00"],"fri":["09:00-18:00"]},"holidays":["2026-12-25"]}`
 	steps := []struct {
 		user, method, path, body string
@@ -37,6 +40,7 @@ func TestLineAutomationAPI(t *testing.T) {
 		{"admin", "PUT", "/v1/lines/l1/auto-replies", `{"items":[{"trigger":"sometimes","text":"x"}]}`, 422, `unknown trigger "sometimes"`},
 		{"admin", "PUT", "/v1/lines/l1/auto-replies", `{"items":[{"trigger":"always","text":""}]}`, 422, "text is required"},
 		{"ana", "PUT", "/v1/lines/l1/auto-replies", `{"items":[]}`, 403, ""},
+		{"admin", "PUT", "/v1/lines/tw/auto-replies", `{"items":[{"trigger":"always","text":"` + strings.Repeat("a", 1601) + `"}]}`, 422, "at most 1600 characters"},
 		{"admin", "PUT", "/v1/lines/l1/auto-replies", `{"items":[{"trigger":"outside_hours","text":"Estamos cerrados"},{"trigger":"first_contact","text":"Hola"}]}`, 200, ""},
 		{"admin", "PUT", "/v1/lines/l1/auto-close", `{"idle_minutes":5}`, 422, "idle_minutes"},
 		{"admin", "PUT", "/v1/lines/l1/auto-close", `{"idle_minutes":2880}`, 200, ""},
