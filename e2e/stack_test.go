@@ -306,4 +306,66 @@ func TestInboundThroughTheLocalStack(t *testing.T) {
 		_ = json.Unmarshal(b, &c)
 		return c.Status == "open" && c.Cycle == 2 && c.DepartmentID == "sales"
 	})
+
+	// The same stack, for templates: synced from the sandbox when it started.
+	templatesRoundTrip(t, s)
+}
+
+// templatesRoundTrip checks the template sync against the provider sandbox (order_update
+// APPROVED, welcome_back PENDING, promo_blast REJECTED): only the approved one starts a
+// conversation, with its body filled in as its text, and a status webhook approves the
+// pending one at once.
+func templatesRoundTrip(t *testing.T, s *stack) {
+	admin := s.token(t, "admin@acme.test")
+	statuses := func() map[string]string {
+		_, b := s.do(t, "GET", "/v1/templates?line_id=line-meta", admin, nil, nil)
+		var page struct {
+			Items []struct{ Name, Status string }
+		}
+		_ = json.Unmarshal(b, &page)
+		out := map[string]string{}
+		for _, it := range page.Items {
+			out[it.Name] = it.Status
+		}
+		return out
+	}
+	eventually(t, "the templates synced at start", func() bool {
+		st := statuses()
+		return st["order_update"] == "APPROVED" && st["welcome_back"] == "PENDING" && st["promo_blast"] == "REJECTED"
+	})
+	if status, b := s.do(t, "POST", "/v1/templates/sync", admin, nil, nil); status != 200 || !strings.Contains(string(b), `"templates":3`) {
+		t.Errorf("sync now: %d %s", status, b)
+	}
+
+	start := func(to, template string) (int, []byte) {
+		return s.do(t, "POST", "/v1/conversations", admin, nil, []byte(`{"line_id":"line-meta","to":"`+to+`","template":`+template+`}`))
+	}
+	n := time.Now().UnixNano() % 1e8
+	to, other := fmt.Sprintf("+54911%08d", n), fmt.Sprintf("+54911%08d", (n+1)%1e8)
+	status, b := start(to, `{"name":"order_update","language":"es_AR","variables":{"1":"Lucía","2":"#4521"}}`)
+	if status != 201 || !strings.Contains(string(b), `"text":"Hola Lucía, tu pedido #4521 ya está en camino."`) {
+		t.Fatalf("start with the approved template: %d %s", status, b)
+	}
+	eventually(t, "the template at the sandbox", func() bool {
+		resp, err := s.http.Get(s.sandbox + "/sandbox/messages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `order_update`)
+	})
+	status, b = start(other, `{"name":"welcome_back","language":"es","variables":{"customer_name":"Lucía"}}`)
+	if status != 422 || !strings.Contains(string(b), `"template_status":"PENDING"`) {
+		t.Errorf("start with the pending template: %d %s, want 422 naming PENDING", status, b)
+	}
+
+	hook := []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":%d,"changes":[{"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":1001001001001002,"message_template_name":"welcome_back","message_template_language":"es","reason":"NONE"}}]}]}`, time.Now().Unix()+1))
+	if status, b := s.do(t, "POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": sign(hook)}, hook); status != 200 {
+		t.Fatalf("template status webhook: %d %s", status, b)
+	}
+	eventually(t, "welcome_back approved by its webhook", func() bool { return statuses()["welcome_back"] == "APPROVED" })
+	if status, b := start(other, `{"name":"welcome_back","language":"es","variables":{"customer_name":"Lucía"}}`); status != 201 {
+		t.Errorf("start with the approved template: %d %s", status, b)
+	}
 }

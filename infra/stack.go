@@ -178,11 +178,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			"OUTBOUND_QUEUE_URL": outbound.QueueUrl(),
 			"MEDIA_BUCKET":       media.BucketName(),
 			"PUBLIC_BASE_URL":    publicURL,
+			"SECRETS_ARN":        secrets.SecretArn(),
 		},
 	})
 	table.GrantReadWriteData(apiFn)
 	outbound.GrantSendMessages(apiFn)
 	media.GrantReadWrite(apiFn, nil)
+	// An admin's "sync now" lists the templates with the Meta access token, in the request.
+	secrets.GrantRead(apiFn, nil)
 
 	send := fns.new("send", functionSpec{
 		description: "Sends outbound messages through the provider",
@@ -328,6 +331,7 @@ func newTable(stack awscdk.Stack) awsdynamodb.Table {
 		{"GSI2", awsdynamodb.ProjectionType_ALL},       // by assignee
 		{"GSI3", awsdynamodb.ProjectionType_ALL},       // lookups and search: email, contact name, phone
 		{"GSI4", awsdynamodb.ProjectionType_KEYS_ONLY}, // window-expiry time buckets
+		{"GSI5", awsdynamodb.ProjectionType_KEYS_ONLY}, // waiting conversations, oldest first
 	} {
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(gsi.name),

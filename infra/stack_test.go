@@ -124,13 +124,14 @@ func TestTable(t *testing.T) {
 		}},
 		{"on demand", obj{"BillingMode": "PAY_PER_REQUEST"}},
 		{"GSIs", obj{"GlobalSecondaryIndexes": []any{
-			gsi("GSI1", "ALL"), gsi("GSI2", "ALL"), gsi("GSI3", "ALL"), gsi("GSI4", "KEYS_ONLY"),
+			gsi("GSI1", "ALL"), gsi("GSI2", "ALL"), gsi("GSI3", "ALL"), gsi("GSI4", "KEYS_ONLY"), gsi("GSI5", "KEYS_ONLY"),
 		}}},
 		{"GSI attributes are strings", obj{"AttributeDefinitions": arrayWith(
 			obj{"AttributeName": "GSI1PK", "AttributeType": "S"}, obj{"AttributeName": "GSI1SK", "AttributeType": "S"},
 			obj{"AttributeName": "GSI2PK", "AttributeType": "S"}, obj{"AttributeName": "GSI2SK", "AttributeType": "S"},
 			obj{"AttributeName": "GSI3PK", "AttributeType": "S"}, obj{"AttributeName": "GSI3SK", "AttributeType": "S"},
 			obj{"AttributeName": "GSI4PK", "AttributeType": "S"}, obj{"AttributeName": "GSI4SK", "AttributeType": "S"},
+			obj{"AttributeName": "GSI5PK", "AttributeType": "S"}, obj{"AttributeName": "GSI5SK", "AttributeType": "S"},
 		)}},
 		{"TTL", obj{"TimeToLiveSpecification": obj{"AttributeName": "ttl", "Enabled": true}}},
 		{"PITR", obj{"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true}}},
@@ -221,7 +222,7 @@ func TestFunctions(t *testing.T) {
 	}{
 		{"webhook", []string{"INBOUND_QUEUE_URL", "LOG_LEVEL", "PUBLIC_BASE_URL", "SECRETS_ARN"}},
 		{"assign", []string{"INBOUND_DLQ_URL", "LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
-		{"api", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "TABLE_NAME"}},
+		{"api", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"send", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"templates", []string{"LOG_LEVEL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"window", []string{"LOG_LEVEL", "OUTBOUND_QUEUE_URL", "TABLE_NAME"}},
@@ -459,7 +460,7 @@ func TestGrants(t *testing.T) {
 	}{
 		{"webhook", access{"InboundQueue": send, "ProviderSecrets": secretRead}, []string{"dynamodb:GetItem", "s3:PutObject"}},
 		{"assign", access{"Table": tableRW, "InboundQueue": consume, "InboundDLQ": send, "OutboundQueue": send, "MediaBucket": s3RW, "ProviderSecrets": secretRead}, nil},
-		{"api", access{"Table": tableRW, "OutboundQueue": send, "MediaBucket": s3RW}, []string{"secretsmanager:GetSecretValue"}},
+		{"api", access{"Table": tableRW, "OutboundQueue": send, "MediaBucket": s3RW, "ProviderSecrets": secretRead}, []string{"sqs:ReceiveMessage"}},
 		{"send", access{"Table": tableRW, "OutboundQueue": consume, "OutboundDLQ": send, "MediaBucket": {"s3:GetObject*"}, "ProviderSecrets": secretRead}, []string{"s3:PutObject"}},
 		{"templates", access{"Table": tableRW, "ProviderSecrets": secretRead}, []string{"sqs:SendMessage"}},
 		{"window", access{"Table": tableRW, "OutboundQueue": send}, []string{"secretsmanager:GetSecretValue"}},

@@ -14,12 +14,16 @@ import (
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/templates"
 )
 
 type api struct {
 	st       *store.Store
 	now      func() time.Time
 	outbound *queue.Queue // nil: messages are stored as queued but not sent (tests)
+	// templates syncs the organization's templates on an admin's "sync now"; nil without
+	// Meta credentials.
+	templates *templates.Syncer
 }
 
 var (
@@ -63,6 +67,8 @@ func (a *api) routes() *router {
 	r.add("GET", "/v1/lines/{id}/auto-close", 200, a.getAutoClose)
 	r.add("PUT", "/v1/lines/{id}/auto-close", 200, a.putAutoClose)
 	r.add("PATCH", "/v1/lines/{id}", 200, a.updateLine)
+	r.add("GET", "/v1/templates", 200, a.listTemplates)
+	r.add("POST", "/v1/templates/sync", 200, a.syncTemplates)
 	return r
 }
 

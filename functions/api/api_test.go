@@ -35,7 +35,7 @@ type world struct {
 
 // newWorld seeds one organization: departments sales and support, an admin, two sales agents
 // (ana, bea), a support agent (carl), a seller (sam), a no-inbox editor (ed), and a Meta line
-// routed to sales.
+// routed to sales, with the templates of testTemplates.
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
@@ -59,10 +59,11 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 	}
-	w.line = &inbox.Line{ID: "l1", OrgID: w.org, Provider: "meta", Address: testenv.ID("pn"), DepartmentID: "sales", State: inbox.LineActive}
+	w.line = &inbox.Line{ID: "l1", OrgID: w.org, Provider: "meta", Address: testenv.ID("pn"), Account: testenv.ID(""), DepartmentID: "sales", State: inbox.LineActive}
 	if err := w.st.PutLine(ctx, w.line); err != nil {
 		t.Fatal(err)
 	}
+	w.seedTemplates(t)
 	w.api = &api{st: w.st, now: func() time.Time { return t0.Add(time.Hour) }}
 	w.r = w.api.routes()
 	w.proc = ingest.New(w.st, time.Now, nil)

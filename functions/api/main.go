@@ -1,10 +1,11 @@
 // Command api is the agent API behind API Gateway's HTTP API and its JWT authorizer: inbox
-// views, threads and the actions agents take on conversations.
+// views, threads and the actions agents take on conversations, templates and quick replies.
 package main
 
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/meta"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/templates"
 )
 
 func main() {
@@ -24,10 +27,17 @@ func main() {
 		slog.Error("api init failed", "error", err)
 		os.Exit(1)
 	}
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
 	a := &api{
-		st:       store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),
+		st:       st,
 		now:      time.Now,
 		outbound: queue.New(sqs.NewFromConfig(awsCfg), cfg.OutboundQueueURL),
+	}
+	// "Sync now" reads the templates with the Meta token (SECRETS_ARN); without one it is 503.
+	if cfg.MetaAccessToken != "" {
+		graph := &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken,
+			HTTP: &http.Client{Timeout: 10 * time.Second}}
+		a.templates = templates.New(st, graph, time.Now)
 	}
 	lambda.Start(a.routes().serve)
 }

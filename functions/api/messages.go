@@ -127,9 +127,8 @@ func (a *api) sendMessage(ctx context.Context, c *call) (any, error) {
 	}
 	now := a.now()
 	lines := map[string]*inbox.Line{cv.LineID: line}
-	m, _, err := a.queueMessage(ctx, c, &outgoing{
+	o := &outgoing{
 		convID: cv.ID, key: key, fingerprint: fingerprint(cv.ID, &body), draft: draft, preview: preview,
-		prepare: func() error { return a.replyTo(ctx, cv.ID, body.ReplyTo, draft) },
 		change: func(cv *inbox.Conversation, id string, at time.Time, _ bool) ([]*inbox.Event, error) {
 			line, err := a.line(ctx, lines, cv)
 			if err != nil {
@@ -161,7 +160,14 @@ func (a *api) sendMessage(ctx context.Context, c *call) (any, error) {
 			return []*inbox.Event{{ID: "e_claim_" + id, ConversationID: cv.ID, Type: inbox.EventClaimed, ActorID: c.user.ID, At: at,
 				Details: map[string]string{"assignee_id": c.user.ID, "rule": "answered"}}}, nil
 		},
-	})
+	}
+	o.prepare = func() error {
+		if err := a.replyTo(ctx, cv.ID, body.ReplyTo, draft); err != nil {
+			return err
+		}
+		return a.prepareTemplate(ctx, line, o)
+	}
+	m, _, err := a.queueMessage(ctx, c, o)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +343,7 @@ func providerLimits(line *inbox.Line, m *inbox.Message) error {
 		return unprocessable("text_too_long", "this line sends through Twilio, which allows at most 1600 characters")
 	}
 	if m.Template != nil && !strings.HasPrefix(m.Template.Name, "HX") {
-		return unprocessable("bad_template", "this line sends through Twilio, which sends templates by Content SID: until templates are synced, template.name must be the HX… SID")
+		return unprocessable("bad_template", "this line sends through Twilio, which sends templates by Content SID: template.name must be the HX… SID")
 	}
 	return nil
 }

@@ -178,7 +178,7 @@ func TestSendWindow(t *testing.T) {
 				t.Errorf("%s: window_expires_at = %v, want %s", tc.name, got, want)
 			}
 		}
-		if status == 202 && out["text"] != "[template: order_update] Ana, #77" {
+		if status == 202 && out["text"] != "Hola Ana, tu pedido #77 ya está en camino." {
 			t.Errorf("%s: text %q", tc.name, out["text"])
 		}
 	}

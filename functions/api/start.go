@@ -102,7 +102,7 @@ func (a *api) startConversation(ctx context.Context, c *call) (any, error) {
 	if name == "" {
 		name = contact.Name
 	}
-	m, cv, err := a.queueMessage(ctx, c, &outgoing{
+	o := &outgoing{
 		convID: convID, key: key, fingerprint: fingerprint(convID, &body), draft: draft, preview: preview,
 		create: func() *inbox.Conversation {
 			return inbox.NewConversation(u.OrgID, line.ID, inbox.ContactRef{WaID: wa, Name: name}, now)
@@ -126,7 +126,9 @@ func (a *api) startConversation(ctx context.Context, c *call) (any, error) {
 			}
 			return []*inbox.Event{openedEvent(cv, line, u.ID, at)}, nil
 		},
-	})
+	}
+	o.prepare = func() error { return a.prepareTemplate(ctx, line, o) }
+	m, cv, err := a.queueMessage(ctx, c, o)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func TestStartConversation(t *testing.T) {
 		t.Errorf("conversation (-want +got):\n%s", diff)
 	}
 	wantMsg := map[string]any{"kind": "message", "id": msgID, "created_at": at, "direction": "out", "type": "template",
-		"text": "[template: bienvenida] Ana", "status": "queued", "status_times": map[string]any{"queued": at}, "agent_id": "admin"}
+		"text": "¡Hola Ana! Gracias por elegirnos.", "status": "queued", "status_times": map[string]any{"queued": at}, "agent_id": "admin"}
 	if diff := cmp.Diff(wantMsg, out["message"]); diff != "" {
 		t.Errorf("message (-want +got):\n%s", diff)
 	}
@@ -124,7 +124,7 @@ func TestStartPermissions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	beas := &inbox.Line{ID: "lb", OrgID: w.org, Provider: "meta", Address: testenv.ID("pn"), DepartmentID: "sales", Authorized: []string{"bea"}, State: inbox.LineActive}
+	beas := &inbox.Line{ID: "lb", OrgID: w.org, Provider: "meta", Address: testenv.ID("pn"), Account: w.line.Account, DepartmentID: "sales", Authorized: []string{"bea"}, State: inbox.LineActive}
 	paused := &inbox.Line{ID: "lp", OrgID: w.org, Provider: "meta", Address: testenv.ID("pn"), DepartmentID: "sales", State: inbox.LinePaused}
 	twilioLine := &inbox.Line{ID: "lt", OrgID: w.org, Provider: "twilio", Address: "+1415" + testenv.ID("")[:7], Account: "AC1", DepartmentID: "sales", State: inbox.LineActive}
 	for _, l := range []*inbox.Line{beas, paused, twilioLine} {

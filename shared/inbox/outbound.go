@@ -117,8 +117,9 @@ func (t *TemplateRef) Keys() []string {
 	return keys
 }
 
-// Text is what the thread shows for a template until templates are synced and rendered from
-// their body: "[template: name] value1, value2".
+// Text is what the thread shows for a template whose body Buzón does not have (Twilio
+// Content SIDs, which are not synced): "[template: name] value1, value2". Synced templates
+// show their body with the variables filled in (Template.Render).
 func (t *TemplateRef) Text() string {
 	s := "[template: " + t.Name + "]"
 	keys := t.Keys()

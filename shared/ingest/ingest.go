@@ -91,7 +91,7 @@ func (p *Processor) Apply(ctx context.Context, ev *events.Inbound) (Result, erro
 		if ev.Template == nil {
 			return "", fmt.Errorf("%w: template event without template", ErrMalformed)
 		}
-		return Kept, p.st.PutProviderEvent(ctx, ev.Provider, ev.Template.Account, ev)
+		return p.template(ctx, ev)
 	case events.KindOther:
 		if ev.Other == nil {
 			return "", fmt.Errorf("%w: other event without payload", ErrMalformed)

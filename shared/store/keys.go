@@ -156,3 +156,26 @@ func shardOfN(s string, n int) int {
 	h.Write([]byte(s))
 	return int(((h.Sum64() * 0x9E3779B97F4A7C15) >> 32) % uint64(n))
 }
+
+// templatePK is an organization's copy of its message templates, apart from the organization's
+// partition (read whole by OrgItems): a WABA may hold thousands of templates.
+func templatePK(org string) string { return "TPL#" + org }
+
+// templateSK is one template of one WABA of the organization: a line's templates are a prefix.
+func templateSK(waba, name, language string) string {
+	return templateWABAPrefix(waba) + name + "#" + language
+}
+
+func templateWABAPrefix(waba string) string { return skTemplatePrefix + waba + "#" }
+
+const (
+	skTemplatePrefix = "T#"
+	skTemplateSync   = "SYNC" // the last "sync now" of the organization, in templatePK
+)
+
+// wabaRegistryPK lists every (WABA, organization) pair, written when a Meta line is put: the
+// scheduled template sync reads it instead of scanning the table, and a template status
+// webhook, which names only the WABA, finds its organizations by the SK prefix.
+const wabaRegistryPK = "WABAS"
+
+func wabaRegistrySK(waba, org string) string { return waba + "#" + org }

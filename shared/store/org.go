@@ -171,7 +171,14 @@ func (s *Store) PutLine(ctx context.Context, l *inbox.Line) error {
 	if err != nil {
 		return fmt.Errorf("encode line: %w", err)
 	}
-	return s.put(ctx, item, "", indexKeys{PK: it.PK})
+	if err := s.put(ctx, item, "", indexKeys{PK: it.PK}); err != nil {
+		return err
+	}
+	// The template sync and the template status webhooks find the line's account here.
+	if l.Provider == "meta" && l.Account != "" {
+		return s.RegisterWABA(ctx, l.OrgID, l.Account)
+	}
+	return nil
 }
 
 func (it *lineItem) line() *inbox.Line {

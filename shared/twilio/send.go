@@ -30,8 +30,8 @@ const maxResponse = 1 << 20
 
 // Send delivers m from line (its Address is the sender, "+E164") to the customer to (a wa_id,
 // digits) and returns the Message SID. Twilio's Messages API has no reply context for
-// WhatsApp, so ReplyTo is not sent. Templates are sent by Content SID: until templates are
-// synced, the template's name must be that SID (HX…).
+// WhatsApp, so ReplyTo is not sent. Templates are sent by Content SID, which Buzón does not
+// sync (Twilio's Content API keeps them): the template's name must be that SID (HX…).
 //
 // Every failure is a *provider.SendError; Retryable tells whether sending again later may succeed (429,
 // 5xx, no answer) or never will (any other 4xx: invalid number, closed window 63016, ...). A
@@ -104,7 +104,7 @@ func Form(from, to, statusCallback string, m *inbox.Message) (url.Values, error)
 			return nil, fmt.Errorf("twilio: template message without template")
 		}
 		if !strings.HasPrefix(m.Template.Name, "HX") {
-			return nil, fmt.Errorf("twilio: template %q has no Content SID (HX…): sync templates first", m.Template.Name)
+			return nil, fmt.Errorf("twilio: template %q is not a Content SID (HX…): Twilio sends templates by their Content SID", m.Template.Name)
 		}
 		f.Set("ContentSid", m.Template.Name)
 		if len(m.Template.Variables) > 0 {

@@ -1,0 +1,43 @@
+// Command templates syncs the organizations' WhatsApp message templates from the Cloud API
+// into the table (M3), for every WhatsApp Business Account a Meta line is on: on its
+// EventBridge schedule and once when the local stack starts. Status changes between syncs
+// arrive as template status webhooks, which the assign function applies at once; an admin's
+// "sync now" runs the same sync from the API (shared/templates).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/templates"
+)
+
+// graphTimeout bounds one page of a template list.
+const graphTimeout = 30 * time.Second
+
+func main() {
+	ctx := context.Background()
+	// Without Meta credentials (a Twilio-only business) there is nothing to sync: each run
+	// says so and ends.
+	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME")
+	if err != nil {
+		slog.Error("templates init failed", "error", err)
+		os.Exit(1)
+	}
+	h := &handler{}
+	if cfg.MetaAccessToken != "" {
+		client := &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken,
+			HTTP: &http.Client{Timeout: graphTimeout}}
+		h.sync = templates.New(store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil), client, time.Now)
+	}
+	lambda.Start(h.handle)
+}
