@@ -69,6 +69,11 @@ func (a *api) routes() *router {
 	r.add("PATCH", "/v1/lines/{id}", 200, a.updateLine)
 	r.add("GET", "/v1/templates", 200, a.listTemplates)
 	r.add("POST", "/v1/templates/sync", 200, a.syncTemplates)
+	r.add("GET", "/v1/quick-replies", 200, a.listQuickReplies)
+	r.add("POST", "/v1/quick-replies", 201, a.createQuickReply)
+	r.add("PUT", "/v1/quick-replies/{id}", 200, a.updateQuickReply)
+	r.add("DELETE", "/v1/quick-replies/{id}", 204, a.deleteQuickReply)
+	r.add("POST", "/v1/conversations/{id}/quick-replies/{qr}/render", 200, a.renderQuickReply)
 	return r
 }
 

@@ -179,3 +179,7 @@ const (
 const wabaRegistryPK = "WABAS"
 
 func wabaRegistrySK(waba, org string) string { return waba + "#" + org }
+
+// quickReplyPK holds an organization's quick replies (M5), apart from the organization's
+// partition for the same reason as templates.
+func quickReplyPK(org string) string { return "QR#" + org }

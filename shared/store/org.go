@@ -258,3 +258,16 @@ func (s *Store) OrgItems(ctx context.Context, org string) (users []*inbox.User, 
 	}
 	return users, depts, lines, nil
 }
+
+// Organization reads an organization.
+func (s *Store) Organization(ctx context.Context, id string) (*inbox.Organization, error) {
+	raw, err := s.get(ctx, orgPK(id), skOrg)
+	if err != nil {
+		return nil, err
+	}
+	var it orgItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return nil, fmt.Errorf("decode organization: %w", err)
+	}
+	return &inbox.Organization{ID: it.ID, Name: it.Name, CreatedAt: fromMS(it.Created)}, nil
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/quickreply"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// Quick replies (M5): canned responses of the organization with variables
+// ({{customer_name}}, {{user_name}}, {{company_name}}) that an agent renders for a conversation
+// and sends as text. Everyone reads them; admins and editors (the no-inbox role) write them.
+
+type quickReplyJSON struct {
+	ID        string   `json:"id"`
+	Title     string   `json:"title"`
+	Text      string   `json:"text"`
+	Variables []string `json:"variables"`
+	CreatedBy string   `json:"created_by,omitempty"`
+	CreatedAt string   `json:"created_at"`
+	UpdatedAt string   `json:"updated_at"`
+}
+
+func toQuickReplyJSON(q *inbox.QuickReply) quickReplyJSON {
+	return quickReplyJSON{ID: q.ID, Title: q.Title, Text: q.Text, Variables: nonNil(quickreply.Variables(q.Text)),
+		CreatedBy: q.CreatedBy, CreatedAt: ts(q.CreatedAt), UpdatedAt: ts(q.UpdatedAt)}
+}
+
+type quickReplyRequest struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+func requireEditor(u *inbox.User) error {
+	if u.Role != inbox.RoleAdmin && u.Role != inbox.RoleNoInbox {
+		return &apiError{http.StatusForbidden, "forbidden", "only admins and editors manage quick replies"}
+	}
+	return nil
+}
+
+// editQuickReply applies a request to q: a title, a text, and only variables Buzón can fill.
+func editQuickReply(q *inbox.QuickReply, body quickReplyRequest, now time.Time) error {
+	if err := q.Edit(body.Title, body.Text, now); err != nil {
+		return unprocessable("bad_quick_reply", "a quick reply needs a title (1 to 100 characters) and a text (1 to 4096 characters)")
+	}
+	if err := quickreply.Validate(q.Text); err != nil {
+		return unprocessable("unknown_variable", "the text uses variables Buzón cannot fill ("+
+			strings.TrimPrefix(err.Error(), quickreply.ErrUnknownVariable.Error()+": ")+
+			"); use {{customer_name}}, {{user_name}} or {{company_name}}")
+	}
+	return nil
+}
+
+func (a *api) listQuickReplies(ctx context.Context, c *call) (any, error) {
+	qs, err := a.st.QuickReplies(ctx, c.user.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]quickReplyJSON, 0, len(qs))
+	for _, q := range qs {
+		items = append(items, toQuickReplyJSON(q))
+	}
+	return page[quickReplyJSON]{Items: items}, nil
+}
+
+func (a *api) createQuickReply(ctx context.Context, c *call) (any, error) {
+	if err := requireEditor(c.user); err != nil {
+		return nil, err
+	}
+	var body quickReplyRequest
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	q := &inbox.QuickReply{ID: inbox.NewID("qr_"), OrgID: c.user.OrgID, CreatedBy: c.user.ID, CreatedAt: now}
+	if err := editQuickReply(q, body, now); err != nil {
+		return nil, err
+	}
+	if err := a.st.CreateQuickReply(ctx, q); err != nil {
+		return nil, err
+	}
+	return toQuickReplyJSON(q), nil
+}
+
+var errNoQuickReply = &apiError{http.StatusNotFound, "not_found", "quick reply not found"}
+
+func (a *api) updateQuickReply(ctx context.Context, c *call) (any, error) {
+	if err := requireEditor(c.user); err != nil {
+		return nil, err
+	}
+	var body quickReplyRequest
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	q, err := a.st.UpdateQuickReply(ctx, c.user.OrgID, c.params["id"], func(q *inbox.QuickReply) error {
+		return editQuickReply(q, body, now)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoQuickReply
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toQuickReplyJSON(q), nil
+}
+
+func (a *api) deleteQuickReply(ctx context.Context, c *call) (any, error) {
+	if err := requireEditor(c.user); err != nil {
+		return nil, err
+	}
+	if err := a.st.DeleteQuickReply(ctx, c.user.OrgID, c.params["id"]); errors.Is(err, store.ErrNotFound) {
+		return nil, errNoQuickReply
+	} else if err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+type renderedJSON struct {
+	QuickReplyID string `json:"quick_reply_id"`
+	Text         string `json:"text"`
+}
+
+// renderQuickReply serves POST /v1/conversations/{id}/quick-replies/{qr}/render: the quick
+// reply's text for this conversation's customer and the caller, ready to send or edit. A
+// value that is unknown (a customer without a name) disappears with the space before it.
+func (a *api) renderQuickReply(ctx context.Context, c *call) (any, error) {
+	cv, _, err := a.visible(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	q, err := a.st.QuickReply(ctx, c.user.OrgID, c.params["qr"])
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoQuickReply
+	}
+	if err != nil {
+		return nil, err
+	}
+	company := ""
+	switch org, err := a.st.Organization(ctx, c.user.OrgID); {
+	case err == nil:
+		company = org.Name
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	text, err := quickreply.Render(q.Text, map[string]string{
+		quickreply.CustomerName: cv.Contact.Name,
+		quickreply.UserName:     c.user.Name,
+		quickreply.CompanyName:  company,
+	}, "")
+	if err != nil {
+		// Validated when written; a variable Buzón has since stopped filling.
+		return nil, unprocessable("unknown_variable", "the quick reply uses a variable Buzón cannot fill: edit it")
+	}
+	return renderedJSON{QuickReplyID: q.ID, Text: text}, nil
+}

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/buzon/buzon/shared/inbox"
+)
+
+// quickReplyItem is one quick reply, in its organization's quick reply partition.
+type quickReplyItem struct {
+	PK, SK  string
+	Type    string `dynamodbav:"type"`
+	ID      string `dynamodbav:"id"`
+	Org     string `dynamodbav:"org"`
+	Title   string `dynamodbav:"title"`
+	Text    string `dynamodbav:"text"`
+	By      string `dynamodbav:"by,omitempty"`
+	Created int64  `dynamodbav:"cat"`
+	Updated int64  `dynamodbav:"uat"`
+	Version int    `dynamodbav:"v"`
+}
+
+func (it *quickReplyItem) quickReply() *inbox.QuickReply {
+	return &inbox.QuickReply{ID: it.ID, OrgID: it.Org, Title: it.Title, Text: it.Text, CreatedBy: it.By,
+		CreatedAt: fromMS(it.Created), UpdatedAt: fromMS(it.Updated), Version: it.Version}
+}
+
+func (s *Store) putQuickReply(ctx context.Context, q *inbox.QuickReply, cond string, vals map[string]types.AttributeValue) error {
+	it := quickReplyItem{PK: quickReplyPK(q.OrgID), SK: q.ID, Type: "quick_reply", ID: q.ID, Org: q.OrgID, Title: q.Title,
+		Text: q.Text, By: q.CreatedBy, Created: ms(q.CreatedAt), Updated: ms(q.UpdatedAt), Version: q.Version}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("encode quick reply: %w", err)
+	}
+	if vals == nil {
+		return s.put(ctx, item, cond, indexKeys{PK: it.PK})
+	}
+	return s.put(ctx, item, cond, indexKeys{PK: it.PK}, vals)
+}
+
+// CreateQuickReply stores a new quick reply; ErrExists if its id is taken.
+func (s *Store) CreateQuickReply(ctx context.Context, q *inbox.QuickReply) error {
+	q.Version = 1
+	return s.putQuickReply(ctx, q, "attribute_not_exists(PK)", nil)
+}
+
+// QuickReply reads one quick reply of org.
+func (s *Store) QuickReply(ctx context.Context, org, id string) (*inbox.QuickReply, error) {
+	raw, err := s.get(ctx, quickReplyPK(org), id)
+	if err != nil {
+		return nil, err
+	}
+	var it quickReplyItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return nil, fmt.Errorf("decode quick reply: %w", err)
+	}
+	return it.quickReply(), nil
+}
+
+// UpdateQuickReply reads a quick reply, applies fn and writes it if nobody wrote in between;
+// on a concurrent write it reads again and retries fn, a few times.
+func (s *Store) UpdateQuickReply(ctx context.Context, org, id string, fn func(q *inbox.QuickReply) error) (*inbox.QuickReply, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		q, err := s.QuickReply(ctx, org, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(q); err != nil {
+			return nil, err
+		}
+		prev := q.Version
+		q.Version++
+		err = s.putQuickReply(ctx, q, "v = :v", map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(prev)}})
+		if errors.Is(err, ErrExists) {
+			continue
+		}
+		return q, err
+	}
+	return nil, fmt.Errorf("quick reply %s: %w", id, ErrConflict)
+}
+
+// DeleteQuickReply deletes a quick reply; ErrNotFound if there is none.
+func (s *Store) DeleteQuickReply(ctx context.Context, org, id string) error {
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:              aws.String(s.table),
+		Key:                    key(quickReplyPK(org), id),
+		ConditionExpression:    aws.String("attribute_exists(PK)"),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if isConditionFailed(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete quick reply %s: %w", id, err)
+	}
+	s.count(indexKeys{}, indexKeys{PK: quickReplyPK(org)}, out.ConsumedCapacity)
+	return nil
+}
+
+// QuickReplies lists an organization's quick replies by title.
+func (s *Store) QuickReplies(ctx context.Context, org string) ([]*inbox.QuickReply, error) {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(quickReplyPK(org))},
+	})
+	var out []*inbox.QuickReply
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query quick replies of %s: %w", org, err)
+		}
+		for _, raw := range page.Items {
+			var it quickReplyItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, fmt.Errorf("decode quick reply: %w", err)
+			}
+			out = append(out, it.quickReply())
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Title < out[j].Title })
+	return out, nil
+}
