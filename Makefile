@@ -52,7 +52,7 @@ test: tools build
 bench: tools
 	scripts/with-emulators.sh bash -c '\
 	  $(GO) test -run="^$$" -bench=. -benchmem ./functions/webhook && \
-	  $(GO) test -run="^$$" -bench=. -benchtime=3000x ./shared/ingest && \
+	  $(GO) test -run="^$$" -bench=. -benchtime=3000x ./shared/ingest ./shared/routing && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=1000x ./functions/api ./functions/send && \
 	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store && \
 	  $(GO) test -run="^TestJobFindsExactlyTheDueOnes$$" -count=1 -v -timeout 20m ./functions/window -args -conversations=100000'

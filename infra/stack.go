@@ -331,6 +331,7 @@ func newTable(stack awscdk.Stack) awsdynamodb.Table {
 		{"GSI2", awsdynamodb.ProjectionType_ALL},       // by assignee
 		{"GSI3", awsdynamodb.ProjectionType_ALL},       // lookups and search: email, contact name, phone
 		{"GSI4", awsdynamodb.ProjectionType_KEYS_ONLY}, // window-expiry time buckets
+		{"GSI5", awsdynamodb.ProjectionType_KEYS_ONLY}, // waiting conversations, oldest first
 	} {
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(gsi.name),

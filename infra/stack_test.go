@@ -124,13 +124,14 @@ func TestTable(t *testing.T) {
 		}},
 		{"on demand", obj{"BillingMode": "PAY_PER_REQUEST"}},
 		{"GSIs", obj{"GlobalSecondaryIndexes": []any{
-			gsi("GSI1", "ALL"), gsi("GSI2", "ALL"), gsi("GSI3", "ALL"), gsi("GSI4", "KEYS_ONLY"),
+			gsi("GSI1", "ALL"), gsi("GSI2", "ALL"), gsi("GSI3", "ALL"), gsi("GSI4", "KEYS_ONLY"), gsi("GSI5", "KEYS_ONLY"),
 		}}},
 		{"GSI attributes are strings", obj{"AttributeDefinitions": arrayWith(
 			obj{"AttributeName": "GSI1PK", "AttributeType": "S"}, obj{"AttributeName": "GSI1SK", "AttributeType": "S"},
 			obj{"AttributeName": "GSI2PK", "AttributeType": "S"}, obj{"AttributeName": "GSI2SK", "AttributeType": "S"},
 			obj{"AttributeName": "GSI3PK", "AttributeType": "S"}, obj{"AttributeName": "GSI3SK", "AttributeType": "S"},
 			obj{"AttributeName": "GSI4PK", "AttributeType": "S"}, obj{"AttributeName": "GSI4SK", "AttributeType": "S"},
+			obj{"AttributeName": "GSI5PK", "AttributeType": "S"}, obj{"AttributeName": "GSI5SK", "AttributeType": "S"},
 		)}},
 		{"TTL", obj{"TimeToLiveSpecification": obj{"AttributeName": "ttl", "Enabled": true}}},
 		{"PITR", obj{"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true}}},

@@ -18,6 +18,7 @@ import (
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/routing"
 	"github.com/buzon/buzon/shared/store"
 )
 
@@ -30,10 +31,14 @@ func main() {
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
 	sq := sqs.NewFromConfig(awsCfg)
+	// The assignment rules run when a conversation opens, and when the customer of an away
+	// agent writes again.
+	router := routing.New(st, time.Now)
 	h := &handler{
-		proc: ingest.New(st, time.Now, nil),
+		proc: ingest.New(st, time.Now, router.Opened),
 		dlq:  queue.New(sq, cfg.InboundDLQURL),
 	}
+	h.proc.OnAssignedMessage(router.CustomerWrote)
 	// Auto-replies (R3) go out through the outbound queue, as agents' messages do.
 	h.proc.OnReceived(autoreply.New(st, queue.New(sq, cfg.OutboundQueueURL), time.Now).Reply)
 	lambda.Start(h.handle)

@@ -63,6 +63,7 @@ type Processor struct {
 	st     *store.Store
 	now    func() time.Time
 	opened Opened
+	wrote  Wrote
 	lines  lineCache
 
 	received Received
@@ -72,6 +73,14 @@ type Processor struct {
 func New(st *store.Store, now func() time.Time, opened Opened) *Processor {
 	return &Processor{st: st, now: now, opened: opened, lines: lineCache{ttl: 30 * time.Second, m: map[string]cachedLine{}}}
 }
+
+// Wrote is called when a customer writes on a conversation that was already open and assigned
+// (not one the message opened), before the message is stored: where a line that re-routes the
+// conversations of away agents does it. A redelivery calls it again.
+type Wrote func(ctx context.Context, c *inbox.Conversation, line *inbox.Line) error
+
+// OnAssignedMessage sets the Wrote hook; call it before Apply.
+func (p *Processor) OnAssignedMessage(fn Wrote) { p.wrote = fn }
 
 // Apply applies one event. An error means nothing durable was lost and the event must be
 // retried (the consumer reports it as a batch item failure).
@@ -187,6 +196,10 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 	}
 	if opened {
 		if err := p.recordOpened(ctx, conv, line, at); err != nil {
+			return "", err
+		}
+	} else if p.wrote != nil && conv.Holder() != "" {
+		if err := p.wrote(ctx, conv, line); err != nil {
 			return "", err
 		}
 	}

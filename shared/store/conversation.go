@@ -22,6 +22,7 @@ type conversationItem struct {
 	GSI1PK, GSI1SK string `dynamodbav:",omitempty"`
 	GSI2PK, GSI2SK string `dynamodbav:",omitempty"`
 	GSI4PK, GSI4SK string `dynamodbav:",omitempty"`
+	GSI5PK, GSI5SK string `dynamodbav:",omitempty"`
 	Type           string `dynamodbav:"type"`
 
 	ID           string   `dynamodbav:"id"`
@@ -88,11 +89,14 @@ func toConversationItem(c *inbox.Conversation) conversationItem {
 	if c.Status == inbox.StatusOpen && !c.WindowExpiresAt.IsZero() {
 		it.GSI4PK, it.GSI4SK = windowPK(c.WindowExpiresAt, shardOf(c.ID)), c.ID
 	}
+	if c.Waiting() {
+		it.GSI5PK, it.GSI5SK = waitPK(c.OrgID, c.DepartmentID, shardOf(c.ID)), waitSK(c.LastActivityAt, c.ID)
+	}
 	return it
 }
 
 func (it *conversationItem) keys() indexKeys {
-	return indexKeys{PK: it.PK, GSI1: it.GSI1PK, GSI2: it.GSI2PK, GSI4: it.GSI4PK}
+	return indexKeys{PK: it.PK, GSI1: it.GSI1PK, GSI2: it.GSI2PK, GSI4: it.GSI4PK, GSI5: it.GSI5PK, waitSK: it.GSI5SK}
 }
 
 func (it *conversationItem) conversation() *inbox.Conversation {
@@ -143,8 +147,22 @@ var ErrNoChange = errors.New("store: no change")
 // nobody wrote in between (a version check); on a concurrent write it reads again and retries
 // fn, a few times. create, when not nil, makes the conversation if it does not exist yet. The
 // conversation as written (or as read, on ErrNoChange) is returned.
+//
+// A write that changes who holds the conversation (its assignee while it is open) also moves
+// the open count of both agents' workloads and records the contact's last agent, in one
+// transaction with the conversation: the counts stay exact whichever path assigns, returns,
+// transfers or closes.
 func (s *Store) UpdateConversation(ctx context.Context, org, id string, create func() *inbox.Conversation, fn UpdateFunc) (*inbox.Conversation, error) {
-	for attempt := 0; attempt < 5; attempt++ {
+	return s.updateConversation(ctx, org, id, create, fn, nil)
+}
+
+func (s *Store) updateConversation(ctx context.Context, org, id string, create func() *inbox.Conversation, fn UpdateFunc, auto *autoAssignment) (*inbox.Conversation, error) {
+	for attempt := 0; attempt < 8; attempt++ {
+		if attempt > 0 {
+			if err := jitter(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
 		c, old, err := s.conversation(ctx, id)
 		switch {
 		case errors.Is(err, ErrNotFound) && create != nil:
@@ -154,6 +172,7 @@ func (s *Store) UpdateConversation(ctx context.Context, org, id string, create f
 		case c.OrgID != org:
 			return nil, ErrNotFound
 		}
+		held := c.Holder()
 		if err := fn(c); err != nil {
 			if errors.Is(err, ErrNoChange) {
 				return c, nil
@@ -163,29 +182,35 @@ func (s *Store) UpdateConversation(ctx context.Context, org, id string, create f
 		prev := c.Version
 		c.Version++
 		it := toConversationItem(c)
+		if it.GSI5PK != "" && it.GSI5PK == old.GSI5 {
+			it.GSI5SK = old.waitSK // still waiting in the same shared inbox: it keeps its place
+		}
 		item, err := attributevalue.MarshalMap(it)
 		if err != nil {
 			return nil, fmt.Errorf("encode conversation %s: %w", id, err)
 		}
-		in := &dynamodb.PutItemInput{
-			TableName:              aws.String(s.table),
-			Item:                   item,
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		cond, vals := "attribute_not_exists(PK)", map[string]types.AttributeValue(nil)
+		if prev != 0 {
+			cond, vals = "v = :v", map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev)}}
 		}
-		if prev == 0 {
-			in.ConditionExpression = aws.String("attribute_not_exists(PK)")
+		if c.Holder() != held || auto != nil {
+			err = s.writeAssignment(ctx, c, held, item, cond, vals, old, it.keys(), auto)
 		} else {
-			in.ConditionExpression = aws.String("v = :v")
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev)}}
+			var out *dynamodb.PutItemOutput
+			out, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String(cond),
+				ExpressionAttributeValues: vals, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			})
+			if err == nil {
+				s.count(old, it.keys(), out.ConsumedCapacity)
+			}
 		}
-		out, err := s.db.PutItem(ctx, in)
-		if isConditionFailed(err) {
+		if isConditionFailed(err) || isTransactionConflict(err) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("write conversation %s: %w", id, err)
 		}
-		s.count(old, it.keys(), out.ConsumedCapacity)
 		return c, nil
 	}
 	return nil, fmt.Errorf("conversation %s: %w", id, ErrConflict)

@@ -183,3 +183,32 @@ func wabaRegistrySK(waba, org string) string { return waba + "#" + org }
 // quickReplyPK holds an organization's quick replies (M5), apart from the organization's
 // partition for the same reason as templates.
 func quickReplyPK(org string) string { return "QR#" + org }
+
+// loadPK is one agent's workload item (open conversations, availability, capacity): its own
+// partition, written when the agent's assignments change (never per message), so agents
+// assigned at once do not contend on a shared key.
+func loadPK(org, user string) string { return "LOAD#" + org + "#" + user }
+
+const skLoad = "LOAD"
+
+// skLastAgent is the item in a contact's partition that names the agent who last held one of
+// its conversations (the last_agent rule).
+const skLastAgent = "LAST"
+
+// rulesSK is the assignment rule list of a line or a department (scope "line" or "dept"), in
+// the organization's partition.
+func rulesSK(scope, id string) string { return "RULES#" + scope + "#" + id }
+
+// waitPK is GSI5: a department's open, unassigned conversations, split in shards, sorted by
+// waitSK, so the oldest waiting is read first. Only waiting conversations have the keys.
+func waitPK(org, dept string, shard int) string {
+	return fmt.Sprintf("WAIT#%s#%s#%02d", org, dept, shard)
+}
+
+// waitSK orders a department's waiting conversations by the time they started waiting: the
+// last activity when they entered the shared inbox, kept while they wait (a customer who
+// writes again keeps their place).
+func waitSK(since time.Time, convID string) string { return activitySK(since, convID) }
+
+// waitingConversation is the conversation id of a waitSK.
+func waitingConversation(sk string) string { return sk[len("0000000000000#"):] }

@@ -275,15 +275,19 @@ func (s *Store) Parked(ctx context.Context, convID, providerID string) ([]*event
 
 // PutEvent appends an event to a conversation's timeline.
 func (s *Store) PutEvent(ctx context.Context, e *inbox.Event) error {
-	it := threadItem{
-		PK: convPK(e.ConversationID), SK: threadSK(e.At, e.ID), Type: "thread", Kind: "evt",
-		ID: e.ID, Conv: e.ConversationID, At: ms(e.At), EventType: string(e.Type), Actor: e.ActorID, Details: e.Details,
-	}
+	it := eventItem(e)
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
 	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: it.PK})
+}
+
+func eventItem(e *inbox.Event) threadItem {
+	return threadItem{
+		PK: convPK(e.ConversationID), SK: threadSK(e.At, e.ID), Type: "thread", Kind: "evt",
+		ID: e.ID, Conv: e.ConversationID, At: ms(e.At), EventType: string(e.Type), Actor: e.ActorID, Details: e.Details,
+	}
 }
 
 // Entry is one item of a timeline: exactly one of Message and Event is set.

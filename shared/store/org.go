@@ -79,7 +79,8 @@ func (s *Store) PutOrganization(ctx context.Context, o *inbox.Organization) erro
 	return s.put(ctx, item, "", indexKeys{PK: orgPK(o.ID)})
 }
 
-// PutUser creates or replaces a user. Emails are unique across Buzón (they sign in).
+// PutUser creates or replaces a user, and sets their availability and capacity on their
+// workload. Emails are unique across Buzón (they sign in).
 func (s *Store) PutUser(ctx context.Context, u *inbox.User) error {
 	it := userItem{
 		PK: orgPK(u.OrgID), SK: userSK(u.ID), GSI3PK: emailKey(u.Email), GSI3SK: "USER", Type: "user",
@@ -90,7 +91,19 @@ func (s *Store) PutUser(ctx context.Context, u *inbox.User) error {
 	if err != nil {
 		return fmt.Errorf("encode user: %w", err)
 	}
-	return s.put(ctx, item, "", indexKeys{PK: it.PK})
+	// The workload item gets the same availability and capacity (load.go), in one transaction.
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(s.table), Item: item}},
+			{Update: s.availabilityUpdate(u.OrgID, u.ID, u.Available, u.MaxOpen)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("put user %s: %w", u.ID, err)
+	}
+	s.count(indexKeys{}, indexKeys{PK: it.PK, GSI3: it.GSI3PK}, nil)
+	s.count(indexKeys{}, indexKeys{PK: loadPK(u.OrgID, u.ID)}, nil)
+	return nil
 }
 
 func (it *userItem) user() *inbox.User {

@@ -16,6 +16,7 @@ const (
 	IndexAssignee = "GSI2" // one agent's conversations
 	IndexLookup   = "GSI3" // lookups: user by email, contact search
 	IndexWindow   = "GSI4" // window-expiry buckets, keys only
+	IndexWaiting  = "GSI5" // waiting conversations of a department, oldest first, keys only
 )
 
 // CreateTable creates the table with its indexes, as the CDK stack does, for local runs and
@@ -39,7 +40,7 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
 			s("PK"), s("SK"), s("GSI1PK"), s("GSI1SK"), s("GSI2PK"), s("GSI2SK"),
-			s("GSI3PK"), s("GSI3SK"), s("GSI4PK"), s("GSI4SK"),
+			s("GSI3PK"), s("GSI3SK"), s("GSI4PK"), s("GSI4SK"), s("GSI5PK"), s("GSI5SK"),
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String("PK"), KeyType: types.KeyTypeHash},
@@ -50,6 +51,7 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
 			gsi(IndexAssignee, types.ProjectionTypeAll),
 			gsi(IndexLookup, types.ProjectionTypeAll),
 			gsi(IndexWindow, types.ProjectionTypeKeysOnly),
+			gsi(IndexWaiting, types.ProjectionTypeKeysOnly),
 		},
 	})
 	var inUse *types.ResourceInUseException
