@@ -96,6 +96,7 @@ func (a *api) listMessages(ctx context.Context, c *call) (any, error) {
 // win. The event is recorded after the write.
 func (a *api) act(ctx context.Context, c *call, action access.Action, change func(cv *inbox.Conversation) (*inbox.Event, error)) (any, error) {
 	var ev *inbox.Event
+	var held string // who held it before: they may take a waiting one now (afterAction)
 	var lineCache = map[string]*inbox.Line{}
 	cv, err := a.st.UpdateConversation(ctx, c.user.OrgID, c.params["id"], nil, func(cv *inbox.Conversation) error {
 		line, err := a.line(ctx, lineCache, cv)
@@ -105,6 +106,7 @@ func (a *api) act(ctx context.Context, c *call, action access.Action, change fun
 		if err := access.Check(c.user, action, cv, line); err != nil {
 			return err
 		}
+		held = cv.Holder()
 		ev, err = change(cv)
 		return err
 	})
@@ -118,6 +120,7 @@ func (a *api) act(ctx context.Context, c *call, action access.Action, change fun
 		}
 	}
 	c.log.InfoContext(ctx, "conversation action", "action", action)
+	cv = a.afterAction(ctx, c, action, held, cv, lineCache[cv.LineID])
 	return a.conversationFor(ctx, cv, c.user)
 }
 

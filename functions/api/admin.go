@@ -295,6 +295,7 @@ func (a *api) updateLine(ctx context.Context, c *call) (any, error) {
 		if err := a.routeWaiting(ctx, c, l); err != nil {
 			return nil, err
 		}
+		a.drainDepartment(ctx, c, l.DepartmentID)
 	}
 	return toLineJSON(l), nil
 }

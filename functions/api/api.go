@@ -13,6 +13,7 @@ import (
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/routing"
 	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/templates"
 )
@@ -24,6 +25,9 @@ type api struct {
 	// templates syncs the organization's templates on an admin's "sync now"; nil without
 	// Meta credentials.
 	templates *templates.Syncer
+	// routing gives automatic assignment its turn after actions, availability and rule
+	// changes; nil: none (tests).
+	routing *routing.Router
 }
 
 var (
@@ -55,8 +59,13 @@ func (a *api) routes() *router {
 	r.add("POST", "/v1/labels", 201, a.createLabel)
 	r.add("GET", "/v1/departments", 200, a.listDepartments)
 	r.add("POST", "/v1/departments", 201, a.createDepartment)
+	r.add("GET", "/v1/departments/{id}/rules", 200, a.getRules(store.ScopeDepartment))
+	r.add("PUT", "/v1/departments/{id}/rules", 200, a.putRules(store.ScopeDepartment))
+	r.add("DELETE", "/v1/departments/{id}/rules", 204, a.deleteRules(store.ScopeDepartment))
 	r.add("GET", "/v1/users", 200, a.listUsers)
 	r.add("POST", "/v1/users", 201, a.createUser)
+	r.add("GET", "/v1/users/{id}/availability", 200, a.getAvailability)
+	r.add("PUT", "/v1/users/{id}/availability", 200, a.setAvailability)
 	r.add("GET", "/v1/lines", 200, a.listLines)
 	r.add("POST", "/v1/lines", 201, a.createLine)
 	r.add("GET", "/v1/lines/{id}/hours", 200, a.getLineHours)
@@ -66,6 +75,9 @@ func (a *api) routes() *router {
 	r.add("PUT", "/v1/lines/{id}/auto-replies", 200, a.putAutoReplies)
 	r.add("GET", "/v1/lines/{id}/auto-close", 200, a.getAutoClose)
 	r.add("PUT", "/v1/lines/{id}/auto-close", 200, a.putAutoClose)
+	r.add("GET", "/v1/lines/{id}/rules", 200, a.getRules(store.ScopeLine))
+	r.add("PUT", "/v1/lines/{id}/rules", 200, a.putRules(store.ScopeLine))
+	r.add("DELETE", "/v1/lines/{id}/rules", 204, a.deleteRules(store.ScopeLine))
 	r.add("PATCH", "/v1/lines/{id}", 200, a.updateLine)
 	r.add("GET", "/v1/templates", 200, a.listTemplates)
 	r.add("POST", "/v1/templates/sync", 200, a.syncTemplates)

@@ -16,6 +16,7 @@ import (
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/meta"
 	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/routing"
 	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/templates"
 )
@@ -39,5 +40,7 @@ func main() {
 			HTTP: &http.Client{Timeout: 10 * time.Second}}
 		a.templates = templates.New(st, graph, time.Now)
 	}
+	// Automatic assignment's turn after actions, availability and rule changes.
+	a.routing = routing.New(a.st, time.Now)
 	lambda.Start(a.routes().serve)
 }

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/buzon/buzon/shared/access"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/routing"
+	"github.com/buzon/buzon/shared/store"
+)
+
+// Automatic assignment (R1, A10): agents' availability and capacity, the rule lists of lines and
+// departments, and the turn automatic assignment takes after an agent's action.
+
+type availabilityJSON struct {
+	UserID    string `json:"user_id"`
+	Available bool   `json:"available"`
+	MaxOpen   int    `json:"max_open"`   // 0: no limit
+	OpenCount int    `json:"open_count"` // open conversations assigned to them
+	// Assigned is how many waiting conversations the change handed them at once (PUT only).
+	Assigned *int `json:"assigned,omitempty"`
+}
+
+// maxOpenLimit caps the capacity an admin may set: a bound, not a target.
+const maxOpenLimit = 1000
+
+// availabilityTarget is the user of the path, whom the caller may see: themselves, or anyone
+// of the organization for an admin.
+func (a *api) availabilityTarget(ctx context.Context, c *call) (*inbox.User, error) {
+	id := c.params["id"]
+	if id != c.user.ID && c.user.Role != inbox.RoleAdmin {
+		return nil, &apiError{http.StatusForbidden, "forbidden", "only admins see or set another user's availability"}
+	}
+	u, err := a.st.User(ctx, c.user.OrgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &apiError{http.StatusNotFound, "not_found", "user not found"}
+	}
+	return u, err
+}
+
+func (a *api) getAvailability(ctx context.Context, c *call) (any, error) {
+	u, err := a.availabilityTarget(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	w, err := a.st.Workload(ctx, u.OrgID, u.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	return availabilityJSON{UserID: u.ID, Available: u.Available, MaxOpen: u.MaxOpen, OpenCount: w.Open}, nil
+}
+
+// setAvailability sets a user available or away and (admins) their capacity. A user who can
+// take conversations afterwards takes the longest waiting ones they are eligible for at once.
+func (a *api) setAvailability(ctx context.Context, c *call) (any, error) {
+	var body struct {
+		Available *bool `json:"available"`
+		MaxOpen   *int  `json:"max_open"`
+	}
+	if err := decode(c.req, &body); err != nil {
+		return nil, err
+	}
+	if body.Available == nil && body.MaxOpen == nil {
+		return nil, unprocessable("bad_availability", "give available, max_open or both")
+	}
+	if body.MaxOpen != nil && (*body.MaxOpen < 0 || *body.MaxOpen > maxOpenLimit) {
+		return nil, unprocessable("bad_availability", "max_open is 0 (no limit) to 1000")
+	}
+	u, err := a.availabilityTarget(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if body.MaxOpen != nil && *body.MaxOpen != u.MaxOpen && c.user.Role != inbox.RoleAdmin {
+		return nil, &apiError{http.StatusForbidden, "forbidden", "only admins set capacity (max_open)"}
+	}
+	if u.Role == inbox.RoleNoInbox {
+		return nil, unprocessable("user_has_no_inbox", "that user's role has no inbox")
+	}
+	available, maxOpen := u.Available, u.MaxOpen
+	if body.Available != nil {
+		available = *body.Available
+	}
+	if body.MaxOpen != nil {
+		maxOpen = *body.MaxOpen
+	}
+	w, err := a.st.SetAvailability(ctx, u.OrgID, u.ID, available, maxOpen)
+	if err != nil {
+		return nil, err
+	}
+	assigned := 0
+	if a.routing != nil && w.HasRoom() {
+		a.routing.Forget(u.OrgID)
+		if assigned, err = a.routing.Drain(ctx, u.OrgID, u.ID); err != nil {
+			return nil, err
+		}
+		w.Open += assigned
+	}
+	c.log.InfoContext(ctx, "availability set", "target_user_id", u.ID, "available", available, "max_open", maxOpen, "assigned", assigned)
+	return availabilityJSON{UserID: u.ID, Available: available, MaxOpen: maxOpen, OpenCount: w.Open, Assigned: &assigned}, nil
+}
+
+type ruleJSON struct {
+	Type  string `json:"type"`
+	Field string `json:"field,omitempty"`
+}
+
+type rulesJSON struct {
+	Rules            []ruleJSON `json:"rules"`
+	WhenAssigneeAway string     `json:"when_assignee_away"`
+	// Source says where a line's rules come from: "line", "department" (it has none of its
+	// own) or "none" (GET of a line only).
+	Source string `json:"source,omitempty"`
+}
+
+func toRulesJSON(r *inbox.AssignmentRules, source string) rulesJSON {
+	out := rulesJSON{Rules: []ruleJSON{}, WhenAssigneeAway: string(inbox.AwayKeep), Source: source}
+	if r == nil {
+		return out
+	}
+	for _, rule := range r.Rules {
+		out.Rules = append(out.Rules, ruleJSON{Type: string(rule.Type), Field: rule.Field})
+	}
+	if r.WhenAway != "" {
+		out.WhenAssigneeAway = string(r.WhenAway)
+	}
+	return out
+}
+
+// rulesScope reads the line or department of the path (admins only) and returns it with the
+// department whose members its rules assign to.
+func (a *api) rulesScope(ctx context.Context, c *call, scope store.RuleScope) (line *inbox.Line, dept string, err error) {
+	if err := requireAdmin(c.user); err != nil {
+		return nil, "", err
+	}
+	id := c.params["id"]
+	if scope == store.ScopeDepartment {
+		if err := a.departmentsExist(ctx, c.user.OrgID, id); err != nil {
+			return nil, "", &apiError{http.StatusNotFound, "not_found", "department not found"}
+		}
+		return nil, id, nil
+	}
+	l, err := a.st.Line(ctx, c.user.OrgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", &apiError{http.StatusNotFound, "not_found", "line not found"}
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return l, l.DepartmentID, nil
+}
+
+func (a *api) getRules(scope store.RuleScope) handlerFunc {
+	return func(ctx context.Context, c *call) (any, error) {
+		line, dept, err := a.rulesScope(ctx, c, scope)
+		if err != nil {
+			return nil, err
+		}
+		lineID := ""
+		if line != nil {
+			lineID = line.ID
+		}
+		r, from, err := a.st.AssignmentRules(ctx, c.user.OrgID, lineID, dept)
+		if err != nil {
+			return nil, err
+		}
+		if scope == store.ScopeDepartment {
+			if from != store.ScopeDepartment {
+				r = nil
+			}
+			return toRulesJSON(r, ""), nil
+		}
+		source := map[store.RuleScope]string{store.ScopeLine: "line", store.ScopeDepartment: "department", "": "none"}[from]
+		return toRulesJSON(r, source), nil
+	}
+}
+
+// putRules replaces the rule list of a line or department. Agents of the department who have
+// room take at once the waiting conversations the new rules give them.
+func (a *api) putRules(scope store.RuleScope) handlerFunc {
+	return func(ctx context.Context, c *call) (any, error) {
+		var body rulesJSON
+		if err := decode(c.req, &body); err != nil {
+			return nil, err
+		}
+		if body.Source != "" {
+			return nil, badRequest("source is read-only")
+		}
+		if body.Rules == nil {
+			return nil, unprocessable("bad_rules", "rules is required (an empty list: nothing is assigned automatically)")
+		}
+		r := &inbox.AssignmentRules{WhenAway: inbox.AwayPolicy(body.WhenAssigneeAway)}
+		for _, rule := range body.Rules {
+			r.Rules = append(r.Rules, inbox.Rule{Type: inbox.RuleType(rule.Type), Field: rule.Field})
+		}
+		if err := r.Validate(); err != nil {
+			return nil, unprocessable("bad_rules", err.Error())
+		}
+		_, dept, err := a.rulesScope(ctx, c, scope)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.st.PutAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"], r); err != nil {
+			return nil, err
+		}
+		a.drainDepartment(ctx, c, dept)
+		out := toRulesJSON(r, "")
+		if scope == store.ScopeLine {
+			out.Source = "line"
+		}
+		return out, nil
+	}
+}
+
+func (a *api) deleteRules(scope store.RuleScope) handlerFunc {
+	return func(ctx context.Context, c *call) (any, error) {
+		_, dept, err := a.rulesScope(ctx, c, scope)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.st.DeleteAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"]); err != nil {
+			return nil, err
+		}
+		a.drainDepartment(ctx, c, dept)
+		return nil, nil
+	}
+}
+
+// drainDepartment gives the members of dept who have room the waiting conversations they are
+// eligible for, after a change of rules or routes. Failures are logged: the change stands, and
+// the conversations wait for the next chance.
+func (a *api) drainDepartment(ctx context.Context, c *call, dept string) {
+	if a.routing == nil || dept == "" {
+		return
+	}
+	a.routing.Forget(c.user.OrgID)
+	users, _, _, err := a.st.OrgItems(ctx, c.user.OrgID)
+	if err != nil {
+		c.log.ErrorContext(ctx, "automatic assignment skipped", "error", err)
+		return
+	}
+	for _, u := range users {
+		if u.InDepartment(dept) {
+			if _, err := a.routing.Drain(ctx, u.OrgID, u.ID); err != nil {
+				c.log.ErrorContext(ctx, "automatic assignment skipped", "target_user_id", u.ID, "error", err)
+				return
+			}
+		}
+	}
+}
+
+// afterAction gives automatic assignment its turn after an agent's action on a conversation:
+// one back in the shared inbox (returned, moved to another department) is routed by the rules
+// again, never to whoever gave it back; an agent who let one go takes the longest waiting
+// ones they are eligible for if they now have room. It returns the conversation as it is
+// afterwards. Failures are logged: the action stands, and the conversation waits in the
+// shared inbox for the next chance.
+func (a *api) afterAction(ctx context.Context, c *call, action access.Action, held string, cv *inbox.Conversation, line *inbox.Line) *inbox.Conversation {
+	if a.routing == nil {
+		return cv
+	}
+	if cv.Waiting() && (action == access.Return || action == access.Transfer) {
+		trigger := routing.TriggerReturned
+		if action == access.Transfer {
+			trigger = routing.TriggerTransferred
+		}
+		agent, err := a.routing.Route(ctx, cv, line, held, trigger)
+		if err != nil {
+			c.log.ErrorContext(ctx, "automatic assignment skipped", "error", err)
+		} else if agent != "" {
+			if fresh, err := a.st.Conversation(ctx, cv.OrgID, cv.ID); err == nil {
+				cv = fresh
+			}
+		}
+	}
+	if held != "" && held != cv.Holder() {
+		if _, err := a.routing.Drain(ctx, cv.OrgID, held, cv.ID); err != nil {
+			c.log.ErrorContext(ctx, "automatic assignment skipped", "target_user_id", held, "error", err)
+		}
+	}
+	return cv
+}
