@@ -188,3 +188,29 @@ func TestAutomaticAssignmentThroughTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestNewRulesHandOutWhatWaits: conversations that waited while a department had no rules go
+// to its free agents as soon as an admin sets them.
+func TestNewRulesHandOutWhatWaits(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t).withRouting()
+	if status, out := w.call(t, "admin", "PUT", "/v1/users/bea/availability", `{"available":true,"max_open":1}`); status != 200 {
+		t.Fatalf("availability: %d %v", status, out)
+	}
+	c1 := w.customer(t, "5491100000001", "wamid.n1", "hola", t0)
+	c2 := w.customer(t, "5491100000002", "wamid.n2", "hola", t0.Add(time.Second))
+	if status, out := w.call(t, "admin", "PUT", "/v1/departments/sales/rules", `{"rules":[{"type":"random"}]}`); status != 200 {
+		t.Fatalf("rules: %d %v", status, out)
+	}
+	got := map[string]string{}
+	for _, conv := range []string{c1, c2} {
+		c, err := w.st.Conversation(context.Background(), w.org, conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[conv] = c.AssigneeID
+	}
+	if diff := cmp.Diff(map[string]string{c1: "bea", c2: ""}, got); diff != "" {
+		t.Errorf("holders (-want +got): the oldest goes to bea, the other waits (bea full)\n%s", diff)
+	}
+}

@@ -219,6 +219,20 @@ func isTransactionConflict(err error) bool {
 	return false
 }
 
+// transact runs a transaction that writes a workload item, trying again while it conflicts
+// with another transaction in flight on the same items (an assignment of the same agent).
+func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput) (*dynamodb.TransactWriteItemsOutput, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := s.db.TransactWriteItems(ctx, in)
+		if !isTransactionConflict(err) || attempt == 5 {
+			return out, err
+		}
+		if err := jitter(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
 // jitter waits before another attempt of a contended write: growing, randomized, so writers
 // that collided do not collide again in step.
 func jitter(ctx context.Context, attempt int) error {
@@ -292,7 +306,7 @@ func (s *Store) availabilityUpdate(org, user string, available bool, maxOpen int
 // limit), on the user and on their workload, in one transaction. A user that does not exist
 // is ErrNotFound. It returns the workload as it is afterwards.
 func (s *Store) SetAvailability(ctx context.Context, org, user string, available bool, maxOpen int) (inbox.Workload, error) {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	_, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Update: &types.Update{
 				TableName: aws.String(s.table), Key: key(orgPK(org), userSK(user)),

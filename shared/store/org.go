@@ -92,7 +92,7 @@ func (s *Store) PutUser(ctx context.Context, u *inbox.User) error {
 		return fmt.Errorf("encode user: %w", err)
 	}
 	// The workload item gets the same availability and capacity (load.go), in one transaction.
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	_, err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: aws.String(s.table), Item: item}},
 			{Update: s.availabilityUpdate(u.OrgID, u.ID, u.Available, u.MaxOpen)},
