@@ -309,6 +309,8 @@ func TestInboundThroughTheLocalStack(t *testing.T) {
 
 	// The same stack, for templates: synced from the sandbox when it started.
 	templatesRoundTrip(t, s)
+	// And for automatic assignment, run by the assign function as a conversation opens.
+	assignmentRoundTrip(t, s)
 }
 
 // templatesRoundTrip checks the template sync against the provider sandbox (order_update
@@ -368,4 +370,51 @@ func templatesRoundTrip(t *testing.T, s *stack) {
 	if status, b := start(other, `{"name":"welcome_back","language":"es","variables":{"customer_name":"Lucía"}}`); status != 201 {
 		t.Errorf("start with the approved template: %d %s", status, b)
 	}
+}
+
+// assignmentRoundTrip gives the Twilio line (support) the least-loaded rule with the admin
+// away: a new customer's conversation opens assigned to diego, the one eligible agent.
+func assignmentRoundTrip(t *testing.T, s *stack) {
+	admin, diego := s.token(t, "admin@acme.test"), s.token(t, "diego@acme.test")
+	status, b := s.do(t, "GET", "/v1/me", admin, nil, nil)
+	var me struct{ ID string }
+	if err := json.Unmarshal(b, &me); status != 200 || err != nil {
+		t.Fatalf("me: %d %s", status, b)
+	}
+	for _, step := range []struct{ path, body string }{
+		{"/v1/users/" + me.ID + "/availability", `{"available":false}`},
+		{"/v1/lines/line-twilio/rules", `{"rules":[{"type":"least_loaded"}]}`},
+	} {
+		if status, b := s.do(t, "PUT", step.path, admin, nil, []byte(step.body)); status != 200 {
+			t.Fatalf("PUT %s: %d %s", step.path, status, b)
+		}
+	}
+	from := fmt.Sprintf("+54911%08d", time.Now().UnixNano()%1e8)
+	resp, err := s.http.Post(s.sandbox+"/sandbox/customer", "application/json",
+		strings.NewReader(`{"line":"twilio","to":"+14155238886","from":"`+from+`","name":"Tomás","text":"hola"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sandbox customer: %d", resp.StatusCode)
+	}
+	eventually(t, "the new conversation assigned to diego by least_loaded", func() bool {
+		_, b := s.do(t, "GET", "/v1/conversations?view=mine", diego, nil, nil)
+		var page struct {
+			Items []struct {
+				Contact struct {
+					WaID string `json:"wa_id"`
+				}
+				Route string
+			}
+		}
+		_ = json.Unmarshal(b, &page)
+		for _, c := range page.Items {
+			if "+"+c.Contact.WaID == from {
+				return c.Route == "least_loaded"
+			}
+		}
+		return false
+	})
 }
