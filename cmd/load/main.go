@@ -80,33 +80,40 @@ func main() {
 
 // report is what the driver measured.
 type report struct {
-	Messages         int     `json:"messages"`
-	Conversations    int     `json:"conversations"`
-	Deliveries       int     `json:"deliveries"`
-	DuplicatePosts   int     `json:"duplicate_posts"`
-	StatusItems      int     `json:"status_items"`
-	AckP50ms         float64 `json:"ack_p50_ms"`
-	AckP99ms         float64 `json:"ack_p99_ms"`
-	AckMaxms         float64 `json:"ack_max_ms"`
-	Throughput       float64 `json:"throughput_msgs_per_s"`
-	BareThroughput   float64 `json:"bare_throughput_msgs_per_s"`
-	BareAckP99ms     float64 `json:"bare_ack_p99_ms"`
-	ThroughputRatio  float64 `json:"throughput_ratio"`
-	EndToEndP50ms    float64 `json:"end_to_end_p50_ms"`
-	EndToEndP99ms    float64 `json:"end_to_end_p99_ms"`
-	DrainSeconds     float64 `json:"drain_seconds"`
-	Stored           int     `json:"stored_messages"`
-	Lost             int     `json:"lost"`
-	Duplicated       int     `json:"duplicated"`
-	OutOfOrder       int     `json:"out_of_order_conversations"`
-	DeadLetters      int     `json:"dead_letters"`
-	Non200           int     `json:"never_acknowledged_attempts"` // failed attempts of deliveries that never got 200
-	Retried          int     `json:"retried_attempts"`            // failed attempts the provider's retry got past
-	Kills            int     `json:"processes_killed"`
-	MachineCores     int     `json:"machine_cores"`
-	GeneratedAtUTC   string  `json:"generated_at"`
-	PostsPerSecond   float64 `json:"posts_per_s"`
-	MeanItemsPerPost float64 `json:"mean_items_per_post"`
+	Messages        int     `json:"messages"`
+	Conversations   int     `json:"conversations"`
+	Deliveries      int     `json:"deliveries"`
+	DuplicatePosts  int     `json:"duplicate_posts"`
+	StatusItems     int     `json:"status_items"`
+	AckP50ms        float64 `json:"ack_p50_ms"`
+	AckP99ms        float64 `json:"ack_p99_ms"`
+	AckMaxms        float64 `json:"ack_max_ms"`
+	Throughput      float64 `json:"throughput_msgs_per_s"`
+	BareThroughput  float64 `json:"bare_throughput_msgs_per_s"`
+	BareAckP99ms    float64 `json:"bare_ack_p99_ms"`
+	ThroughputRatio float64 `json:"throughput_ratio"`
+	EndToEndP50ms   float64 `json:"end_to_end_p50_ms"`
+	EndToEndP99ms   float64 `json:"end_to_end_p99_ms"`
+	DrainSeconds    float64 `json:"drain_seconds"`
+	Stored          int     `json:"stored_messages"`
+	Lost            int     `json:"lost"`
+	Duplicated      int     `json:"duplicated"`
+	OutOfOrder      int     `json:"out_of_order_conversations"`
+	DeadLetters     int     `json:"dead_letters"`
+	Non200          int     `json:"never_acknowledged_attempts"` // failed attempts of deliveries that never got 200
+	Retried         int     `json:"retried_attempts"`            // failed attempts the provider's retry got past
+	Kills           int     `json:"processes_killed"`
+	// From the assign function's per-batch log lines ("batch applied").
+	AssignBatches         int     `json:"assign_invocations"`
+	WebhookInvocations    int     `json:"webhook_invocations"`
+	InvocationsPer1000    float64 `json:"lambda_invocations_per_1000_messages"`
+	WriteUnits            float64 `json:"dynamodb_write_units"`
+	WriteUnitsPerMessage  float64 `json:"write_units_per_inbound_message"`
+	CostPerMillionDollars float64 `json:"cost_per_million_inbound_messages_usd"`
+	MachineCores          int     `json:"machine_cores"`
+	GeneratedAtUTC        string  `json:"generated_at"`
+	PostsPerSecond        float64 `json:"posts_per_s"`
+	MeanItemsPerPost      float64 `json:"mean_items_per_post"`
 }
 
 func run(ctx context.Context, o options) error {
@@ -142,6 +149,9 @@ func run(ctx context.Context, o options) error {
 	rep.ThroughputRatio = rep.Throughput / rep.BareThroughput
 
 	if err := st.drainAndCheck(ctx, plan, res, &rep); err != nil {
+		return err
+	}
+	if err := costs(st.logPath, len(res.acks), &rep); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
@@ -334,6 +344,7 @@ type stack struct {
 	base             string
 	dynamoPort, sqsP int
 	stop             func()
+	logPath          string
 }
 
 func freePort() int {
@@ -364,6 +375,7 @@ func startStack(ctx context.Context, scale int) (*stack, error) {
 		return nil, err
 	}
 	cmd.Stderr = logs
+	s.logPath = logs.Name()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -556,4 +568,59 @@ func chaos(every time.Duration, kills *int) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// Public on-demand prices, us-east-1, arm64 (AWS price pages, 2025): the inputs of the cost
+// estimate. Reads are left out (the consumer's reads are 0.5-unit point reads, a small share).
+const (
+	priceWriteUnit     = 0.625 / 1e6  // DynamoDB on-demand, per write request unit
+	priceLambdaRequest = 0.20 / 1e6   // per invocation
+	priceLambdaGBs     = 0.0000133334 // per GB-second, arm64
+	priceSQSFIFO       = 0.50 / 1e6   // per 64 KB request chunk, FIFO
+	priceHTTPAPI       = 1.00 / 1e6   // API Gateway HTTP API, per request
+	// Durations billed per invocation, as measured locally (upper bounds for Lambda).
+	webhookGBs = 0.256 * 0.050 // 256 MB × 50 ms
+	assignGBs  = 0.512 * 0.100 // 512 MB × 100 ms per batch
+)
+
+// costs reads the assign function's "batch applied" lines from the stack's log and estimates
+// the cost of a million inbound messages from them and the webhook POST count.
+func costs(logPath string, posts int, rep *report) error {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "assign.") || !strings.Contains(line, `"batch applied"`) {
+			continue
+		}
+		i := strings.Index(line, "{")
+		var l struct {
+			WriteUnits float64 `json:"write_units"`
+		}
+		if i < 0 || json.Unmarshal([]byte(line[i:]), &l) != nil {
+			continue
+		}
+		rep.AssignBatches++
+		rep.WriteUnits += l.WriteUnits
+	}
+	if rep.AssignBatches == 0 {
+		return errors.New("no 'batch applied' lines from assign in the stack log: cannot count write units")
+	}
+	n := float64(rep.Messages)
+	rep.WebhookInvocations = posts
+	rep.InvocationsPer1000 = float64(posts+rep.AssignBatches) * 1000 / n
+	rep.WriteUnitsPerMessage = rep.WriteUnits / n
+	perMsg := rep.WriteUnitsPerMessage*priceWriteUnit +
+		float64(posts)/n*(priceHTTPAPI+priceLambdaRequest+webhookGBs*priceLambdaGBs) +
+		float64(rep.AssignBatches)/n*(priceLambdaRequest+assignGBs*priceLambdaGBs) +
+		// SQS requests: a batch send per POST (≤ 10 items), a receive and a batch delete per
+		// consumer batch.
+		float64(posts+2*rep.AssignBatches)/n*priceSQSFIFO
+	rep.CostPerMillionDollars = perMsg * 1e6
+	return nil
 }

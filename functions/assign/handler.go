@@ -11,11 +11,15 @@ import (
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/store"
 )
 
 type handler struct {
 	proc *ingest.Processor
 	dlq  *queue.Queue
+	// writes, when set, counts the batch's DynamoDB writes; the total is logged with each
+	// batch (a metric for dashboards and the load driver) and the counter starts again.
+	writes *store.WriteCounter
 }
 
 // handle applies a batch of inbound events. A record that fails transiently is reported (with
@@ -55,6 +59,12 @@ func (h *handler) handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdae
 		}
 		log.WarnContext(ctx, "event failed; will be retried", "error", err)
 		batch.Fail(r)
+	}
+	if h.writes != nil {
+		units, calls := h.writes.Units()
+		h.writes.Reset()
+		slog.InfoContext(ctx, "batch applied", "records", len(ev.Records),
+			"failed", len(batch.Response().BatchItemFailures), "write_units", units, "write_calls", calls)
 	}
 	return batch.Response(), nil
 }

@@ -29,14 +29,16 @@ func main() {
 		slog.Error("assign init failed", "error", err)
 		os.Exit(1)
 	}
-	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
+	writes := store.NewWriteCounter()
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, writes)
 	sq := sqs.NewFromConfig(awsCfg)
 	// The assignment rules run when a conversation opens, and when the customer of an away
 	// agent writes again.
 	router := routing.New(st, time.Now)
 	h := &handler{
-		proc: ingest.New(st, time.Now, router.Opened),
-		dlq:  queue.New(sq, cfg.InboundDLQURL),
+		writes: writes,
+		proc:   ingest.New(st, time.Now, router.Opened),
+		dlq:    queue.New(sq, cfg.InboundDLQURL),
 	}
 	h.proc.OnAssignedMessage(router.CustomerWrote)
 	// Auto-replies (R3) go out through the outbound queue, as agents' messages do.
