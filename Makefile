@@ -67,11 +67,13 @@ load: tools build
 # duplicates, out-of-order statuses, 429/500/timeouts from the provider, poison in a good batch,
 # a record failing mid-batch, crashed functions, redrive), then the load driver with chaos: the
 # newest assign or webhook process is SIGKILLed every second while 6,000 messages flow, and the
-# run fails unless every message is stored exactly once, in order, with nothing dead-lettered.
+# run fails unless every message is stored exactly once, in order, with nothing dead-lettered;
+# then again while DynamoDB Local is frozen (SIGSTOP) for 15 s mid-run: an outage of the table.
 FAULT_TESTS ?= Duplicat|OutOfOrder|Retr|Failure|Poison|Redrive|Crash|Parked|Batch|Sandbox|Throttle|Poller|Runtime|Twilio|Window
 faults: tools build
 	scripts/with-emulators.sh $(GO) test -count=1 -run '$(FAULT_TESTS)' ./functions/... ./shared/... ./infra/local/...
 	$(GO) run ./cmd/load -n 6000 -c 300 -chaos 1s -out faults-report.json
+	$(GO) run ./cmd/load -n 4000 -c 300 -freeze-dynamodb 15s -out faults-dynamodb-report.json
 
 # coldstart: each function's deployable size and its init / first-event time on this machine.
 coldstart:

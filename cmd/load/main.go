@@ -58,6 +58,7 @@ type options struct {
 	dupShare                                       float64
 	poolScale                                      int
 	chaos                                          time.Duration
+	freeze                                         time.Duration
 	out                                            string
 }
 
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "load-report.json", "where to write the figures as JSON")
 	flag.IntVar(&o.poolScale, "scale", 2, "LOCAL_POOL_SCALE for the stack: processes per function × this")
 	flag.DurationVar(&o.chaos, "chaos", 0, "every this often, SIGKILL the newest assign or webhook process mid-run (0: off)")
+	flag.DurationVar(&o.freeze, "freeze-dynamodb", 0, "once, a few seconds into the run, freeze DynamoDB Local (SIGSTOP) this long, then resume it")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -103,6 +105,7 @@ type report struct {
 	Non200          int     `json:"never_acknowledged_attempts"` // failed attempts of deliveries that never got 200
 	Retried         int     `json:"retried_attempts"`            // failed attempts the provider's retry got past
 	Kills           int     `json:"processes_killed"`
+	FrozenSeconds   float64 `json:"dynamodb_frozen_seconds"`
 	// From the assign function's per-batch log lines ("batch applied").
 	AssignBatches         int     `json:"assign_invocations"`
 	WebhookInvocations    int     `json:"webhook_invocations"`
@@ -139,8 +142,10 @@ func run(ctx context.Context, o options) error {
 	defer st.stop()
 	fmt.Fprintln(os.Stderr, "load: stack ready; posting", len(plan.posts), "deliveries")
 	stopChaos := chaos(o.chaos, &rep.Kills)
+	frozen := freezeDynamoDB(st.dynamoPort, o.freeze)
 	res := fire(ctx, st.base+"/webhooks/meta", plan, o.connections)
 	stopChaos()
+	rep.FrozenSeconds = (<-frozen).Seconds()
 	rep.Throughput = float64(o.messages) / res.elapsed.Seconds()
 	rep.PostsPerSecond = float64(len(plan.posts)) / res.elapsed.Seconds()
 	rep.AckP50ms, rep.AckP99ms, rep.AckMaxms = ms(pct(res.acks, 0.5)), ms(pct(res.acks, 0.99)), ms(pct(res.acks, 1))
@@ -623,4 +628,30 @@ func costs(logPath string, posts int, rep *report) error {
 		float64(posts+2*rep.AssignBatches)/n*priceSQSFIFO
 	rep.CostPerMillionDollars = perMsg * 1e6
 	return nil
+}
+
+// freezeDynamoDB stops the DynamoDB Local process for d, 3 s into the run, then resumes it: an
+// outage of the table while deliveries keep coming. The channel gives how long it was frozen.
+func freezeDynamoDB(port int, d time.Duration) <-chan time.Duration {
+	out := make(chan time.Duration, 1)
+	if d <= 0 {
+		out <- 0
+		return out
+	}
+	go func() {
+		time.Sleep(3 * time.Second)
+		pid, err := exec.Command("pgrep", "-f", fmt.Sprintf("DynamoDBLocal.jar .*-port %d", port)).Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load: DynamoDB Local not found to freeze:", err)
+			out <- 0
+			return
+		}
+		p := strings.Fields(string(pid))[0]
+		_ = exec.Command("kill", "-STOP", p).Run()
+		start := time.Now()
+		time.Sleep(d)
+		_ = exec.Command("kill", "-CONT", p).Run()
+		out <- time.Since(start)
+	}()
+	return out
 }
