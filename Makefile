@@ -22,7 +22,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short bench dlq coldstart load faults
+.PHONY: tools build dev test test-short bench dlq coldstart load faults fuzz
 
 tools:
 	$(EMULATORS) install
@@ -43,6 +43,18 @@ dev: tools build
 # tests' status.
 test: tools build
 	LOCAL_BIN_DIR=$(LOCAL_BIN) scripts/with-emulators.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
+	@$(MAKE) --no-print-directory fuzz
+
+# fuzz: a short run of every fuzz target (their seeds, in testdata/fuzz, also run in go test).
+FUZZTIME ?= 5s
+FUZZ_TARGETS := ./shared/meta:FuzzParse ./shared/twilio:FuzzParse ./shared/phone:FuzzNormalize \
+	./shared/quickreply:FuzzRender ./functions/api:FuzzDecode
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 # bench: the webhook's cost per message, the consumer's cost and write units per inbound
 # message, the hottest partition key, the send path's cost and write units per outbound
