@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,9 +22,6 @@ type Client struct {
 	Token   string // system-user or business token
 	HTTP    *http.Client
 }
-
-// maxResponse caps what is read of a Graph API answer.
-const maxResponse = 1 << 20
 
 // Send delivers m from line (its Address is the phone_number_id) to the customer to (a wa_id)
 // and returns the message's wamid. Acceptance is not delivery: the outcome arrives later as a
@@ -48,22 +44,12 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Content-Type", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	status, raw, perr := provider.Do(c.HTTP, req, "the Cloud API", provider.MaxResponse)
+	if perr != nil {
+		return "", sendError(*perr)
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		// No answer (timeout, connection refused, reset): Meta may or may not have it.
-		return "", sendError(provider.SendError{Title: "no response from the Cloud API", Message: err.Error(), Retryable: true, Err: err})
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: resp.StatusCode >= 500, Err: err})
-	}
-	if resp.StatusCode/100 != 2 {
-		return "", parseError(resp.StatusCode, raw)
+	if status/100 != 2 {
+		return "", parseError(status, raw)
 	}
 	var ok struct {
 		Messages []struct {
@@ -72,7 +58,7 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 	}
 	if err := json.Unmarshal(raw, &ok); err != nil || len(ok.Messages) == 0 || ok.Messages[0].ID == "" {
 		// Accepted but unreadable: sending again could deliver twice, so this is final.
-		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response", Message: "the Cloud API answered without a message id"})
+		return "", sendError(provider.SendError{HTTPStatus: status, Title: "unexpected response", Message: "the Cloud API answered without a message id"})
 	}
 	return ok.Messages[0].ID, nil
 }

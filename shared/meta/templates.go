@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -99,26 +98,18 @@ func (c *Client) templatePage(ctx context.Context, waba, after string) (*templat
 		return nil, sendError(provider.SendError{Title: "invalid request", Message: err.Error(), Err: err})
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, sendError(provider.SendError{Title: "no response from the Cloud API", Message: err.Error(), Retryable: true, Err: err})
-	}
-	defer resp.Body.Close()
 	// A page of 100 templates with their components is well under the cap, but not 1 MB.
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16*maxResponse))
-	if err != nil {
-		return nil, sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: true, Err: err})
+	status, raw, perr := provider.Do(c.HTTP, req, "the Cloud API", 16*provider.MaxResponse)
+	if perr != nil {
+		perr.Retryable = true // a sync runs again anyway
+		return nil, sendError(*perr)
 	}
-	if resp.StatusCode/100 != 2 {
-		return nil, parseError(resp.StatusCode, raw)
+	if status/100 != 2 {
+		return nil, parseError(status, raw)
 	}
 	var page templatePage
 	if err := json.Unmarshal(raw, &page); err != nil {
-		return nil, sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response",
+		return nil, sendError(provider.SendError{HTTPStatus: status, Title: "unexpected response",
 			Message: "the template list is not the Graph API's JSON", Retryable: true, Err: err})
 	}
 	return &page, nil

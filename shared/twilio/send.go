@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,9 +23,6 @@ type Client struct {
 	StatusCallback string
 	HTTP           *http.Client
 }
-
-// maxResponse caps what is read of a Twilio answer.
-const maxResponse = 1 << 20
 
 // Send delivers m from line (its Address is the sender, "+E164") to the customer to (a wa_id,
 // digits) and returns the Message SID. Twilio's Messages API has no reply context for
@@ -53,28 +49,19 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 	req.SetBasicAuth(line.Account, c.AuthToken)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	status, raw, perr := provider.Do(c.HTTP, req, "Twilio", provider.MaxResponse)
+	if perr != nil {
+		return "", sendError(*perr)
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", sendError(provider.SendError{Title: "no response from Twilio", Message: err.Error(), Retryable: true, Err: err})
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "response cut short", Message: err.Error(), Retryable: resp.StatusCode >= 500, Err: err})
-	}
-	if resp.StatusCode/100 != 2 {
-		return "", parseError(resp.StatusCode, raw)
+	if status/100 != 2 {
+		return "", parseError(status, raw)
 	}
 	var ok struct {
 		SID string `json:"sid"`
 	}
 	if err := json.Unmarshal(raw, &ok); err != nil || ok.SID == "" {
 		// Accepted but unreadable: sending again could deliver twice, so this is final.
-		return "", sendError(provider.SendError{HTTPStatus: resp.StatusCode, Title: "unexpected response", Message: "Twilio answered without a message SID"})
+		return "", sendError(provider.SendError{HTTPStatus: status, Title: "unexpected response", Message: "Twilio answered without a message SID"})
 	}
 	return ok.SID, nil
 }
