@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -12,15 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	localstack "github.com/buzon/buzon/infra/local/stack"
 )
 
 const appSecret = "e2e-meta-secret"
@@ -33,16 +31,15 @@ type stack struct {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := localstack.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
-// start runs `go run ./infra/local` with its own ports and waits for its ready line. The
-// emulators `make test` started are reused (their ports come from the environment).
+// start runs the local stack with its own ports and waits for its ready line. The emulators
+// `make test` started are reused (their ports come from the environment).
 func start(t *testing.T) *stack {
 	t.Helper()
 	if testing.Short() {
@@ -56,50 +53,22 @@ func start(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	port, sandboxPort := freePort(t), freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "go", "run", "./infra/local")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
+	var logs bytes.Buffer
+	st, err := localstack.Start(context.Background(), root, []string{
 		fmt.Sprintf("PORT=%d", port),
 		fmt.Sprintf("SANDBOX_PORT=%d", sandboxPort),
-		"META_APP_SECRET="+appSecret,
+		"META_APP_SECRET=" + appSecret,
 		"TICK_SECONDS=3600",
-	)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
-	cmd.WaitDelay = 20 * time.Second
-	out, err := cmd.StdoutPipe()
+	}, &logs, 4*time.Minute)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; logs:\n%s", err, tail(logs.String(), 4000))
 	}
 	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
+		st.Stop()
 		if t.Failed() {
 			t.Logf("stack logs (tail):\n%s", tail(logs.String(), 4000))
 		}
 	})
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "ready") {
-				close(ready)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case <-ready:
-	case <-time.After(4 * time.Minute):
-		t.Fatalf("the stack printed no ready line in 4 minutes; logs:\n%s", tail(logs.String(), 4000))
-	}
 	return &stack{base: fmt.Sprintf("http://127.0.0.1:%d", port), sandbox: fmt.Sprintf("http://127.0.0.1:%d", sandboxPort),
 		http: &http.Client{Timeout: 30 * time.Second}}
 }

@@ -30,7 +30,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +38,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	localstack "github.com/buzon/buzon/infra/local/stack"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/meta"
 	"github.com/buzon/buzon/shared/queue"
@@ -353,66 +353,32 @@ type stack struct {
 }
 
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	p, _ := localstack.FreePort()
+	return p
 }
 
-// startStack runs `go run ./infra/local` on free ports with its own emulators.
+// startStack runs the local stack on free ports with its own emulators.
 func startStack(ctx context.Context, scale int) (*stack, error) {
 	s := &stack{dynamoPort: freePort(), sqsP: freePort()}
 	port := freePort()
 	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.CommandContext(ctx, "go", "run", "./infra/local")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port), fmt.Sprintf("SANDBOX_PORT=%d", freePort()),
-		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP),
-		"META_APP_SECRET="+appSecret, "TICK_SECONDS=3600", "LOG_LEVEL=warn", fmt.Sprintf("LOCAL_POOL_SCALE=%d", scale))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
 	logs, err := os.CreateTemp("", "load-stack-*.log")
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = logs
 	s.logPath = logs.Name()
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	st, err := localstack.Start(ctx, ".", []string{fmt.Sprintf("PORT=%d", port), fmt.Sprintf("SANDBOX_PORT=%d", freePort()),
+		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP),
+		"META_APP_SECRET=" + appSecret, "TICK_SECONDS=3600", "LOG_LEVEL=warn", fmt.Sprintf("LOCAL_POOL_SCALE=%d", scale)},
+		logs, 4*time.Minute)
+	if err != nil {
+		return nil, fmt.Errorf("%w (logs in %s)", err, logs.Name())
 	}
 	s.stop = func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}
+		st.Stop()
 		fmt.Fprintln(os.Stderr, "load: stack logs in", logs.Name())
 	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "ready") {
-				close(ready)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case <-ready:
-		return s, nil
-	case <-time.After(4 * time.Minute):
-		s.stop()
-		return nil, errors.New("the local stack printed no ready line in 4 minutes")
-	}
+	return s, nil
 }
 
 // drainAndCheck waits until every message is stored (or nothing moves for a minute), then checks
