@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,13 +65,7 @@ func (w *WriteCounter) Top(n int) []KeyCount {
 	defer w.mu.Unlock()
 	byIndex := map[string][]KeyCount{}
 	for k, c := range w.keys {
-		var idx, key string
-		for i := range len(k) {
-			if k[i] == '|' {
-				idx, key = k[:i], k[i+1:]
-				break
-			}
-		}
+		idx, key, _ := strings.Cut(k, "|")
 		byIndex[idx] = append(byIndex[idx], KeyCount{Index: idx, Key: key, N: c})
 	}
 	var out []KeyCount
