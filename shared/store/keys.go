@@ -1,8 +1,11 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,8 +59,40 @@ func threadSK(at time.Time, id string) string {
 // and inbound ones whose provider sends no timestamp).
 func pointerSK(providerID string) string { return "P#" + providerID }
 
-// parkedSK holds a status that arrived before its message was known.
-func parkedSK(providerID, status string) string { return "PARK#" + providerID + "#" + status }
+// parkedSK holds a status that arrived before its message was known; a message's parked
+// statuses share parkedPrefix.
+func parkedSK(providerID, status string) string { return parkedPrefix(providerID) + status }
+
+func parkedPrefix(providerID string) string { return "PARK#" + providerID + "#" }
+
+// Time is the timeline position of the key's item (threadSK's time).
+func (k MessageKey) Time() time.Time {
+	parts := strings.SplitN(k.SK, "#", 3)
+	if len(parts) < 2 {
+		return time.Time{}
+	}
+	v, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return fromMS(v)
+}
+
+// unroutedPK keeps the items addressed to a business number no line claims, spread over
+// queueShards partitions per address by the item's id.
+func unroutedPK(provider, address, id string) string {
+	return fmt.Sprintf("UNROUTED#%s#%s#%02d", provider, address, shardOf(id))
+}
+
+// providerEventPK keeps an account's provider events Buzón has no entity for.
+func providerEventPK(provider, account string) string { return "PEVT#" + provider + "#" + account }
+
+// providerEventSK is a provider event's place in its partition: a hash of its id, so a
+// provider's retry lands on the same item.
+func providerEventSK(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:16])
+}
 
 // activitySK sorts conversations newest activity first (queries run backwards).
 func activitySK(at time.Time, convID string) string {
@@ -112,6 +147,15 @@ func shardOf(convID string) int {
 	h.Write([]byte(convID))
 	return int(h.Sum32() % queueShards)
 }
+
+// skEmailUser is the GSI3 sort key of a user's sign-in entry (its GSI3PK is emailKey).
+const skEmailUser = "USER"
+
+// quickReplySK is one quick reply in its organization's partition.
+func quickReplySK(id string) string { return id }
+
+// workloadUser is the user of a workload item's partition key of org.
+func workloadUser(org, pk string) string { return strings.TrimPrefix(pk, workloadPK(org, "")) }
 
 // labelSK is one of an organization's labels, in the organization's partition.
 func labelSK(id string) string { return skLabelPrefix + id }
@@ -184,12 +228,12 @@ func wabaRegistrySK(waba, org string) string { return waba + "#" + org }
 // partition for the same reason as templates.
 func quickReplyPK(org string) string { return "QR#" + org }
 
-// loadPK is one agent's workload item (open conversations, availability, capacity): its own
+// workloadPK is one agent's workload item (open conversations, availability, capacity): its own
 // partition, written when the agent's assignments change (never per message), so agents
 // assigned at once do not contend on a shared key.
-func loadPK(org, user string) string { return "LOAD#" + org + "#" + user }
+func workloadPK(org, user string) string { return "LOAD#" + org + "#" + user }
 
-const skLoad = "LOAD"
+const skWorkload = "LOAD"
 
 // skLastAgent is the item in a contact's partition that names the agent who last held one of
 // its conversations (the last_agent rule).

@@ -251,7 +251,7 @@ func (s *Store) Parked(ctx context.Context, convID, providerID string) ([]*event
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: convPK(convID)},
-			":p":  &types.AttributeValueMemberS{Value: "PARK#" + providerID + "#"},
+			":p":  &types.AttributeValueMemberS{Value: parkedPrefix(providerID)},
 		},
 		ConsistentRead: aws.Bool(true),
 	})

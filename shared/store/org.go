@@ -83,7 +83,7 @@ func (s *Store) PutOrganization(ctx context.Context, o *inbox.Organization) erro
 // workload. Emails are unique across Buzón (they sign in).
 func (s *Store) PutUser(ctx context.Context, u *inbox.User) error {
 	it := userItem{
-		PK: orgPK(u.OrgID), SK: userSK(u.ID), GSI3PK: emailKey(u.Email), GSI3SK: "USER", Type: "user",
+		PK: orgPK(u.OrgID), SK: userSK(u.ID), GSI3PK: emailKey(u.Email), GSI3SK: skEmailUser, Type: "user",
 		ID: u.ID, Org: u.OrgID, Email: strings.ToLower(u.Email), Name: u.Name, Role: string(u.Role),
 		Depts: u.Departments, Available: u.Available, MaxOpen: u.MaxOpen,
 	}
@@ -91,7 +91,7 @@ func (s *Store) PutUser(ctx context.Context, u *inbox.User) error {
 	if err != nil {
 		return fmt.Errorf("encode user: %w", err)
 	}
-	// The workload item gets the same availability and capacity (load.go), in one transaction.
+	// The workload item gets the same availability and capacity (workload.go), in one transaction.
 	_, err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: aws.String(s.table), Item: item}},
@@ -102,7 +102,7 @@ func (s *Store) PutUser(ctx context.Context, u *inbox.User) error {
 		return fmt.Errorf("put user %s: %w", u.ID, err)
 	}
 	s.count(indexKeys{}, indexKeys{PK: it.PK, GSI3: it.GSI3PK}, nil)
-	s.count(indexKeys{}, indexKeys{PK: loadPK(u.OrgID, u.ID)}, nil)
+	s.count(indexKeys{}, indexKeys{PK: workloadPK(u.OrgID, u.ID)}, nil)
 	return nil
 }
 

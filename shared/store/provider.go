@@ -2,14 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
@@ -30,13 +25,12 @@ type providerEventItem struct {
 // spread over queueShards partitions per address and written once per event.
 func (s *Store) PutUnrouted(ctx context.Context, provider events.Provider, address string, ev *events.Inbound) error {
 	id := ev.DedupID()
-	pk := fmt.Sprintf("UNROUTED#%s#%s#%02d", provider, address, shardOf(id))
-	return s.putProviderEvent(ctx, pk, ev, id)
+	return s.putProviderEvent(ctx, unroutedPK(string(provider), address, id), ev, id)
 }
 
 // PutProviderEvent keeps an account-level provider event (template status, account update...).
 func (s *Store) PutProviderEvent(ctx context.Context, provider events.Provider, account string, ev *events.Inbound) error {
-	return s.putProviderEvent(ctx, "PEVT#"+string(provider)+"#"+account, ev, ev.DedupID())
+	return s.putProviderEvent(ctx, providerEventPK(string(provider), account), ev, ev.DedupID())
 }
 
 func (s *Store) putProviderEvent(ctx context.Context, pk string, ev *events.Inbound, id string) error {
@@ -44,9 +38,8 @@ func (s *Store) putProviderEvent(ctx context.Context, pk string, ev *events.Inbo
 	if err != nil {
 		return fmt.Errorf("encode provider event: %w", err)
 	}
-	sum := sha256.Sum256([]byte(id))
 	item, err := attributevalue.MarshalMap(providerEventItem{
-		PK: pk, SK: hex.EncodeToString(sum[:16]), Type: "provider_event", Kind: string(ev.Kind),
+		PK: pk, SK: providerEventSK(id), Type: "provider_event", Kind: string(ev.Kind),
 		Received: ms(ev.ReceivedAt), Event: raw,
 	})
 	if err != nil {
@@ -57,17 +50,4 @@ func (s *Store) putProviderEvent(ctx context.Context, pk string, ev *events.Inbo
 		return nil
 	}
 	return err
-}
-
-// Time is the timeline position of the key's item.
-func (k MessageKey) Time() time.Time {
-	parts := strings.SplitN(k.SK, "#", 3)
-	if len(parts) < 2 {
-		return time.Time{}
-	}
-	v, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return fromMS(v)
 }

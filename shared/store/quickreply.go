@@ -35,7 +35,7 @@ func (it *quickReplyItem) quickReply() *inbox.QuickReply {
 }
 
 func (s *Store) putQuickReply(ctx context.Context, q *inbox.QuickReply, cond string, vals map[string]types.AttributeValue) error {
-	it := quickReplyItem{PK: quickReplyPK(q.OrgID), SK: q.ID, Type: "quick_reply", ID: q.ID, Org: q.OrgID, Title: q.Title,
+	it := quickReplyItem{PK: quickReplyPK(q.OrgID), SK: quickReplySK(q.ID), Type: "quick_reply", ID: q.ID, Org: q.OrgID, Title: q.Title,
 		Text: q.Text, By: q.CreatedBy, Created: ms(q.CreatedAt), Updated: ms(q.UpdatedAt), Version: q.Version}
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
@@ -55,7 +55,7 @@ func (s *Store) CreateQuickReply(ctx context.Context, q *inbox.QuickReply) error
 
 // QuickReply reads one quick reply of org.
 func (s *Store) QuickReply(ctx context.Context, org, id string) (*inbox.QuickReply, error) {
-	raw, err := s.get(ctx, quickReplyPK(org), id)
+	raw, err := s.get(ctx, quickReplyPK(org), quickReplySK(id))
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Store) UpdateQuickReply(ctx context.Context, org, id string, fn func(q 
 func (s *Store) DeleteQuickReply(ctx context.Context, org, id string) error {
 	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:              aws.String(s.table),
-		Key:                    key(quickReplyPK(org), id),
+		Key:                    key(quickReplyPK(org), quickReplySK(id)),
 		ConditionExpression:    aws.String("attribute_exists(PK)"),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})

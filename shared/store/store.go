@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -194,4 +196,47 @@ func (s *Store) get(ctx context.Context, pk, sk string) (map[string]types.Attrib
 		return nil, ErrNotFound
 	}
 	return out.Item, nil
+}
+
+// items (or a transaction cancelled by another's): trying again is all it takes.
+func isTransactionConflict(err error) bool {
+	var tc *types.TransactionConflictException
+	if errors.As(err, &tc) {
+		return true
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// transact runs a transaction that writes a workload item, trying again while it conflicts
+// with another transaction in flight on the same items (an assignment of the same agent).
+func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput) (*dynamodb.TransactWriteItemsOutput, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := s.db.TransactWriteItems(ctx, in)
+		if !isTransactionConflict(err) || attempt == 5 {
+			return out, err
+		}
+		if err := jitter(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// jitter waits before another attempt of a contended write: growing, randomized, so writers
+// that collided do not collide again in step.
+func jitter(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(attempt, 5))*int64(8*time.Millisecond)) + int64(time.Millisecond))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
