@@ -152,7 +152,7 @@ func (a *api) targetUser(ctx context.Context, c *call, id string) (*inbox.User, 
 	if err != nil {
 		return nil, err
 	}
-	if u.Role == inbox.RoleNoInbox {
+	if !access.HasInbox(u) {
 		return nil, unprocessable("assignee_has_no_inbox", "that user's role has no inbox")
 	}
 	return u, nil

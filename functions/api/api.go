@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -40,52 +39,52 @@ const orgClaim = "custom:org_id"
 
 func (a *api) routes() *router {
 	r := &router{a: a}
-	r.add("GET", "/v1/me", 200, a.me)
-	r.add("GET", "/v1/conversations", 200, a.listConversations)
-	r.add("POST", "/v1/conversations", 201, a.startConversation)
-	r.add("GET", "/v1/conversations/{id}", 200, a.getConversation)
-	r.add("GET", "/v1/conversations/{id}/messages", 200, a.listMessages)
-	r.add("POST", "/v1/conversations/{id}/messages", 202, a.sendMessage)
-	r.add("POST", "/v1/conversations/{id}/claim", 200, a.claim)
-	r.add("POST", "/v1/conversations/{id}/assign", 200, a.assign)
-	r.add("POST", "/v1/conversations/{id}/return", 200, a.returnToInbox)
-	r.add("POST", "/v1/conversations/{id}/transfer", 200, a.transfer)
-	r.add("POST", "/v1/conversations/{id}/close", 200, a.close)
-	r.add("POST", "/v1/conversations/{id}/reopen", 200, a.reopen)
-	r.add("POST", "/v1/conversations/{id}/read", 200, a.markRead)
-	r.add("POST", "/v1/conversations/{id}/notes", 201, a.addNote)
-	r.add("POST", "/v1/conversations/{id}/labels", 200, a.labelConversation)
-	r.add("GET", "/v1/labels", 200, a.listLabels)
-	r.add("POST", "/v1/labels", 201, a.createLabel)
-	r.add("GET", "/v1/departments", 200, a.listDepartments)
-	r.add("POST", "/v1/departments", 201, a.createDepartment)
-	r.add("GET", "/v1/departments/{id}/rules", 200, a.getRules(store.ScopeDepartment))
-	r.add("PUT", "/v1/departments/{id}/rules", 200, a.putRules(store.ScopeDepartment))
-	r.add("DELETE", "/v1/departments/{id}/rules", 204, a.deleteRules(store.ScopeDepartment))
-	r.add("GET", "/v1/users", 200, a.listUsers)
-	r.add("POST", "/v1/users", 201, a.createUser)
-	r.add("GET", "/v1/users/{id}/availability", 200, a.getAvailability)
-	r.add("PUT", "/v1/users/{id}/availability", 200, a.setAvailability)
-	r.add("GET", "/v1/lines", 200, a.listLines)
-	r.add("POST", "/v1/lines", 201, a.createLine)
-	r.add("GET", "/v1/lines/{id}/hours", 200, a.getLineHours)
-	r.add("PUT", "/v1/lines/{id}/hours", 200, a.putLineHours)
-	r.add("DELETE", "/v1/lines/{id}/hours", 200, a.deleteLineHours)
-	r.add("GET", "/v1/lines/{id}/auto-replies", 200, a.getAutoReplies)
-	r.add("PUT", "/v1/lines/{id}/auto-replies", 200, a.putAutoReplies)
-	r.add("GET", "/v1/lines/{id}/auto-close", 200, a.getAutoClose)
-	r.add("PUT", "/v1/lines/{id}/auto-close", 200, a.putAutoClose)
-	r.add("GET", "/v1/lines/{id}/rules", 200, a.getRules(store.ScopeLine))
-	r.add("PUT", "/v1/lines/{id}/rules", 200, a.putRules(store.ScopeLine))
-	r.add("DELETE", "/v1/lines/{id}/rules", 204, a.deleteRules(store.ScopeLine))
-	r.add("PATCH", "/v1/lines/{id}", 200, a.updateLine)
-	r.add("GET", "/v1/templates", 200, a.listTemplates)
-	r.add("POST", "/v1/templates/sync", 200, a.syncTemplates)
-	r.add("GET", "/v1/quick-replies", 200, a.listQuickReplies)
-	r.add("POST", "/v1/quick-replies", 201, a.createQuickReply)
-	r.add("PUT", "/v1/quick-replies/{id}", 200, a.updateQuickReply)
-	r.add("DELETE", "/v1/quick-replies/{id}", 204, a.deleteQuickReply)
-	r.add("POST", "/v1/conversations/{id}/quick-replies/{qr}/render", 200, a.renderQuickReply)
+	r.add("GET", "/v1/me", 200, access.Anyone, a.me)
+	r.add("GET", "/v1/conversations", 200, access.Inbox, a.listConversations)
+	r.add("POST", "/v1/conversations", 201, access.Inbox, a.startConversation)
+	r.add("GET", "/v1/conversations/{id}", 200, access.Anyone, a.getConversation)
+	r.add("GET", "/v1/conversations/{id}/messages", 200, access.Anyone, a.listMessages)
+	r.add("POST", "/v1/conversations/{id}/messages", 202, access.Anyone, a.sendMessage)
+	r.add("POST", "/v1/conversations/{id}/claim", 200, access.Anyone, a.claim)
+	r.add("POST", "/v1/conversations/{id}/assign", 200, access.Anyone, a.assign)
+	r.add("POST", "/v1/conversations/{id}/return", 200, access.Anyone, a.returnToInbox)
+	r.add("POST", "/v1/conversations/{id}/transfer", 200, access.Anyone, a.transfer)
+	r.add("POST", "/v1/conversations/{id}/close", 200, access.Anyone, a.close)
+	r.add("POST", "/v1/conversations/{id}/reopen", 200, access.Anyone, a.reopen)
+	r.add("POST", "/v1/conversations/{id}/read", 200, access.Anyone, a.markRead)
+	r.add("POST", "/v1/conversations/{id}/notes", 201, access.Anyone, a.addNote)
+	r.add("POST", "/v1/conversations/{id}/labels", 200, access.Anyone, a.labelConversation)
+	r.add("GET", "/v1/labels", 200, access.Anyone, a.listLabels)
+	r.add("POST", "/v1/labels", 201, access.CreateLabels, a.createLabel)
+	r.add("GET", "/v1/departments", 200, access.Anyone, a.listDepartments)
+	r.add("POST", "/v1/departments", 201, access.ManageOrganization, a.createDepartment)
+	r.add("GET", "/v1/departments/{id}/rules", 200, access.ManageOrganization, a.getRules(store.ScopeDepartment))
+	r.add("PUT", "/v1/departments/{id}/rules", 200, access.ManageOrganization, a.putRules(store.ScopeDepartment))
+	r.add("DELETE", "/v1/departments/{id}/rules", 204, access.ManageOrganization, a.deleteRules(store.ScopeDepartment))
+	r.add("GET", "/v1/users", 200, access.ManageOrganization, a.listUsers)
+	r.add("POST", "/v1/users", 201, access.ManageOrganization, a.createUser)
+	r.add("GET", "/v1/users/{id}/availability", 200, access.Anyone, a.getAvailability)
+	r.add("PUT", "/v1/users/{id}/availability", 200, access.Anyone, a.setAvailability)
+	r.add("GET", "/v1/lines", 200, access.Inbox, a.listLines)
+	r.add("POST", "/v1/lines", 201, access.ManageOrganization, a.createLine)
+	r.add("GET", "/v1/lines/{id}/hours", 200, access.ManageOrganization, a.getLineHours)
+	r.add("PUT", "/v1/lines/{id}/hours", 200, access.ManageOrganization, a.putLineHours)
+	r.add("DELETE", "/v1/lines/{id}/hours", 200, access.ManageOrganization, a.deleteLineHours)
+	r.add("GET", "/v1/lines/{id}/auto-replies", 200, access.ManageOrganization, a.getAutoReplies)
+	r.add("PUT", "/v1/lines/{id}/auto-replies", 200, access.ManageOrganization, a.putAutoReplies)
+	r.add("GET", "/v1/lines/{id}/auto-close", 200, access.ManageOrganization, a.getAutoClose)
+	r.add("PUT", "/v1/lines/{id}/auto-close", 200, access.ManageOrganization, a.putAutoClose)
+	r.add("GET", "/v1/lines/{id}/rules", 200, access.ManageOrganization, a.getRules(store.ScopeLine))
+	r.add("PUT", "/v1/lines/{id}/rules", 200, access.ManageOrganization, a.putRules(store.ScopeLine))
+	r.add("DELETE", "/v1/lines/{id}/rules", 204, access.ManageOrganization, a.deleteRules(store.ScopeLine))
+	r.add("PATCH", "/v1/lines/{id}", 200, access.ManageOrganization, a.updateLine)
+	r.add("GET", "/v1/templates", 200, access.Anyone, a.listTemplates)
+	r.add("POST", "/v1/templates/sync", 200, access.ManageOrganization, a.syncTemplates)
+	r.add("GET", "/v1/quick-replies", 200, access.Anyone, a.listQuickReplies)
+	r.add("POST", "/v1/quick-replies", 201, access.ManageQuickReplies, a.createQuickReply)
+	r.add("PUT", "/v1/quick-replies/{id}", 200, access.ManageQuickReplies, a.updateQuickReply)
+	r.add("DELETE", "/v1/quick-replies/{id}", 204, access.ManageQuickReplies, a.deleteQuickReply)
+	r.add("POST", "/v1/conversations/{id}/quick-replies/{qr}/render", 200, access.Anyone, a.renderQuickReply)
 	return r
 }
 
@@ -339,34 +338,22 @@ func (a *api) line(ctx context.Context, cache map[string]*inbox.Line, cv *inbox.
 //   - default: unassigned in my departments + assigned to me
 //   - mine, unassigned, others (assigned to someone else), all
 //
-// Admins read every department and the "no route" queue; sellers only their own.
+// Which departments' queues a user reads is access.Queues's rule.
 func (a *api) viewSources(ctx context.Context, u *inbox.User, view, dept, assignee string) (sources []store.Source, otherOnly bool, err error) {
-	if u.Role == inbox.RoleNoInbox {
-		return nil, false, &apiError{http.StatusForbidden, "forbidden", "your role has no inbox"}
-	}
-	depts := u.Departments
-	if u.Role == inbox.RoleAdmin {
+	depts, err := access.Queues(u, dept, func() ([]string, error) {
 		_, all, _, err := a.st.OrgItems(ctx, u.OrgID)
-		if err != nil {
-			return nil, false, err
-		}
-		depts = []string{""} // the "no route" queue
+		ids := make([]string, 0, len(all))
 		for _, d := range all {
-			depts = append(depts, d.ID)
+			ids = append(ids, d.ID)
 		}
-	}
-	if dept != "" {
-		if u.Role != inbox.RoleAdmin && !u.InDepartment(dept) {
-			return nil, false, &apiError{http.StatusForbidden, "forbidden", "you are not a member of that department"}
-		}
-		depts = []string{dept}
-	}
-	if u.Role == inbox.RoleSeller {
-		depts = nil
+		return ids, err
+	})
+	if err != nil {
+		return nil, false, err
 	}
 	if assignee != "" {
-		if u.Role == inbox.RoleSeller && assignee != u.ID {
-			return nil, false, &apiError{http.StatusForbidden, "forbidden", "sellers see only their own conversations"}
+		if err := access.ListAssignee(u, assignee); err != nil {
+			return nil, false, err
 		}
 		return []store.Source{{Assignee: assignee}}, false, nil
 	}

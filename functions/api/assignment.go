@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net/http"
 
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
@@ -30,14 +28,10 @@ const maxOpenLimit = 1000
 // of the organization for an admin.
 func (a *api) availabilityTarget(ctx context.Context, c *call) (*inbox.User, error) {
 	id := c.params["id"]
-	if id != c.user.ID && c.user.Role != inbox.RoleAdmin {
-		return nil, &apiError{http.StatusForbidden, "forbidden", "only admins see or set another user's availability"}
+	if err := access.Availability(c.user, id); err != nil {
+		return nil, err
 	}
-	u, err := a.st.User(ctx, c.user.OrgID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &apiError{http.StatusNotFound, "not_found", "user not found"}
-	}
-	return u, err
+	return a.st.User(ctx, c.user.OrgID, id)
 }
 
 func (a *api) getAvailability(ctx context.Context, c *call) (any, error) {
@@ -72,10 +66,12 @@ func (a *api) setAvailability(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body.MaxOpen != nil && *body.MaxOpen != u.MaxOpen && c.user.Role != inbox.RoleAdmin {
-		return nil, &apiError{http.StatusForbidden, "forbidden", "only admins set capacity (max_open)"}
+	if body.MaxOpen != nil && *body.MaxOpen != u.MaxOpen {
+		if err := access.SetCapacity(c.user); err != nil {
+			return nil, err
+		}
 	}
-	if u.Role == inbox.RoleNoInbox {
+	if !access.HasInbox(u) {
 		return nil, unprocessable("user_has_no_inbox", "that user's role has no inbox")
 	}
 	available, maxOpen := u.Available, u.MaxOpen
@@ -128,23 +124,17 @@ func toRulesJSON(r *inbox.AssignmentRules, source string) rulesJSON {
 	return out
 }
 
-// rulesScope reads the line or department of the path (admins only) and returns it with the
-// department whose members its rules assign to.
+// rulesScope reads the line or department of the path (access.ManageOrganization guards the
+// routes) and returns it with the department whose members its rules assign to.
 func (a *api) rulesScope(ctx context.Context, c *call, scope store.RuleScope) (line *inbox.Line, dept string, err error) {
-	if err := requireAdmin(c.user); err != nil {
-		return nil, "", err
-	}
 	id := c.params["id"]
 	if scope == store.ScopeDepartment {
-		if err := a.departmentsExist(ctx, c.user.OrgID, id); err != nil {
-			return nil, "", &apiError{http.StatusNotFound, "not_found", "department not found"}
+		if _, err := a.st.Department(ctx, c.user.OrgID, id); err != nil {
+			return nil, "", err
 		}
 		return nil, id, nil
 	}
 	l, err := a.st.Line(ctx, c.user.OrgID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, "", &apiError{http.StatusNotFound, "not_found", "line not found"}
-	}
 	if err != nil {
 		return nil, "", err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"strings"
 	"time"
 
@@ -16,18 +14,9 @@ import (
 // conversations (R4). Each is its own resource under the line, so setting one never
 // overwrites another or the line's route.
 
-var errLineNotFound = &apiError{http.StatusNotFound, "not_found", "line not found"}
-
-// adminLine is the line of the path, for an admin of its organization.
+// adminLine is the line of the path (access.ManageOrganization guards the routes).
 func (a *api) adminLine(ctx context.Context, c *call) (*inbox.Line, error) {
-	if err := requireAdmin(c.user); err != nil {
-		return nil, err
-	}
-	l, err := a.st.Line(ctx, c.user.OrgID, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errLineNotFound
-	}
-	return l, err
+	return a.st.Line(ctx, c.user.OrgID, c.params["id"])
 }
 
 // hoursJSON is a line's business hours: null when the line is always open.
@@ -68,9 +57,7 @@ func (a *api) putLineHours(ctx context.Context, c *call) (any, error) {
 	if _, err := hours.New(spec); err != nil {
 		return nil, unprocessable("bad_hours", strings.TrimPrefix(err.Error(), hours.ErrInvalid.Error()+": "))
 	}
-	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, &spec); errors.Is(err, store.ErrNotFound) {
-		return nil, errLineNotFound
-	} else if err != nil {
+	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, &spec); err != nil {
 		return nil, err
 	}
 	l.Hours = &spec
@@ -83,9 +70,7 @@ func (a *api) deleteLineHours(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, nil); errors.Is(err, store.ErrNotFound) {
-		return nil, errLineNotFound
-	} else if err != nil {
+	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, nil); err != nil {
 		return nil, err
 	}
 	l.Hours = nil
@@ -141,9 +126,7 @@ func (a *api) putAutoReplies(ctx context.Context, c *call) (any, error) {
 			return nil, err
 		}
 	}
-	if err := a.st.SetLineAutoReplies(ctx, l.OrgID, l.ID, rs); errors.Is(err, store.ErrNotFound) {
-		return nil, errLineNotFound
-	} else if err != nil {
+	if err := a.st.SetLineAutoReplies(ctx, l.OrgID, l.ID, rs); err != nil {
 		return nil, err
 	}
 	l.AutoReplies = rs

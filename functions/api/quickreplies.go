@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
@@ -36,13 +35,6 @@ type quickReplyRequest struct {
 	Text  string `json:"text"`
 }
 
-func requireEditor(u *inbox.User) error {
-	if u.Role != inbox.RoleAdmin && u.Role != inbox.RoleNoInbox {
-		return &apiError{http.StatusForbidden, "forbidden", "only admins and editors manage quick replies"}
-	}
-	return nil
-}
-
 // editQuickReply applies a request to q: a title, a text, and only variables Buzón can fill.
 func editQuickReply(q *inbox.QuickReply, body quickReplyRequest, now time.Time) error {
 	if err := q.Edit(body.Title, body.Text, now); err != nil {
@@ -69,9 +61,6 @@ func (a *api) listQuickReplies(ctx context.Context, c *call) (any, error) {
 }
 
 func (a *api) createQuickReply(ctx context.Context, c *call) (any, error) {
-	if err := requireEditor(c.user); err != nil {
-		return nil, err
-	}
 	var body quickReplyRequest
 	if err := decode(c.req, &body); err != nil {
 		return nil, err
@@ -87,12 +76,7 @@ func (a *api) createQuickReply(ctx context.Context, c *call) (any, error) {
 	return toQuickReplyJSON(q), nil
 }
 
-var errNoQuickReply = &apiError{http.StatusNotFound, "not_found", "quick reply not found"}
-
 func (a *api) updateQuickReply(ctx context.Context, c *call) (any, error) {
-	if err := requireEditor(c.user); err != nil {
-		return nil, err
-	}
 	var body quickReplyRequest
 	if err := decode(c.req, &body); err != nil {
 		return nil, err
@@ -101,9 +85,6 @@ func (a *api) updateQuickReply(ctx context.Context, c *call) (any, error) {
 	q, err := a.st.UpdateQuickReply(ctx, c.user.OrgID, c.params["id"], func(q *inbox.QuickReply) error {
 		return editQuickReply(q, body, now)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoQuickReply
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -111,12 +92,7 @@ func (a *api) updateQuickReply(ctx context.Context, c *call) (any, error) {
 }
 
 func (a *api) deleteQuickReply(ctx context.Context, c *call) (any, error) {
-	if err := requireEditor(c.user); err != nil {
-		return nil, err
-	}
-	if err := a.st.DeleteQuickReply(ctx, c.user.OrgID, c.params["id"]); errors.Is(err, store.ErrNotFound) {
-		return nil, errNoQuickReply
-	} else if err != nil {
+	if err := a.st.DeleteQuickReply(ctx, c.user.OrgID, c.params["id"]); err != nil {
 		return nil, err
 	}
 	return nil, nil
@@ -136,9 +112,6 @@ func (a *api) renderQuickReply(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	q, err := a.st.QuickReply(ctx, c.user.OrgID, c.params["qr"])
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoQuickReply
-	}
 	if err != nil {
 		return nil, err
 	}

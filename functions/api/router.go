@@ -37,6 +37,9 @@ type handlerFunc func(ctx context.Context, c *call) (any, error)
 type route struct {
 	method string
 	parts  []string // "{id}" segments capture
+	// guard is the role rule checked before the handler runs. Routes on one conversation
+	// name access.Anyone: their action is checked on the conversation, inside its write.
+	guard  access.Rule
 	h      handlerFunc
 	status int // success status
 }
@@ -46,8 +49,8 @@ type router struct {
 	routes []route
 }
 
-func (r *router) add(method, pattern string, status int, h handlerFunc) {
-	r.routes = append(r.routes, route{method: method, parts: strings.Split(strings.Trim(pattern, "/"), "/"), h: h, status: status})
+func (r *router) add(method, pattern string, status int, guard access.Rule, h handlerFunc) {
+	r.routes = append(r.routes, route{method: method, parts: strings.Split(strings.Trim(pattern, "/"), "/"), guard: guard, h: h, status: status})
 }
 
 // match finds the route of a method and path; allowed lists the methods of a path that matched
@@ -98,6 +101,9 @@ func (r *router) serve(ctx context.Context, req request) (response, error) {
 	if id := params["id"]; id != "" {
 		log = log.With("conversation_id", id)
 	}
+	if err := rt.guard(user); err != nil {
+		return r.fail(ctx, log, err), nil
+	}
 	out, err := rt.h(ctx, &call{req: req, user: user, params: params, log: log})
 	if err != nil {
 		return r.fail(ctx, log, err), nil
@@ -134,8 +140,12 @@ func unprocessable(code, msg string) error {
 
 // fail maps an error to its response: the one table of error → status of the API.
 func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response {
-	var de *detailedError
-	var ae *apiError
+	var (
+		de     *detailedError
+		ae     *apiError
+		denial *access.Denial
+		nf     *store.NotFoundError
+	)
 	switch {
 	case errors.As(err, &de):
 		return errorDetails(de.status, de.code, de.message, de.details)
@@ -145,10 +155,16 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusUnauthorized, "unauthenticated", "no valid identity in the token")
 	case errors.Is(err, errNoUser):
 		return errorResponse(http.StatusForbidden, "no_user", "this identity is not a user of the organization")
-	case errors.Is(err, access.ErrInvisible), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, access.ErrInvisible):
 		return errorResponse(http.StatusNotFound, "not_found", "conversation not found")
-	case errors.Is(err, access.ErrForbidden):
-		return errorResponse(http.StatusForbidden, "forbidden", "your role does not allow this on this conversation")
+	case errors.As(err, &nf):
+		return errorResponse(http.StatusNotFound, "not_found", nf.Entity+" not found")
+	case errors.Is(err, store.ErrNotFound):
+		return errorResponse(http.StatusNotFound, "not_found", "not found")
+	case errors.Is(err, access.ErrNotYourContact):
+		return errorResponse(http.StatusForbidden, "not_your_contact", denialReason(err))
+	case errors.As(err, &denial):
+		return errorResponse(http.StatusForbidden, "forbidden", denial.Reason)
 	case errors.Is(err, inbox.ErrAlreadyAssigned):
 		return errorResponse(http.StatusConflict, "already_assigned", "someone else already holds this conversation")
 	case errors.Is(err, inbox.ErrClosed):
@@ -166,6 +182,13 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 	}
 	log.ErrorContext(ctx, "request failed", "error", err)
 	return errorResponse(http.StatusInternalServerError, "internal", "something went wrong on our side; try again")
+}
+
+// denialReason is the reason of the access.Denial in err.
+func denialReason(err error) string {
+	var d *access.Denial
+	errors.As(err, &d)
+	return d.Reason
 }
 
 func jsonResponse(status int, v any) response {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/phone"
 	"github.com/buzon/buzon/shared/store"
@@ -43,9 +44,6 @@ func (a *api) startConversation(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	u := c.user
-	if u.Role == inbox.RoleNoInbox {
-		return nil, &apiError{http.StatusForbidden, "forbidden", "your role has no inbox"}
-	}
 	if body.LineID == "" {
 		return nil, unprocessable("missing_line", "line_id is required")
 	}
@@ -78,12 +76,8 @@ func (a *api) startConversation(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case u.Role == inbox.RoleAdmin:
-	case !line.Authorizes(u.ID):
-		return nil, &apiError{http.StatusForbidden, "forbidden", "you are not authorized for this line"}
-	case u.Role == inbox.RoleAgent && (line.DepartmentID == "" || !u.InDepartment(line.DepartmentID)):
-		return nil, &apiError{http.StatusForbidden, "forbidden", "this line routes to a department you are not a member of"}
+	if err := access.StartOn(u, line); err != nil {
+		return nil, err
 	}
 	if line.State != inbox.LineActive {
 		return nil, errLineNotActive
@@ -153,21 +147,18 @@ func (a *api) contact(ctx context.Context, c *call, wa, name string) (*inbox.Con
 	u := c.user
 	ct, err := a.st.Contact(ctx, u.OrgID, wa)
 	if errors.Is(err, store.ErrNotFound) {
-		ct = &inbox.Contact{OrgID: u.OrgID, WaID: wa, Name: name, CreatedAt: a.now()}
-		if u.Role == inbox.RoleSeller {
-			ct.OwnerID = u.ID
-		}
-		// An existing contact is left as it is; a seller's read again below, in case another
-		// request created it first.
-		if err = a.st.CreateContact(ctx, ct); err == nil && u.Role == inbox.RoleSeller {
+		ct = &inbox.Contact{OrgID: u.OrgID, WaID: wa, Name: name, CreatedAt: a.now(), OwnerID: access.NewContactOwner(u)}
+		// An existing contact is left as it is; an owned one is read again below, in case
+		// another request created it first.
+		if err = a.st.CreateContact(ctx, ct); err == nil && ct.OwnerID != "" {
 			ct, err = a.st.Contact(ctx, u.OrgID, wa)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if u.Role == inbox.RoleSeller && ct.OwnerID != u.ID {
-		return nil, &apiError{http.StatusForbidden, "not_your_contact", "sellers start conversations only with contacts they own"}
+	if err := access.StartWith(u, ct); err != nil {
+		return nil, err
 	}
 	return ct, nil
 }

@@ -1,7 +1,11 @@
-// Package access decides who may see and do what with a conversation (U1–U4): admins
-// everything of their organization; agents their departments' conversations on lines they are
-// authorized for, and what is assigned to them; sellers only what is assigned to them; no-inbox
-// users nothing. Organization isolation is checked first, always.
+// Package access decides who may see and do what (U1–U4): admins everything of their
+// organization; agents their departments' conversations on lines they are authorized for, and
+// what is assigned to them; sellers only what is assigned to them; no-inbox users (editors)
+// nothing of the inbox. Organization isolation is checked first, always.
+//
+// It is the only place that compares roles: the API's route table names a Rule for each
+// route, the workflows check an Action on the conversation they change, and a test keeps role
+// comparisons out of the API's handlers.
 package access
 
 import (
@@ -10,12 +14,168 @@ import (
 	"github.com/buzon/buzon/shared/inbox"
 )
 
-// ErrForbidden is a refusal: the user may see the conversation but not do this.
-var ErrForbidden = errors.New("access: forbidden")
+// Denial is a refusal: the user may know the thing exists but not do this. Reason is what the
+// user is told. Every Denial is an ErrForbidden.
+type Denial struct {
+	Reason string
+}
+
+func (d *Denial) Error() string { return "access: " + d.Reason }
+
+// Is makes every Denial an ErrForbidden.
+func (d *Denial) Is(target error) bool { return target == ErrForbidden }
+
+// Refusals, each with the reason the user reads.
+var (
+	// ErrForbidden is the refusal of an action on a conversation the user sees.
+	ErrForbidden = &Denial{"your role does not allow this on this conversation"}
+
+	ErrNoInbox            = &Denial{"your role has no inbox"}
+	ErrAdminsOnly         = &Denial{"only admins manage the organization"}
+	ErrEditorsOnly        = &Denial{"only admins and editors manage quick replies"}
+	ErrLabelCreatorsOnly  = &Denial{"only admins and agents create labels"}
+	ErrOthersAvailability = &Denial{"only admins see or set another user's availability"}
+	ErrCapacity           = &Denial{"only admins set capacity (max_open)"}
+	ErrNotMember          = &Denial{"you are not a member of that department"}
+	ErrOthersAssigned     = &Denial{"sellers see only their own conversations"}
+	ErrLineUnauthorized   = &Denial{"you are not authorized for this line"}
+	ErrLineDepartment     = &Denial{"this line routes to a department you are not a member of"}
+	// ErrNotYourContact: sellers start conversations only with contacts they own.
+	ErrNotYourContact = &Denial{"sellers start conversations only with contacts they own"}
+)
 
 // ErrInvisible means the user may not even know the conversation exists (another organization,
 // another department): the API answers 404, not 403.
 var ErrInvisible = errors.New("access: not visible")
+
+// Rule is a role rule about the caller alone, checked before anything is read: the API's route
+// table names one per route. Rules about a conversation are Actions (Check).
+type Rule func(u *inbox.User) error
+
+// Anyone of the organization (every caller is one: the API resolves the caller in its
+// organization first). Routes on a conversation use it and check their Action on the
+// conversation itself.
+func Anyone(*inbox.User) error { return nil }
+
+// Inbox: users with an inbox (everyone but editors) list conversations, lines, start
+// conversations.
+func Inbox(u *inbox.User) error {
+	if !HasInbox(u) {
+		return ErrNoInbox
+	}
+	return nil
+}
+
+// ManageOrganization: departments, users, lines, their automation and assignment rules,
+// template sync: admins.
+func ManageOrganization(u *inbox.User) error {
+	if u.Role != inbox.RoleAdmin {
+		return ErrAdminsOnly
+	}
+	return nil
+}
+
+// ManageQuickReplies: admins and editors write the organization's quick replies.
+func ManageQuickReplies(u *inbox.User) error {
+	if u.Role != inbox.RoleAdmin && u.Role != inbox.RoleNoInbox {
+		return ErrEditorsOnly
+	}
+	return nil
+}
+
+// CreateLabels: admins and agents create labels inline.
+func CreateLabels(u *inbox.User) error {
+	if u.Role != inbox.RoleAdmin && u.Role != inbox.RoleAgent {
+		return ErrLabelCreatorsOnly
+	}
+	return nil
+}
+
+// HasInbox reports whether u works conversations at all: may be assigned one, take from
+// the queues, start one.
+func HasInbox(u *inbox.User) bool { return u != nil && u.Role != inbox.RoleNoInbox }
+
+// Availability: users see and set their own availability; admins anyone's.
+func Availability(u *inbox.User, target string) error {
+	if target != u.ID && u.Role != inbox.RoleAdmin {
+		return ErrOthersAvailability
+	}
+	return nil
+}
+
+// SetCapacity: admins set how many open conversations a user holds at most.
+func SetCapacity(u *inbox.User) error {
+	if u.Role != inbox.RoleAdmin {
+		return ErrCapacity
+	}
+	return nil
+}
+
+// Queues are the departments whose shared queues u reads in the conversation list ("" is the
+// "no route" queue), narrowed to dept if not "": admins read every department of the
+// organization (orgDepartments, read only for them) and the "no route" queue; agents their
+// own; sellers none (they work only what is assigned to them).
+func Queues(u *inbox.User, dept string, orgDepartments func() ([]string, error)) ([]string, error) {
+	if !HasInbox(u) {
+		return nil, ErrNoInbox
+	}
+	depts := u.Departments
+	if u.Role == inbox.RoleAdmin {
+		all, err := orgDepartments()
+		if err != nil {
+			return nil, err
+		}
+		depts = append([]string{""}, all...)
+	}
+	if dept != "" {
+		if u.Role != inbox.RoleAdmin && !u.InDepartment(dept) {
+			return nil, ErrNotMember
+		}
+		depts = []string{dept}
+	}
+	if u.Role == inbox.RoleSeller {
+		depts = nil
+	}
+	return depts, nil
+}
+
+// ListAssignee: a list filtered by assignee shows a seller only their own conversations.
+func ListAssignee(u *inbox.User, assignee string) error {
+	if u.Role == inbox.RoleSeller && assignee != u.ID {
+		return ErrOthersAssigned
+	}
+	return nil
+}
+
+// StartOn: who may start a conversation on line: admins on any; others on lines they are
+// authorized for, and agents only on lines routed to one of their departments.
+func StartOn(u *inbox.User, line *inbox.Line) error {
+	switch {
+	case u.Role == inbox.RoleAdmin:
+	case !line.Authorizes(u.ID):
+		return ErrLineUnauthorized
+	case u.Role == inbox.RoleAgent && (line.DepartmentID == "" || !u.InDepartment(line.DepartmentID)):
+		return ErrLineDepartment
+	}
+	return nil
+}
+
+// NewContactOwner is the owner of a contact u creates by starting a conversation: a seller's
+// contacts are theirs; anyone else's belong to nobody.
+func NewContactOwner(u *inbox.User) string {
+	if u.Role == inbox.RoleSeller {
+		return u.ID
+	}
+	return ""
+}
+
+// StartWith: sellers start conversations only with contacts they own.
+func StartWith(u *inbox.User, ct *inbox.Contact) error {
+	if u.Role == inbox.RoleSeller && ct.OwnerID != u.ID {
+		return ErrNotYourContact
+	}
+	return nil
+}
 
 // Action is something a user does to a conversation.
 type Action string

@@ -101,3 +101,79 @@ func TestLineAuthorization(t *testing.T) {
 		}
 	}
 }
+
+// TestRules is the table of the role rules about the caller alone: each rule × role, "ok" or
+// the refusal.
+func TestRules(t *testing.T) {
+	t.Parallel()
+	roles := []inbox.Role{inbox.RoleAdmin, inbox.RoleAgent, inbox.RoleSeller, inbox.RoleNoInbox}
+	rules := []struct {
+		name string
+		rule Rule
+		want []error // per role, in the order of roles
+	}{
+		{"Anyone", Anyone, []error{nil, nil, nil, nil}},
+		{"Inbox", Inbox, []error{nil, nil, nil, ErrNoInbox}},
+		{"ManageOrganization", ManageOrganization, []error{nil, ErrAdminsOnly, ErrAdminsOnly, ErrAdminsOnly}},
+		{"ManageQuickReplies", ManageQuickReplies, []error{nil, ErrEditorsOnly, ErrEditorsOnly, nil}},
+		{"CreateLabels", CreateLabels, []error{nil, nil, ErrLabelCreatorsOnly, ErrLabelCreatorsOnly}},
+		{"SetCapacity", SetCapacity, []error{nil, ErrCapacity, ErrCapacity, ErrCapacity}},
+		{"someone else's availability", func(u *inbox.User) error { return Availability(u, "other") },
+			[]error{nil, ErrOthersAvailability, ErrOthersAvailability, ErrOthersAvailability}},
+		{"own availability", func(u *inbox.User) error { return Availability(u, u.ID) }, []error{nil, nil, nil, nil}},
+		{"list another's conversations", func(u *inbox.User) error { return ListAssignee(u, "other") },
+			[]error{nil, nil, ErrOthersAssigned, nil}},
+		{"start on the sales line", func(u *inbox.User) error { return StartOn(u, &inbox.Line{DepartmentID: "sales"}) },
+			[]error{nil, nil, nil, nil}},
+		{"start on the support line", func(u *inbox.User) error { return StartOn(u, &inbox.Line{DepartmentID: "support"}) },
+			[]error{nil, ErrLineDepartment, nil, nil}},
+		{"start on a line for others", func(u *inbox.User) error { return StartOn(u, &inbox.Line{Authorized: []string{"x"}}) },
+			[]error{nil, ErrLineUnauthorized, ErrLineUnauthorized, ErrLineUnauthorized}},
+		{"start with someone else's contact", func(u *inbox.User) error { return StartWith(u, &inbox.Contact{OwnerID: "x"}) },
+			[]error{nil, nil, ErrNotYourContact, nil}},
+	}
+	for _, r := range rules {
+		for i, role := range roles {
+			t.Run(r.name+"/"+string(role), func(t *testing.T) {
+				t.Parallel()
+				u := &inbox.User{ID: "me", OrgID: "o1", Role: role, Departments: []string{"sales"}}
+				err := r.rule(u)
+				if err != r.want[i] {
+					t.Errorf("%s(%s) = %v, want %v", r.name, role, err, r.want[i])
+				}
+				if err != nil && !errors.Is(err, ErrForbidden) {
+					t.Errorf("%s(%s) = %v, not an ErrForbidden", r.name, role, err)
+				}
+			})
+		}
+	}
+}
+
+// TestQueues: which departments' queues each role reads, with and without a department filter.
+func TestQueues(t *testing.T) {
+	t.Parallel()
+	org := func() ([]string, error) { return []string{"sales", "support"}, nil }
+	tests := []struct {
+		role inbox.Role
+		dept string
+		want []string
+		err  error
+	}{
+		{inbox.RoleAdmin, "", []string{"", "sales", "support"}, nil},
+		{inbox.RoleAdmin, "support", []string{"support"}, nil},
+		{inbox.RoleAgent, "", []string{"sales"}, nil},
+		{inbox.RoleAgent, "support", nil, ErrNotMember},
+		{inbox.RoleSeller, "", nil, nil},
+		{inbox.RoleNoInbox, "", nil, ErrNoInbox},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.role)+"/"+tt.dept, func(t *testing.T) {
+			t.Parallel()
+			u := &inbox.User{ID: "me", OrgID: "o1", Role: tt.role, Departments: []string{"sales"}}
+			got, err := Queues(u, tt.dept, org)
+			if err != tt.err || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("Queues(%s, %q) = %q, %v; want %q, %v", tt.role, tt.dept, got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
 )
@@ -138,7 +139,7 @@ func (r *Router) Drain(ctx context.Context, org, agent string, skip ...string) (
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}
-	if err != nil || u.Role == inbox.RoleNoInbox || len(u.Departments) == 0 {
+	if err != nil || !access.HasInbox(u) || len(u.Departments) == 0 {
 		return 0, err
 	}
 	w, err := r.st.Workload(ctx, org, agent, true)
@@ -210,7 +211,7 @@ func (r *Router) decision(ctx context.Context, c *inbox.Conversation, line *inbo
 	}
 	d := &decision{r: r, c: c, line: line, from: from, trigger: trigger}
 	for _, u := range users {
-		if u.ID != exclude && u.Role != inbox.RoleNoInbox && u.InDepartment(c.DepartmentID) && line.Authorizes(u.ID) {
+		if u.ID != exclude && access.HasInbox(u) && u.InDepartment(c.DepartmentID) && line.Authorizes(u.ID) {
 			d.members = append(d.members, u)
 		}
 	}

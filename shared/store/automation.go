@@ -109,7 +109,7 @@ func (s *Store) setLineAttr(ctx context.Context, org, line, name, v string) erro
 	}
 	out, err := s.db.UpdateItem(ctx, in)
 	if isConditionFailed(err) {
-		return ErrNotFound
+		return notFound("line")
 	}
 	if err != nil {
 		return fmt.Errorf("set line %s %s: %w", line, name, err)

@@ -120,7 +120,7 @@ func (s *Store) Conversation(ctx context.Context, org, id string) (*inbox.Conver
 		return nil, err
 	}
 	if c.OrgID != org {
-		return nil, ErrNotFound
+		return nil, notFound("conversation")
 	}
 	return c, nil
 }
@@ -170,7 +170,7 @@ func (s *Store) updateConversation(ctx context.Context, org, id string, create f
 		case err != nil:
 			return nil, err
 		case c.OrgID != org:
-			return nil, ErrNotFound
+			return nil, notFound("conversation")
 		}
 		held := c.Holder()
 		if err := fn(c); err != nil {

@@ -256,3 +256,24 @@ func waitSK(since time.Time, convID string) string { return activitySK(since, co
 
 // waitingConversation is the conversation id of a waitSK.
 func waitingConversation(sk string) string { return sk[len("0000000000000#"):] }
+
+// entityOf names the kind of item a key addresses, for the "not found" of a read.
+func entityOf(pk, sk string) string {
+	for _, p := range []struct{ prefix, entity string }{
+		{"USER#", "user"}, {"DEPT#", "department"}, {"LINE#", "line"}, {"LABEL#", "label"},
+		{skThread, "message"}, {"P#", "message"}, {skTemplatePrefix, "template"},
+	} {
+		if strings.HasPrefix(sk, p.prefix) {
+			return p.entity
+		}
+	}
+	for _, p := range []struct{ prefix, entity string }{
+		{"CONV#", "conversation"}, {"CONTACT#", "contact"}, {"QR#", "quick reply"}, {"ADDR#", "line"},
+		{"ORG#", "organization"}, {"IDEM#", "idempotency key"}, {"TPL#", "template sync"},
+	} {
+		if strings.HasPrefix(pk, p.prefix) {
+			return p.entity
+		}
+	}
+	return "item"
+}

@@ -21,7 +21,7 @@ const findPages = 10
 // the thread is read newest first, since a reply almost always answers a recent message.
 func (s *Store) FindMessage(ctx context.Context, convID, id string) (*inbox.Message, error) {
 	if id == "" {
-		return nil, ErrNotFound
+		return nil, notFound("message")
 	}
 	k, err := s.Pointer(ctx, convID, id)
 	switch {
@@ -56,5 +56,5 @@ func (s *Store) FindMessage(ctx context.Context, convID, id string) (*inbox.Mess
 			return it.message(), nil
 		}
 	}
-	return nil, ErrNotFound
+	return nil, notFound("message")
 }

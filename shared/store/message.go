@@ -136,7 +136,7 @@ func (s *Store) Message(ctx context.Context, k MessageKey) (*inbox.Message, erro
 		return nil, fmt.Errorf("decode message %s: %w", k.SK, err)
 	}
 	if it.Kind != "msg" {
-		return nil, ErrNotFound
+		return nil, notFound("message")
 	}
 	return it.message(), nil
 }

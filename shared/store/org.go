@@ -139,7 +139,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*inbox.User, err
 		return nil, fmt.Errorf("find user by email: %w", err)
 	}
 	if len(out.Items) == 0 {
-		return nil, ErrNotFound
+		return nil, notFound("user")
 	}
 	var it userItem
 	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
@@ -155,6 +155,19 @@ func (s *Store) PutDepartment(ctx context.Context, d *inbox.Department) error {
 		return fmt.Errorf("encode department: %w", err)
 	}
 	return s.put(ctx, item, "", indexKeys{PK: orgPK(d.OrgID)})
+}
+
+// Department reads one department of org.
+func (s *Store) Department(ctx context.Context, org, id string) (*inbox.Department, error) {
+	raw, err := s.get(ctx, orgPK(org), deptSK(id))
+	if err != nil {
+		return nil, err
+	}
+	var it deptItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return nil, fmt.Errorf("decode department: %w", err)
+	}
+	return &inbox.Department{ID: it.ID, OrgID: it.Org, Name: it.Name}, nil
 }
 
 // PutLine creates or replaces a line and its address route. An address already routed to

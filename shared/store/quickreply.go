@@ -97,7 +97,7 @@ func (s *Store) DeleteQuickReply(ctx context.Context, org, id string) error {
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if isConditionFailed(err) {
-		return ErrNotFound
+		return notFound("quick reply")
 	}
 	if err != nil {
 		return fmt.Errorf("delete quick reply %s: %w", id, err)

@@ -26,6 +26,19 @@ var (
 	ErrConflict = errors.New("store: concurrent update, try again")
 )
 
+// NotFoundError is ErrNotFound for one kind of item, so that whoever answers can say what is
+// missing ("line not found"); errors.Is(err, ErrNotFound) holds for every one.
+type NotFoundError struct {
+	Entity string // "conversation", "line", "quick reply", …
+}
+
+func (e *NotFoundError) Error() string { return "store: " + e.Entity + " not found" }
+
+// Is makes every NotFoundError an ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func notFound(entity string) error { return &NotFoundError{Entity: entity} }
+
 // Store is the table. It is safe for concurrent use.
 type Store struct {
 	db     *dynamodb.Client
@@ -193,7 +206,7 @@ func (s *Store) get(ctx context.Context, pk, sk string) (map[string]types.Attrib
 		return nil, fmt.Errorf("get %s %s: %w", pk, sk, err)
 	}
 	if out.Item == nil {
-		return nil, ErrNotFound
+		return nil, notFound(entityOf(pk, sk))
 	}
 	return out.Item, nil
 }

@@ -109,7 +109,7 @@ func (s *Store) SetAvailability(ctx context.Context, org, user string, available
 	})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-		return inbox.Workload{}, ErrNotFound
+		return inbox.Workload{}, notFound("user")
 	}
 	if err != nil {
 		return inbox.Workload{}, fmt.Errorf("set availability of %s: %w", user, err)
