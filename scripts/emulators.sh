@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# emulators.sh: the local stand-ins for DynamoDB and SQS, installed pinned into .cache/.
+# emulators.sh: the local stand-ins for DynamoDB, SQS and S3, installed pinned into .cache/.
 #
-#   scripts/emulators.sh install         download both (idempotent; `make tools`)
-#   scripts/emulators.sh start           start both in the background, wait until they answer
+#   scripts/emulators.sh install         download all three (idempotent; `make tools`)
+#   scripts/emulators.sh start           start them in the background, wait until they answer
 #   scripts/emulators.sh stop            stop what start started
 #   scripts/emulators.sh env             print the exports the tests need
-#   scripts/emulators.sh run dynamodb|sqs
+#   scripts/emulators.sh run dynamodb|sqs|s3
 #                                        run one in the foreground (start uses it, and so does
 #                                        `go run ./infra/local`, which owns the process)
 #   scripts/emulators.sh free-port [N]   print N (default 1) distinct TCP ports free on 127.0.0.1
 #
-# Ports come from DYNAMODB_PORT (default 8000) and SQS_PORT (default 9324). A port that
+# Ports come from DYNAMODB_PORT (default 8000), SQS_PORT (default 9324) and S3_PORT (default
+# 9444). A port that
 # already answers is used as it is: start does not start a second emulator there, and stop
 # leaves it alone, because it is not ours.
 #
@@ -19,6 +20,10 @@
 # download). SQS is ElasticMQ from Maven Central, fetched with mvn into .cache/elasticmq:
 # unlike moto 5.2.1 it keeps a FIFO deduplication id for five minutes after the message is
 # deleted, as SQS does (infra/local/emulators_test.go checks each behaviour we rely on).
+# S3 is S3Proxy over an in-memory store, from Maven Central like ElasticMQ: it checks SigV4
+# signatures, so a presigned URL expires and a presigned PUT keeps the content type and length
+# it was signed for. moto 5.2.5 and Adobe S3Mock 4.9.1, tried first, accept any presigned URL
+# whatever its expiry or signature (emulators_test.go, TestS3Emulator).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +32,7 @@ RUN="$CACHE/run"
 
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 SQS_PORT="${SQS_PORT:-9324}"
+S3_PORT="${S3_PORT:-9444}"
 
 # DynamoDB Local 1.25.1, inside amplify-dynamodb-simulator 2.9.30.
 DDB_NPM_PACKAGE="amplify-dynamodb-simulator"
@@ -41,6 +47,10 @@ ELASTICMQ_JAR_SHA256="351c9b339aed90809b21dfa0cf4103f57b38544c97e24295216bf4b04e
 MAVEN_DEPENDENCY_PLUGIN="2.8"
 EMQ_DIR="$CACHE/elasticmq"
 EMQ_STAMP="$EMQ_DIR/.elasticmq-$ELASTICMQ_VERSION"
+S3PROXY_VERSION="2.6.0"
+S3PROXY_JAR_SHA256="2414908b114eb6ed449fb043edfbb48e53f944822ad4a214816cde206f235339"
+S3P_DIR="$CACHE/s3proxy"
+S3P_STAMP="$S3P_DIR/.s3proxy-$S3PROXY_VERSION"
 # The stack's region, and the account id the runner puts in ARNs.
 SQS_REGION="us-east-1"
 SQS_ACCOUNT="123456789012"
@@ -82,25 +92,25 @@ install_dynamodb() {
   trap - EXIT
 }
 
-install_elasticmq() {
-  if [[ -f "$EMQ_STAMP" ]]; then
-    return
-  fi
-  command -v mvn >/dev/null || die "mvn (Maven) is needed to download ElasticMQ from Maven Central"
-  log "installing ElasticMQ $ELASTICMQ_VERSION into ${EMQ_DIR#"$ROOT"/}"
-  rm -rf "$EMQ_DIR"
-  mkdir -p "$EMQ_DIR"
-  cat >"$EMQ_DIR/pom.xml" <<EOF
+# install_maven NAME DIR GROUP ARTIFACT VERSION SHA256 fetches a Maven Central artifact with its
+# dependencies into DIR/lib and checks the artifact's own jar against SHA256.
+install_maven() {
+  local name="$1" dir="$2" group="$3" artifact="$4" version="$5" want="$6"
+  command -v mvn >/dev/null || die "mvn (Maven) is needed to download $name from Maven Central"
+  log "installing $name $version into ${dir#"$ROOT"/}"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cat >"$dir/pom.xml" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>buzon.local</groupId>
-  <artifactId>elasticmq</artifactId>
+  <artifactId>$artifact-local</artifactId>
   <version>1</version>
   <dependencies>
     <dependency>
-      <groupId>org.elasticmq</groupId>
-      <artifactId>elasticmq-server_2.13</artifactId>
-      <version>$ELASTICMQ_VERSION</version>
+      <groupId>$group</groupId>
+      <artifactId>$artifact</artifactId>
+      <version>$version</version>
     </dependency>
   </dependencies>
   <build>
@@ -115,22 +125,34 @@ install_elasticmq() {
 </project>
 EOF
   # --strict-checksums: a jar whose checksum does not match Maven Central's fails the install.
-  if ! mvn --batch-mode --strict-checksums -f "$EMQ_DIR/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
-    dependency:copy-dependencies -DoutputDirectory="$EMQ_DIR/lib" >"$EMQ_DIR/mvn.log" 2>&1; then
-    tail -n 30 "$EMQ_DIR/mvn.log" >&2
-    die "mvn could not fetch ElasticMQ (log: ${EMQ_DIR#"$ROOT"/}/mvn.log)"
+  if ! mvn --batch-mode --strict-checksums -f "$dir/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+    dependency:copy-dependencies -DoutputDirectory="$dir/lib" >"$dir/mvn.log" 2>&1; then
+    tail -n 30 "$dir/mvn.log" >&2
+    die "mvn could not fetch $name (log: ${dir#"$ROOT"/}/mvn.log)"
   fi
-  local jar="$EMQ_DIR/lib/elasticmq-server_2.13-$ELASTICMQ_VERSION.jar" sum
+  local jar="$dir/lib/$artifact-$version.jar" sum
   [[ -f "$jar" ]] || die "mvn did not fetch $jar"
   sum="$(sha256 "$jar")"
-  [[ "$sum" == "$ELASTICMQ_JAR_SHA256" ]] || die "$jar: sha256 $sum, want $ELASTICMQ_JAR_SHA256"
+  [[ "$sum" == "$want" ]] || die "$jar: sha256 $sum, want $want"
+}
+
+install_elasticmq() {
+  [[ -f "$EMQ_STAMP" ]] && return
+  install_maven ElasticMQ "$EMQ_DIR" org.elasticmq elasticmq-server_2.13 "$ELASTICMQ_VERSION" "$ELASTICMQ_JAR_SHA256"
   touch "$EMQ_STAMP"
+}
+
+install_s3proxy() {
+  [[ -f "$S3P_STAMP" ]] && return
+  install_maven S3Proxy "$S3P_DIR" org.gaul s3proxy "$S3PROXY_VERSION" "$S3PROXY_JAR_SHA256"
+  touch "$S3P_STAMP"
 }
 
 cmd_install() {
   mkdir -p "$CACHE"
   install_dynamodb
   install_elasticmq
+  install_s3proxy
 }
 
 # port_of NAME prints the port of emulator NAME.
@@ -138,7 +160,8 @@ port_of() {
   case "$1" in
     dynamodb) echo "$DYNAMODB_PORT" ;;
     sqs) echo "$SQS_PORT" ;;
-    *) die "unknown emulator $1 (want dynamodb or sqs)" ;;
+    s3) echo "$S3_PORT" ;;
+    *) die "unknown emulator $1 (want dynamodb, sqs or s3)" ;;
   esac
 }
 
@@ -174,7 +197,37 @@ aws { region = $SQS_REGION, accountId = "$SQS_ACCOUNT" }
 EOF
       exec java -Dconfig.file="$conf" -cp "$EMQ_DIR/lib/*" org.elasticmq.server.Main
       ;;
-    *) die "usage: $0 run dynamodb|sqs" ;;
+    s3)
+      [[ -f "$S3P_STAMP" ]] || die "S3Proxy is not installed: run make tools"
+      command -v java >/dev/null || die "java is needed to run S3Proxy"
+      mkdir -p "$RUN"
+      local conf="$RUN/s3proxy-$S3_PORT.conf" logconf="$RUN/s3proxy-logback.xml"
+      # Objects live in memory (the transient store) and go with the process. Signatures are
+      # checked against the local keys the env command exports. CORS is open so that the
+      # console can PUT an upload to a presigned URL from its own origin.
+      cat >"$conf" <<EOF
+s3proxy.endpoint=http://127.0.0.1:$S3_PORT
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=local
+s3proxy.credential=local
+s3proxy.cors-allow-all=true
+jclouds.provider=transient
+jclouds.identity=local
+jclouds.credential=local
+EOF
+      # Without a configuration logback logs every request at DEBUG.
+      cat >"$logconf" <<EOF
+<configuration>
+  <appender name="out" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d %level %logger{20} %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="out"/></root>
+</configuration>
+EOF
+      # The heap holds every object of a run: room for the 100 MB media test and then some.
+      exec java -Xmx1g -Dlogback.configurationFile="$logconf" -cp "$S3P_DIR/lib/*" org.gaul.s3proxy.Main --properties "$conf"
+      ;;
+    *) die "usage: $0 run dynamodb|sqs|s3" ;;
   esac
 }
 
@@ -188,6 +241,7 @@ ours() {
   case "$1" in
     dynamodb) [[ "$cmd" == *DynamoDBLocal.jar* ]] ;;
     sqs) [[ "$cmd" == *org.elasticmq.server.Main* ]] ;;
+    s3) [[ "$cmd" == *org.gaul.s3proxy.Main* ]] ;;
   esac
 }
 
@@ -234,8 +288,10 @@ cmd_start() {
   cmd_install
   start_one dynamodb
   start_one sqs
+  start_one s3
   wait_one dynamodb
   wait_one sqs
+  wait_one s3
 }
 
 # stop_signal NAME sends SIGTERM to emulator NAME if start started it, and prints its pid.
@@ -250,13 +306,13 @@ stop_signal() {
 }
 
 cmd_stop() {
-  local ddb sqs pid name
-  ddb="$(stop_signal dynamodb)"
-  sqs="$(stop_signal sqs)"
-  # Both stop at once. One still running after 5 s is killed: they keep nothing, and
+  local -A pids
+  local pid name
+  for name in dynamodb sqs s3; do pids[$name]="$(stop_signal "$name")"; done
+  # All stop at once. One still running after 5 s is killed: they keep nothing, and
   # ElasticMQ waits out the long polls that are still open (up to 30 s) before it exits.
-  for name in dynamodb sqs; do
-    if [[ "$name" == dynamodb ]]; then pid="$ddb"; else pid="$sqs"; fi
+  for name in dynamodb sqs s3; do
+    pid="${pids[$name]}"
     [[ -n "$pid" ]] || continue
     for _ in $(seq 1 50); do
       kill -0 "$pid" 2>/dev/null || break
@@ -275,8 +331,10 @@ cmd_env() {
   cat <<EOF
 export DYNAMODB_PORT=$DYNAMODB_PORT
 export SQS_PORT=$SQS_PORT
+export S3_PORT=$S3_PORT
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT
 export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$SQS_PORT
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3_PORT
 export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=local
 export AWS_SECRET_ACCESS_KEY=local
@@ -301,5 +359,5 @@ case "${1:-}" in
   env) cmd_env ;;
   run) shift; cmd_run "$@" ;;
   free-port) shift; cmd_free_port "$@" ;;
-  *) die "usage: $0 install|start|stop|env|run dynamodb|sqs|free-port" ;;
+  *) die "usage: $0 install|start|stop|env|run dynamodb|sqs|s3|free-port" ;;
 esac

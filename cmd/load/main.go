@@ -368,7 +368,7 @@ func startStack(ctx context.Context, scale int) (*stack, error) {
 	}
 	s.logPath = logs.Name()
 	st, err := localstack.Start(ctx, ".", []string{fmt.Sprintf("PORT=%d", port), fmt.Sprintf("SANDBOX_PORT=%d", freePort()),
-		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP),
+		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP), fmt.Sprintf("S3_PORT=%d", freePort()),
 		"META_APP_SECRET=" + appSecret, "TICK_SECONDS=3600", "LOG_LEVEL=warn", fmt.Sprintf("LOCAL_POOL_SCALE=%d", scale)},
 		logs, 4*time.Minute)
 	if err != nil {

@@ -22,13 +22,13 @@ const (
 	emulatorTimeout = 90 * time.Second // the JVM starts slowly on a small machine
 )
 
-// emulator is DynamoDB Local or ElasticMQ, as scripts/emulators.sh runs them.
+// emulator is DynamoDB Local, ElasticMQ or S3Proxy, as scripts/emulators.sh runs them.
 type emulator struct {
-	name string // "dynamodb" or "sqs", as the script names them
+	name string // "dynamodb", "sqs" or "s3", as the script names them
 	port int
 }
 
-// startEmulators makes DynamoDB Local and ElasticMQ answer on their ports: one that answers already
+// startEmulators makes DynamoDB Local, ElasticMQ and S3Proxy answer on their ports: one that answers already
 // is used as it is, the others are started as children of the runner. stop ends the ones it
 // started.
 func startEmulators(ctx context.Context, s settings, log *slog.Logger) (stop func(), err error) {
@@ -44,7 +44,7 @@ func startEmulators(ctx context.Context, s settings, log *slog.Logger) (stop fun
 			terminate(r.cmd, r.exited, 5*time.Second)
 		}
 	}
-	for _, e := range []emulator{{"dynamodb", s.DynamoDBPort}, {"sqs", s.SQSPort}} {
+	for _, e := range []emulator{{"dynamodb", s.DynamoDBPort}, {"sqs", s.SQSPort}, {"s3", s.S3Port}} {
 		if answers(ctx, e.port) {
 			log.Info("emulator already running; using it", "emulator", e.name, "port", e.port)
 			continue
@@ -56,7 +56,7 @@ func startEmulators(ctx context.Context, s settings, log *slog.Logger) (stop fun
 		}
 		started = append(started, running{e, cmd, exited, logPath})
 	}
-	// Both start at once; the JVMs take a few seconds each.
+	// They start at once; the JVMs take a few seconds each.
 	for _, r := range started {
 		if err := r.wait(ctx, r.exited); err != nil {
 			stop()
@@ -78,7 +78,7 @@ func (e emulator) start(s settings) (cmd *exec.Cmd, exited chan struct{}, logPat
 		return nil, nil, "", err
 	}
 	cmd = exec.Command("bash", emulatorScript, "run", e.name)
-	cmd.Env = append(os.Environ(), "DYNAMODB_PORT="+strconv.Itoa(s.DynamoDBPort), "SQS_PORT="+strconv.Itoa(s.SQSPort))
+	cmd.Env = append(os.Environ(), "DYNAMODB_PORT="+strconv.Itoa(s.DynamoDBPort), "SQS_PORT="+strconv.Itoa(s.SQSPort), "S3_PORT="+strconv.Itoa(s.S3Port))
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {

@@ -1,7 +1,9 @@
 package main
 
-// These tests pin down, against the SQS emulator `make test` starts (ElasticMQ), every SQS
-// behaviour Buzón relies on, so that a local run means what a deployed one does.
+// These tests pin down, against the SQS and S3 emulators `make test` starts (ElasticMQ,
+// S3Proxy), every SQS and S3 behaviour Buzón relies on, so that a local run means what a
+// deployed one does. moto 5.2.5's server and Adobe S3Mock 4.9.1 were tried for S3 first and
+// fail TestS3Emulator: neither checks a presigned URL's signature or expiry.
 //
 // Known differences, none of which Buzón depends on:
 //   - DeduplicationScope=messageGroup and FifoThroughputLimit=perMessageGroupId are accepted
@@ -12,15 +14,22 @@ package main
 //     "deduplication outlives the deleted message" case fails there.
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
@@ -324,6 +333,144 @@ func TestSQSEmulator(t *testing.T) {
 		}
 		if d := time.Since(start); d > 4*time.Second {
 			t.Errorf("long poll returned after %s, want soon after the send", d)
+		}
+	})
+}
+
+// TestS3Emulator pins down every S3 behaviour the media path relies on: presigned GETs and
+// PUTs whose expiry is honoured, a presigned PUT that pins the content type and length, an
+// upload of unknown length streamed in parts by the SDK's upload manager, and GetObject
+// streaming the exact bytes back.
+func TestS3Emulator(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := testenv.S3(t)
+	bucket := testenv.Bucket(t)
+	presign := s3.NewPresignClient(client)
+
+	do := func(t *testing.T, method, url string, body []byte, header http.Header) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+
+	t.Run("presigned PUT pins content type and length, presigned GET returns the bytes", func(t *testing.T) {
+		t.Parallel()
+		body := []byte("%PDF-1.7 an invoice")
+		put, err := presign.PresignPutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String("uploads/a.pdf"),
+			ContentType: aws.String("application/pdf"), ContentLength: aws.Int64(int64(len(body))),
+		}, s3.WithPresignExpires(5*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name        string
+			contentType string
+			body        []byte
+		}{
+			{"another content type", "text/html", body},
+			{"another length", "application/pdf", append(body, " and more"...)},
+		} {
+			if code, b := do(t, http.MethodPut, put.URL, tc.body, http.Header{"Content-Type": {tc.contentType}}); code != http.StatusForbidden {
+				t.Errorf("PUT with %s: %d %s, want 403", tc.name, code, b)
+			}
+		}
+		if code, b := do(t, http.MethodPut, put.URL, body, http.Header{"Content-Type": {"application/pdf"}}); code != http.StatusOK {
+			t.Fatalf("PUT as signed: %d %s", code, b)
+		}
+		get, err := presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("uploads/a.pdf")},
+			s3.WithPresignExpires(5*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, got := do(t, http.MethodGet, get.URL, nil, nil)
+		if code != http.StatusOK || !bytes.Equal(got, body) {
+			t.Fatalf("presigned GET: %d %q, want 200 %q", code, got, body)
+		}
+		tampered := strings.Replace(get.URL, "uploads%2Fa.pdf", "uploads%2Fb.pdf", 1)
+		tampered = strings.Replace(tampered, "uploads/a.pdf", "uploads/b.pdf", 1)
+		if code, _ := do(t, http.MethodGet, tampered, nil, nil); code != http.StatusForbidden && code != http.StatusNotFound {
+			t.Errorf("GET of another key with the same signature: %d, want 403", code)
+		}
+	})
+
+	t.Run("a presigned URL stops working after its expiry", func(t *testing.T) {
+		t.Parallel()
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("x"), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+		get, err := presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("x")},
+			s3.WithPresignExpires(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, b := do(t, http.MethodGet, get.URL, nil, nil); code != http.StatusOK {
+			t.Fatalf("GET before expiry: %d %s", code, b)
+		}
+		put, err := presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("y")},
+			s3.WithPresignExpires(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			getCode, _ := do(t, http.MethodGet, get.URL, nil, nil)
+			putCode, _ := do(t, http.MethodPut, put.URL, []byte("y"), nil)
+			if getCode == http.StatusForbidden && putCode == http.StatusForbidden {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("30 s after a 2 s expiry: GET %d, PUT %d, want 403 for both", getCode, putCode)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+
+	t.Run("upload manager streams an unknown length in parts; GetObject streams it back", func(t *testing.T) {
+		t.Parallel()
+		const size = 12<<20 + 123 // three parts of 5 MB, the last one short
+		src := io.LimitReader(rand.NewChaCha8([32]byte{1}), size)
+		want := sha256.New()
+		up := manager.NewUploader(client, func(u *manager.Uploader) { u.PartSize = 5 << 20; u.Concurrency = 2 })
+		// A reader that is not a ReadSeeker: the uploader cannot know the length in advance.
+		out, err := up.Upload(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String("big"), ContentType: aws.String("application/pdf"),
+			Body: struct{ io.Reader }{io.TeeReader(src, want)},
+		})
+		if err != nil {
+			t.Fatalf("upload: %v", err)
+		}
+		if out.UploadID == "" {
+			t.Errorf("the upload went as one PUT, want a multipart upload")
+		}
+		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("big")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer obj.Body.Close()
+		got := sha256.New()
+		n, err := io.CopyBuffer(got, obj.Body, make([]byte, 32<<10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != size || !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+			t.Errorf("GetObject: %d bytes, sha256 %x; want %d, %x", n, got.Sum(nil), size, want.Sum(nil))
+		}
+		if aws.ToString(obj.ContentType) != "application/pdf" {
+			t.Errorf("content type %q, want application/pdf", aws.ToString(obj.ContentType))
 		}
 	})
 }

@@ -65,6 +65,7 @@ func functionEnv(s settings, spec functionSpec, inbound, outbound fifoQueue) []s
 		"AWS_SECRET_ACCESS_KEY=local",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.dynamoDBURL(),
 		"AWS_ENDPOINT_URL_SQS=" + s.sqsURL(),
+		"AWS_ENDPOINT_URL_S3=" + s.s3URL(),
 		// Buzón's configuration (shared/config).
 		"TABLE_NAME=" + tableName,
 		"INBOUND_QUEUE_URL=" + inbound.URL,

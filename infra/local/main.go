@@ -1,5 +1,5 @@
-// Command local runs Buzón on one machine, in the foreground: DynamoDB Local and ElasticMQ in
-// place of DynamoDB and SQS; each function as its real bootstrap binary driven through a
+// Command local runs Buzón on one machine, in the foreground: DynamoDB Local, ElasticMQ and
+// S3Proxy in place of DynamoDB, SQS and S3; each function as its real bootstrap binary driven through a
 // local Lambda Runtime API; an HTTP gateway in place of API Gateway (with its JWT
 // authorizer); pollers in place of the SQS event source mappings; and tickers in place of the
 // EventBridge schedules. Run it from the repository root with `make dev`; Ctrl-C stops it and

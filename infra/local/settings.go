@@ -21,6 +21,7 @@ type settings struct {
 	Port          int    // PORT: the gateway
 	DynamoDBPort  int    // DYNAMODB_PORT
 	SQSPort       int    // SQS_PORT: ElasticMQ
+	S3Port        int    // S3_PORT: S3Proxy
 	SandboxPort   int    // SANDBOX_PORT: the provider sandbox (Graph API, Twilio)
 	SandboxFail   string // PROVIDER_SANDBOX_FAIL
 	PublicBaseURL string // PUBLIC_BASE_URL: what the webhook signs URLs against
@@ -60,6 +61,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s.Port = port("PORT", 8080)
 	s.DynamoDBPort = port("DYNAMODB_PORT", 8000)
 	s.SQSPort = port("SQS_PORT", 9324)
+	s.S3Port = port("S3_PORT", 9444)
 	s.SandboxPort = port("SANDBOX_PORT", 8090)
 	s.SandboxFail = getenv("PROVIDER_SANDBOX_FAIL")
 	s.Tick = seconds("TICK_SECONDS", 60)
@@ -99,6 +101,7 @@ func (s settings) logLevel() slog.Level {
 
 func (s settings) dynamoDBURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.DynamoDBPort) }
 func (s settings) sqsURL() string      { return fmt.Sprintf("http://127.0.0.1:%d", s.SQSPort) }
+func (s settings) s3URL() string       { return fmt.Sprintf("http://127.0.0.1:%d", s.S3Port) }
 func (s settings) sandboxURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.SandboxPort) }
 
 func or(v, def string) string {

@@ -14,7 +14,7 @@ func TestLoadSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Port != 8080 || s.DynamoDBPort != 8000 || s.SQSPort != 9324 || s.SandboxPort != 8090 ||
+	if s.Port != 8080 || s.DynamoDBPort != 8000 || s.SQSPort != 9324 || s.S3Port != 9444 || s.SandboxPort != 8090 ||
 		s.PublicBaseURL != "http://127.0.0.1:8080" || s.SeedFile != "infra/local/seed.json" ||
 		s.Tick != time.Minute || s.TemplatesTick != time.Hour || len(s.JWTKey) != 32 ||
 		s.MetaAppSecret != "local-meta-secret" || s.MetaVerifyToken != "local-verify-token" ||

@@ -1,5 +1,5 @@
 // Package testenv connects integration tests to the emulators `make test` starts (DynamoDB
-// Local and the SQS emulator), through the standard AWS endpoint variables. With -short the
+// Local, the SQS emulator and the S3 emulator), through the standard AWS endpoint variables. With -short the
 // tests that need them are skipped; otherwise a missing emulator fails the test, never skips it.
 package testenv
 
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -36,7 +37,7 @@ func awsConfig(t testing.TB) aws.Config {
 	}
 	// Tests read the standard endpoint variables here only to fail clearly when the emulators
 	// are not running; the SDK itself picks them up in LoadDefaultConfig.
-	for _, v := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"} {
+	for _, v := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3"} {
 		if os.Getenv(v) == "" {
 			t.Fatalf("%s is not set: integration tests need the emulators; run `make test` (or `go test -short` for unit tests only)", v)
 		}
@@ -59,6 +60,23 @@ func DynamoDB(t testing.TB) *dynamodb.Client {
 // SQS returns a client of the SQS emulator.
 func SQS(t testing.TB) *sqs.Client {
 	return sqs.NewFromConfig(awsConfig(t))
+}
+
+// S3 returns a client of the S3 emulator. Buckets are addressed by path locally
+// (http://127.0.0.1:PORT/bucket/key): virtual-host names would need DNS for every bucket.
+func S3(t testing.TB) *s3.Client {
+	return s3.NewFromConfig(awsConfig(t), func(o *s3.Options) { o.UsePathStyle = true })
+}
+
+// Bucket creates a bucket of its own for a test and returns its name. The emulator keeps
+// objects in memory and stops with the run, so nothing is deleted after.
+func Bucket(t testing.TB) string {
+	t.Helper()
+	name := ID("media-")
+	if _, err := S3(t).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	return name
 }
 
 // Table returns the name of a table with Buzón's schema, created once per test binary and
