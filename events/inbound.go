@@ -65,6 +65,7 @@ type Message struct {
 	Text        string    `json:"text,omitempty"` // body or caption
 
 	Media       *Media          `json:"media,omitempty"`
+	MoreMedia   []Media         `json:"more_media,omitempty"` // a Twilio message's attachments after the first, in order
 	Location    *Location       `json:"location,omitempty"`
 	Contacts    json.RawMessage `json:"contacts,omitempty"` // shared contact cards, as sent
 	Reply       *Reply          `json:"reply,omitempty"`    // interactive / button reply

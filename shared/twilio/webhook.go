@@ -14,6 +14,9 @@ import (
 // channelPrefix marks WhatsApp addresses in Twilio's From and To ("whatsapp:+14155238886").
 const channelPrefix = "whatsapp:"
 
+// maxMedia is the most attachments a Twilio message carries.
+const maxMedia = 10
+
 // knownTypes are the MessageType values Buzón renders; others are kept as placeholders.
 var knownTypes = map[string]bool{
 	"text": true, "image": true, "audio": true, "video": true, "document": true,
@@ -89,8 +92,19 @@ func message(sid, from, to string, form url.Values, raw json.RawMessage) *events
 		Text:        form.Get("Body"),
 		Raw:         raw,
 	}
-	if u := form.Get("MediaUrl0"); u != "" {
-		m.Media = &events.Media{URL: u, MimeType: form.Get("MediaContentType0")}
+	// Every attachment, MediaUrl0 … MediaUrl{NumMedia-1} (Twilio allows 10): the first is
+	// Media, the others MoreMedia.
+	for i := 0; i < maxMedia; i++ {
+		u := form.Get(fmt.Sprintf("MediaUrl%d", i))
+		if u == "" {
+			break
+		}
+		md := events.Media{URL: u, MimeType: form.Get(fmt.Sprintf("MediaContentType%d", i))}
+		if i == 0 {
+			m.Media = &md
+		} else {
+			m.MoreMedia = append(m.MoreMedia, md)
+		}
 	}
 	lat, latErr := strconv.ParseFloat(strings.TrimSpace(form.Get("Latitude")), 64)
 	lon, lonErr := strconv.ParseFloat(strings.TrimSpace(form.Get("Longitude")), 64)

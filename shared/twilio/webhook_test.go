@@ -63,7 +63,8 @@ func TestParse(t *testing.T) {
 			file: "inbound_media.txt",
 			want: msg(events.Message{
 				ID: "MM7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d", ProfileName: "Pablo Morales", Type: "image", Text: "fotos del pedido",
-				Media: &events.Media{URL: mediaBase + "MM7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d/Media/ME0f1e2d3c4b5a69788796a5b4c3d2e1f0", MimeType: "image/jpeg"},
+				Media:     &events.Media{URL: mediaBase + "MM7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d/Media/ME0f1e2d3c4b5a69788796a5b4c3d2e1f0", MimeType: "image/jpeg"},
+				MoreMedia: []events.Media{{URL: mediaBase + "MM7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d/Media/ME1f1e2d3c4b5a69788796a5b4c3d2e1f1", MimeType: "image/png"}},
 			}),
 		},
 		{

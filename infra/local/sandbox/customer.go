@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -20,6 +21,11 @@ type customerRequest struct {
 	From          string `json:"from"`        // the customer's number, digits (a "+" is dropped)
 	Name          string `json:"name"`
 	Text          string `json:"text"`
+	// Media is a file uploaded with POST /sandbox/media that the customer sends.
+	Media *customerMedia `json:"media"`
+	// Attachments are the media ids of a Twilio message's attachments, in order (Twilio lines;
+	// Media alone is one attachment).
+	Attachments []string `json:"attachments"`
 }
 
 // customer plays a customer: it posts a signed inbound text message to the webhook endpoint
@@ -33,8 +39,9 @@ func (s *Sandbox) customer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	from := digits(strings.TrimSpace(c.From))
-	if from == "" || strings.TrimSpace(c.Text) == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "from and text are required"})
+	hasMedia := c.Media != nil || len(c.Attachments) > 0
+	if from == "" || strings.TrimSpace(c.Text) == "" && !hasMedia {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "from and text (or media) are required"})
 		return
 	}
 	var id string
@@ -46,12 +53,22 @@ func (s *Sandbox) customer(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id = wamid(from)
+		msg := map[string]any{
+			"from": from, "id": id, "timestamp": strconv.FormatInt(time.Now().Unix(), 10),
+			"type": "text", "text": map[string]string{"body": c.Text},
+		}
+		if c.Media != nil {
+			obj, err := s.metaMediaObject(*c.Media)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+			delete(msg, "text")
+			msg["type"], msg[c.Media.Type] = c.Media.Type, obj
+		}
 		status = s.postMeta(r.Context(), c.PhoneNumberID, map[string]any{
 			"contacts": []any{map[string]any{"profile": map[string]string{"name": c.Name}, "wa_id": from}},
-			"messages": []any{map[string]any{
-				"from": from, "id": id, "timestamp": strconv.FormatInt(time.Now().Unix(), 10),
-				"type": "text", "text": map[string]string{"body": c.Text},
-			}},
+			"messages": []any{msg},
 		})
 	case "twilio":
 		number := c.To
@@ -67,11 +84,40 @@ func (s *Sandbox) customer(w http.ResponseWriter, r *http.Request) {
 			account = "AC" + strings.Repeat("0", 32)
 		}
 		id = "SM" + randomHex(16)
+		ids := c.Attachments
+		if c.Media != nil {
+			ids = append([]string{c.Media.ID}, ids...)
+		}
+		if len(ids) > 0 {
+			id = "MM" + id[2:]
+		}
+		body := c.Text
+		if body == "" && c.Media != nil {
+			body = c.Media.Caption
+		}
 		f := url.Values{
 			"MessageSid": {id}, "SmsMessageSid": {id}, "SmsSid": {id}, "AccountSid": {account},
-			"From": {"whatsapp:+" + from}, "To": {"whatsapp:+" + digits(number)}, "Body": {c.Text},
-			"NumMedia": {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
+			"From": {"whatsapp:+" + from}, "To": {"whatsapp:+" + digits(number)}, "Body": {body},
+			"NumMedia": {strconv.Itoa(len(ids))}, "NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
 			"WaId": {from}, "MessageType": {"text"},
+		}
+		for i, mid := range ids {
+			m, ok := s.getMedia(mid)
+			if !ok {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "attachment " + mid + ": no such media (upload it with POST /sandbox/media)"})
+				return
+			}
+			f.Set(fmt.Sprintf("MediaUrl%d", i), fmt.Sprintf("http://%s/2010-04-01/Accounts/%s/Messages/%s/Media/%s", r.Host, account, id, mid))
+			f.Set(fmt.Sprintf("MediaContentType%d", i), m.contentType)
+			if i == 0 {
+				major, _, _ := strings.Cut(m.contentType, "/")
+				switch major {
+				case "image", "audio", "video":
+					f.Set("MessageType", major)
+				default:
+					f.Set("MessageType", "document")
+				}
+			}
 		}
 		if c.Name != "" {
 			f.Set("ProfileName", c.Name)

@@ -84,7 +84,23 @@ func (s *Sandbox) metaSend(w http.ResponseWriter, r *http.Request, phoneNumberID
 	}
 	to := digits(req.To)
 	id := wamid(to)
-	s.record(Sent{Provider: "meta", ID: id, From: phoneNumberID, To: to, Request: raw, At: time.Now().UTC()})
+	var fetched []SentMedia
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &fields)
+	switch req.Type {
+	case "image", "audio", "video", "document", "sticker":
+		var obj struct {
+			ID   string `json:"id"`
+			Link string `json:"link"`
+		}
+		_ = json.Unmarshal(fields[req.Type], &obj)
+		if obj.ID != "" {
+			fetched = append(fetched, s.fetchSent(r.Context(), obj.ID, false))
+		} else {
+			fetched = append(fetched, s.fetchSent(r.Context(), obj.Link, true))
+		}
+	}
+	s.record(Sent{Provider: "meta", ID: id, From: phoneNumberID, To: to, Request: raw, At: time.Now().UTC(), Media: fetched})
 	s.log.InfoContext(r.Context(), "meta send accepted", "id", id, "type", req.Type, "fail", mode)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"messaging_product": "whatsapp",

@@ -11,8 +11,18 @@
 //
 //	POST /sandbox/fail      {"mode":"429|500|window|timeout|off","count":N}  (count -1: until switched off)
 //	GET  /sandbox/fail      the current switch
-//	POST /sandbox/customer  {"line":"meta|twilio","phone_number_id":"…"|"to":"+E164","from":"549…","name":"…","text":"…"}
-//	GET  /sandbox/messages  the latest sends, newest last
+//	POST /sandbox/customer  {"line":"meta|twilio","phone_number_id":"…"|"to":"+E164","from":"549…","name":"…","text":"…",
+//	                         "media":{"type":"image|audio|video|document|sticker","id":"…","caption":"…","filename":"…"},
+//	                         "attachments":["<media id>",…] (Twilio: every attachment, NumMedia/MediaUrlN)}
+//	POST /sandbox/media     the raw file with its Content-Type → {"id":"<media id>"}
+//	                        (?sha256=<hex>: the Graph API announces that digest; ?expired_urls=N)
+//	DELETE /sandbox/media/{id}  the provider no longer has it
+//	GET  /sandbox/messages  the latest sends, newest last, with the sha256 of each file a send named
+//
+// Provider endpoints: Graph POST /{v}/{phone-number-id}/messages, GET /{v}/{waba}/message_templates,
+// GET /{v}/{media-id} (url needing the bearer token, expiring after 5 minutes), POST
+// /{v}/{phone-number-id}/media (upload); Twilio POST /2010-04-01/Accounts/{AC}/Messages.json and
+// GET …/Messages/{MM}/Media/{ME} (basic auth).
 package sandbox
 
 import (
@@ -130,6 +140,7 @@ type Sent struct {
 	To       string          `json:"to"`
 	Request  json.RawMessage `json:"request"`
 	At       time.Time       `json:"at"`
+	Media    []SentMedia     `json:"media,omitempty"`
 }
 
 // maxSent is how many sends GET /sandbox/messages keeps.
@@ -143,9 +154,10 @@ type Sandbox struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	fail Fail
-	sent []Sent
+	mu    sync.Mutex
+	fail  Fail
+	sent  []Sent
+	media map[string]*storedMedia
 }
 
 // New returns a sandbox; Close stops the webhooks it still has to post.
@@ -197,10 +209,19 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/sandbox/customer" && r.Method == http.MethodPost:
 		s.customer(w, r)
 	case r.URL.Path == "/sandbox/messages" && r.Method == http.MethodGet:
-		s.mu.Lock()
-		sent := append([]Sent{}, s.sent...)
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"messages": sent})
+		writeJSON(w, http.StatusOK, map[string]any{"messages": s.sentCopy()})
+	case r.URL.Path == "/sandbox/media" && r.Method == http.MethodPost:
+		s.mediaUpload(w, r)
+	case len(segs) == 3 && segs[0] == "sandbox" && segs[1] == "media" && r.Method == http.MethodDelete:
+		s.mediaDelete(w, segs[2])
+	case len(segs) == 3 && segs[0] == "sandbox" && segs[1] == "lookaside" && r.Method == http.MethodGet:
+		s.lookaside(w, r, segs[2])
+	case len(segs) == 7 && segs[0] == "2010-04-01" && segs[1] == "Accounts" && segs[3] == "Messages" && segs[5] == "Media" && r.Method == http.MethodGet:
+		s.twilioMedia(w, r, segs[2], segs[6])
+	case len(segs) == 3 && segs[2] == "media" && r.Method == http.MethodPost:
+		s.graphUpload(w, r)
+	case len(segs) == 2 && segs[0] != "sandbox" && r.Method == http.MethodGet:
+		s.graphMedia(w, r, segs[1])
 	case len(segs) == 4 && segs[0] == "2010-04-01" && segs[1] == "Accounts" && segs[3] == "Messages.json" && r.Method == http.MethodPost:
 		s.twilioSend(w, r, segs[2])
 	case len(segs) == 3 && segs[2] == "messages" && r.Method == http.MethodPost:
@@ -245,6 +266,13 @@ func (s *Sandbox) takeFail() string {
 		}
 	}
 	return mode
+}
+
+// sentCopy returns the sends kept, oldest first.
+func (s *Sandbox) sentCopy() []Sent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sent{}, s.sent...)
 }
 
 func (s *Sandbox) record(sent Sent) {

@@ -61,7 +61,11 @@ func (s *Sandbox) twilioSend(w http.ResponseWriter, r *http.Request, account str
 	sid := "SM" + randomHex(16)
 	now := time.Now().UTC()
 	request, _ := json.Marshal(form)
-	s.record(Sent{Provider: "twilio", ID: sid, From: from, To: to, Request: request, At: now})
+	var fetched []SentMedia
+	for _, u := range form["MediaUrl"] {
+		fetched = append(fetched, s.fetchSent(r.Context(), u, true))
+	}
+	s.record(Sent{Provider: "twilio", ID: sid, From: from, To: to, Request: request, At: now, Media: fetched})
 	s.log.InfoContext(r.Context(), "twilio send accepted", "id", sid, "fail", mode)
 	numMedia := "0"
 	if form.Has("MediaUrl") {
