@@ -20,7 +20,7 @@ import (
 	"github.com/buzon/buzon/shared/testenv"
 )
 
-func record(t *testing.T, id string, ev *events.Inbound) lambdaevents.SQSMessage {
+func record(t testing.TB, id string, ev *events.Inbound) lambdaevents.SQSMessage {
 	t.Helper()
 	b, err := json.Marshal(ev)
 	if err != nil {

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/ingest"
+	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/testenv"
+)
+
+// BenchmarkBatch measures the consumer's cost per inbound message as Lambda calls it: batches
+// of ten records, each of a different conversation (message group), through the handler
+// against DynamoDB Local. shared/ingest's BenchmarkApplyInbound measures one message at a time;
+// this one shows what handling a batch's groups side by side buys. The 100 conversations
+// exist before the timer starts (steady state).
+func BenchmarkBatch(b *testing.B) {
+	ctx := context.Background()
+	counter := store.NewWriteCounter()
+	st := store.New(testenv.DynamoDB(b), testenv.Table(b, "bench"), counter)
+	org := testenv.ID("org")
+	line := &inbox.Line{ID: "l1", OrgID: org, Provider: "meta", Address: testenv.ID("pn"), DepartmentID: "sales", State: inbox.LineActive}
+	if err := st.PutLine(ctx, line); err != nil {
+		b.Fatal(err)
+	}
+	_, dlq := testenv.FIFOQueue(b, 5, 30)
+	h := &handler{proc: ingest.New(st, time.Now, nil), dlq: queue.New(testenv.SQS(b), dlq), writes: counter}
+
+	const customers, batchSize = 100, 10
+	t0 := time.Now().Add(-time.Hour)
+	inbound := func(id string, i int, at time.Time) *events.Inbound {
+		return &events.Inbound{Kind: events.KindMessage, Provider: events.ProviderMeta, ReceivedAt: at,
+			Message: &events.Message{ID: id, Line: events.Line{Address: line.Address}, From: fmt.Sprintf("549110%07d", i%customers),
+				ProfileName: "Cliente", Timestamp: at.Truncate(time.Second), Type: "text", Text: "Hola, ¿tienen el repuesto para el modelo 2019?"}}
+	}
+	for i := range customers {
+		if _, err := h.proc.Apply(ctx, inbound(fmt.Sprintf("wamid.first%d", i), i, t0.Add(-time.Minute))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Ten consecutive messages go to ten different customers: one batch, ten groups.
+	recs := make([]lambdaevents.SQSMessage, b.N)
+	for i := range recs {
+		recs[i] = record(b, fmt.Sprint("r", i), inbound(fmt.Sprintf("wamid.bench%d", i), i, t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	counter.Reset()
+	b.ResetTimer()
+	for start := 0; start < len(recs); start += batchSize {
+		resp, err := h.handle(ctx, lambdaevents.SQSEvent{Records: recs[start:min(start+batchSize, len(recs))]})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			b.Fatalf("handle: %v %v", resp, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
+}
