@@ -152,7 +152,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		memoryMB:    512,
 		timeout:     awscdk.Duration_Seconds(jsii.Number(consumerTimeoutSeconds)),
 		env: map[string]*string{
-			"TABLE_NAME":         table.TableName(),
+			"TABLE_NAME": table.TableName(),
+			// A failed record's visibility is changed on its queue: the retry's backoff.
+			"INBOUND_QUEUE_URL":  inbound.QueueUrl(),
 			"INBOUND_DLQ_URL":    inboundDLQ.QueueUrl(),
 			"OUTBOUND_QUEUE_URL": outbound.QueueUrl(),
 			"MEDIA_BUCKET":       media.BucketName(),

@@ -221,7 +221,7 @@ func TestFunctions(t *testing.T) {
 		env  []string
 	}{
 		{"webhook", []string{"INBOUND_QUEUE_URL", "LOG_LEVEL", "PUBLIC_BASE_URL", "SECRETS_ARN"}},
-		{"assign", []string{"INBOUND_DLQ_URL", "LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"assign", []string{"INBOUND_DLQ_URL", "INBOUND_QUEUE_URL", "LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"api", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"send", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"templates", []string{"LOG_LEVEL", "SECRETS_ARN", "TABLE_NAME"}},

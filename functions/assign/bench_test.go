@@ -30,8 +30,10 @@ func BenchmarkBatch(b *testing.B) {
 	if err := st.PutLine(ctx, line); err != nil {
 		b.Fatal(err)
 	}
-	_, dlq := testenv.FIFOQueue(b, 5, 30)
-	h := &handler{proc: ingest.New(st, time.Now, nil), dlq: queue.New(testenv.SQS(b), dlq), writes: counter}
+	url, dlq := testenv.FIFOQueue(b, 5, 30)
+	sq := testenv.SQS(b)
+	proc := ingest.New(st, time.Now, nil)
+	h := (&handler{proc: proc}).runner(queue.New(sq, url), queue.New(sq, dlq), counter)
 
 	const customers, batchSize = 100, 10
 	t0 := time.Now().Add(-time.Hour)
@@ -41,7 +43,7 @@ func BenchmarkBatch(b *testing.B) {
 				ProfileName: "Cliente", Timestamp: at.Truncate(time.Second), Type: "text", Text: "Hola, ¿tienen el repuesto para el modelo 2019?"}}
 	}
 	for i := range customers {
-		if _, err := h.proc.Apply(ctx, inbound(fmt.Sprintf("wamid.first%d", i), i, t0.Add(-time.Minute))); err != nil {
+		if _, err := proc.Apply(ctx, inbound(fmt.Sprintf("wamid.first%d", i), i, t0.Add(-time.Minute))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,7 +55,7 @@ func BenchmarkBatch(b *testing.B) {
 	counter.Reset()
 	b.ResetTimer()
 	for start := 0; start < len(recs); start += batchSize {
-		resp, err := h.handle(ctx, lambdaevents.SQSEvent{Records: recs[start:min(start+batchSize, len(recs))]})
+		resp, err := h.Run(ctx, lambdaevents.SQSEvent{Records: recs[start:min(start+batchSize, len(recs))]})
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			b.Fatalf("handle: %v %v", resp, err)
 		}

@@ -52,8 +52,8 @@ func TestBatchFailuresKeepGroupOrderAndBuryPoison(t *testing.T) {
 		return nil
 	})
 	client := testenv.SQS(t)
-	_, dlq := testenv.FIFOQueue(t, 5, 30)
-	h := &handler{proc: proc, dlq: queue.New(client, dlq)}
+	url, dlq := testenv.FIFOQueue(t, 5, 30)
+	h := (&handler{proc: proc}).runner(queue.New(client, url), queue.New(client, dlq), nil)
 
 	poison := lambdaevents.SQSMessage{MessageId: "r3", Body: `{"kind":"message","message":`, Attributes: map[string]string{"MessageGroupId": "g-poison"}}
 	ev := lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
@@ -62,7 +62,7 @@ func TestBatchFailuresKeepGroupOrderAndBuryPoison(t *testing.T) {
 		poison,
 		record(t, "r4", msg("wamid.y1", "222", t0)),
 	}}
-	resp, err := h.handle(ctx, ev)
+	resp, err := h.Run(ctx, ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/buzon/buzon/shared/autoreply"
 	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/consume"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/routing"
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "INBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL")
+	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "INBOUND_QUEUE_URL", "INBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL")
 	if err != nil {
 		slog.Error("assign init failed", "error", err)
 		os.Exit(1)
@@ -35,13 +36,24 @@ func main() {
 	// The assignment rules run when a conversation opens, and when the customer of an away
 	// agent writes again.
 	router := routing.New(st, time.Now)
-	h := &handler{
-		writes: writes,
-		proc:   ingest.New(st, time.Now, router.Opened),
-		dlq:    queue.New(sq, cfg.InboundDLQURL),
-	}
+	h := &handler{proc: ingest.New(st, time.Now, router.Opened)}
 	h.proc.OnAssignedMessage(router.CustomerWrote)
 	// Auto-replies (R3) go out through the outbound queue, as agents' messages do.
 	h.proc.OnReceived(autoreply.New(st, queue.New(sq, cfg.OutboundQueueURL), time.Now).Reply)
-	lambda.Start(h.handle)
+	lambda.Start(h.runner(queue.New(sq, cfg.InboundQueueURL), queue.New(sq, cfg.InboundDLQURL), writes).Run)
+}
+
+// runner consumes the inbound queue with h. writes, when set, counts the batch's DynamoDB
+// writes: the total joins the batch's log line (a metric for dashboards; cmd/load reads
+// write_units) and the counter starts again.
+func (h *handler) runner(inbound, dlq *queue.Queue, writes *store.WriteCounter) *consume.Runner {
+	r := &consume.Runner{Name: "assign", Handle: h.apply, Queue: inbound, DLQ: dlq}
+	if writes != nil {
+		r.Report = func() []slog.Attr {
+			units, calls := writes.Units()
+			writes.Reset()
+			return []slog.Attr{slog.Float64("write_units", units), slog.Int("write_calls", calls)}
+		}
+	}
+	return r
 }

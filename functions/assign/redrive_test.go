@@ -7,53 +7,12 @@ import (
 	"testing"
 	"time"
 
-	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/testenv"
 )
-
-// pump plays the event source mapping once: receive a batch, hand it to the handler, delete
-// what did not fail. It returns how many records it handed over.
-func pump(t *testing.T, client *sqs.Client, url string, h *handler) int {
-	t.Helper()
-	ctx := context.Background()
-	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-		QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev lambdaevents.SQSEvent
-	handles := map[string]*string{}
-	for _, m := range out.Messages {
-		ev.Records = append(ev.Records, lambdaevents.SQSMessage{MessageId: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: m.Attributes})
-		handles[aws.ToString(m.MessageId)] = m.ReceiptHandle
-	}
-	if len(ev.Records) == 0 {
-		return 0
-	}
-	resp, err := h.handle(ctx, ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range resp.BatchItemFailures {
-		delete(handles, f.ItemIdentifier)
-	}
-	for _, rh := range handles {
-		if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: rh}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return len(ev.Records)
-}
 
 // TestRedrivenMessageLandsOnce: a message that keeps failing reaches the DLQ after the
 // queue's maxReceiveCount; once the fault is fixed, a redrive (run twice, as an operator
@@ -78,7 +37,8 @@ func TestRedrivenMessageLandsOnce(t *testing.T) {
 	client := testenv.SQS(t)
 	url, dlqURL := testenv.FIFOQueue(t, 2, 1)
 	main, dlq := queue.New(client, url), queue.New(client, dlqURL)
-	h := &handler{proc: proc, dlq: dlq}
+	h := (&handler{proc: proc}).runner(main, dlq, nil)
+	h.Backoff = func(int) time.Duration { return time.Second } // the queue's visibility timeout
 
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	ev := &events.Inbound{Kind: events.KindMessage, Provider: events.ProviderMeta, ReceivedAt: at,
@@ -88,7 +48,7 @@ func TestRedrivenMessageLandsOnce(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		pump(t, client, url, h)
+		testenv.Deliver(t, client, url, h.Run)
 		d, err := dlq.Peek(ctx, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +73,7 @@ func TestRedrivenMessageLandsOnce(t *testing.T) {
 	if moved, err := dlq.Redrive(ctx, main); err != nil || moved != 0 {
 		t.Fatalf("second redrive moved %d, %v; want 0", moved, err)
 	}
-	for pump(t, client, url, h) > 0 {
+	for len(testenv.Deliver(t, client, url, h.Run)) > 0 {
 	}
 	c, err := st.Conversation(ctx, org, inbox.ConversationID(org, "l1", "5491100000777"))
 	if err != nil {

@@ -39,14 +39,13 @@ func BenchmarkSendPath(b *testing.B) {
 	url, dlq := testenv.FIFOQueue(b, 5, 30)
 	sq := testenv.SQS(b)
 	h := &handler{
-		st:       st,
-		senders:  map[string]Sender{"meta": &meta.Client{BaseURL: srv.URL, Version: "v23.0", Token: "tok", HTTP: srv.Client()}},
-		outbound: queue.New(sq, url),
-		dlq:      queue.New(sq, dlq),
-		limit:    newLimiter(1 << 20), // the cost, not the throttle
-		now:      time.Now,
-		backoff:  backoff,
+		st:      st,
+		senders: map[string]Sender{"meta": &meta.Client{BaseURL: srv.URL, Version: "v23.0", Token: "tok", HTTP: srv.Client()}},
+		limit:   newLimiter(1 << 20), // the cost, not the throttle
+		now:     time.Now,
+		backoff: backoff,
 	}
+	run := h.runner(queue.New(sq, url), queue.New(sq, dlq))
 
 	// 100 customers write; the agent's messages are stored queued, as the API leaves them.
 	proc := ingest.New(st, time.Now, nil)
@@ -81,7 +80,7 @@ func BenchmarkSendPath(b *testing.B) {
 	counter.Reset()
 	b.ResetTimer()
 	for i := range recs {
-		resp, err := h.handle(ctx, lambdaevents.SQSEvent{Records: recs[i : i+1]})
+		resp, err := run.Run(ctx, lambdaevents.SQSEvent{Records: recs[i : i+1]})
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			b.Fatalf("handle: %v %v", resp, err)
 		}

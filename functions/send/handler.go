@@ -13,6 +13,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/consume"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/provider"
@@ -29,10 +30,11 @@ type Sender interface {
 	Send(ctx context.Context, line *inbox.Line, to string, m *inbox.Message) (providerID string, err error)
 }
 
-// Retry policy: a retryable provider error is tried again after backoff(receive count), and
-// on the maxAttempts-th receive the message is marked failed instead, before the queue's own
-// redrive (maxReceiveCount 5) would move it to the dead-letter queue with the message still
-// shown as queued.
+// Retry policy for the provider: a retryable provider error is tried again after
+// backoff(receive count), and on the maxAttempts-th receive the message is marked failed
+// instead, so that an agent learns it within minutes. Failures of Buzón's own storage are
+// retried with the runner's backoff until the queue's redrive (consume.MaxReceives, sized for
+// an hour's outage).
 const (
 	maxAttempts     = 4
 	maxBackoff      = 15 * time.Minute
@@ -50,82 +52,33 @@ func backoff(n int) time.Duration {
 }
 
 type handler struct {
-	st       *store.Store
-	senders  map[string]Sender // by line provider ("meta", "twilio"); a missing one is not configured
-	outbound *queue.Queue      // the queue consumed, to postpone retries
-	dlq      *queue.Queue
-	limit    *limiter
-	now      func() time.Time
-	backoff  func(receiveCount int) time.Duration
+	st      *store.Store
+	senders map[string]Sender // by line provider ("meta", "twilio"); a missing one is not configured
+	limit   *limiter
+	now     func() time.Time
+	backoff func(receiveCount int) time.Duration
 }
 
-// result is what became of one record.
-type result struct {
-	retry bool
-	delay time.Duration // how long the retry waits; 0 leaves the queue's visibility timeout
+// errThrottled is the retry of a message over its line's local rate limit.
+var errThrottled = errors.New("send: line over its rate limit")
+
+// runner consumes the outbound queue with h: conversations (message groups) are handled side
+// by side, each in order; a failed record holds its conversation's later ones and comes back
+// after its backoff (its visibility is changed: the function never sleeps).
+func (h *handler) runner(outbound, dlq *queue.Queue) *consume.Runner {
+	return &consume.Runner{Name: "send", Handle: h.process, Queue: outbound, DLQ: dlq}
 }
 
-var done = result{}
-
-// handle sends a batch of outbound messages. Conversations (FIFO message groups) are handled in
-// parallel, each in order; once a record fails, the later records of its conversation fail
-// too without being sent, so a conversation's messages never overtake each other. A failed
-// record comes back after its backoff (its visibility is changed); the function never sleeps.
-func (h *handler) handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	results := make([]result, len(ev.Records))
-	var order []string
-	groups := map[string][]int{}
-	for i := range ev.Records {
-		g := ev.Records[i].Attributes["MessageGroupId"]
-		if _, ok := groups[g]; !ok {
-			order = append(order, g)
-		}
-		groups[g] = append(groups[g], i)
-	}
-	var wg sync.WaitGroup
-	for _, g := range order {
-		wg.Add(1)
-		go func(idxs []int) {
-			defer wg.Done()
-			var blocked *result
-			for _, i := range idxs {
-				if blocked != nil {
-					results[i] = *blocked
-					continue
-				}
-				results[i] = h.process(ctx, &ev.Records[i])
-				if results[i].retry {
-					blocked = &results[i]
-				}
-			}
-		}(groups[g])
-	}
-	wg.Wait()
-
-	batch := queue.NewBatch()
-	for i := range ev.Records {
-		r := &ev.Records[i]
-		if !results[i].retry && !batch.Blocked(r) {
-			continue
-		}
-		batch.Fail(r)
-		if d := results[i].delay; d > 0 && r.ReceiptHandle != "" {
-			if err := h.outbound.Postpone(ctx, r.ReceiptHandle, d); err != nil {
-				slog.WarnContext(ctx, "retry not postponed; it comes back after the visibility timeout", "sqs_message_id", r.MessageId, "error", err)
-			}
-		}
-	}
-	return batch.Response(), nil
-}
-
-// process sends one record's message, or decides it never can.
-func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) result {
+// process sends one record's message, or decides it never can (consume.Poison, after marking
+// the message failed when the event names it). A failure of Buzón's own storage is retried
+// with the runner's backoff; a provider's retryable refusal with the provider's.
+func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error {
 	var ev events.Send
 	if err := json.Unmarshal([]byte(r.Body), &ev); err != nil {
-		return h.poison(ctx, r, nil, "not a send event: "+err.Error())
+		return consume.Poisonf("not a send event: %w", err)
 	}
 	if ev.OrgID == "" || ev.ConversationID == "" || ev.MessageID == "" || ev.MessageAt.IsZero() {
-		return h.poison(ctx, r, &ev, "send event without org_id, conversation_id, message_id or message_at")
+		return h.poison(ctx, &ev, "send event without org_id, conversation_id, message_id or message_at")
 	}
 	log := slog.With("message_id", ev.MessageID, "conversation_id", ev.ConversationID, "request_id", ev.RequestID, "sqs_message_id", r.MessageId)
 	attempt := receiveCount(r)
@@ -133,38 +86,38 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) resul
 
 	m, err := h.st.Message(ctx, k)
 	if errors.Is(err, store.ErrNotFound) {
-		return h.poison(ctx, r, nil, "no such message")
+		return consume.Poisonf("no such message")
 	}
 	if err != nil {
-		return h.transient(ctx, log, attempt, err)
+		return fmt.Errorf("read message %s: %w", ev.MessageID, err)
 	}
 	if m.Direction != inbox.Outbound {
-		return h.poison(ctx, r, nil, "not an outbound message")
+		return consume.Poisonf("not an outbound message")
 	}
 	if m.ProviderID != "" {
 		// SQS delivered it again after it was sent: never twice. Finish linking in case the
 		// attempt that sent it stopped before.
 		log.InfoContext(ctx, "already sent", "status", m.Status)
 		h.link(ctx, log, k, ev.ConversationID, m.ProviderID)
-		return done
+		return nil
 	}
 	if m.Status != inbox.DeliveryQueued {
 		log.InfoContext(ctx, "not queued any more", "status", m.Status)
-		return done
+		return nil
 	}
 	cv, err := h.st.Conversation(ctx, ev.OrgID, ev.ConversationID)
 	if errors.Is(err, store.ErrNotFound) {
-		return h.poison(ctx, r, &ev, "no such conversation in the organization")
+		return h.poison(ctx, &ev, "no such conversation in the organization")
 	}
 	if err != nil {
-		return h.transient(ctx, log, attempt, err)
+		return fmt.Errorf("read conversation %s: %w", ev.ConversationID, err)
 	}
 	line, err := h.st.Line(ctx, ev.OrgID, cv.LineID)
 	if errors.Is(err, store.ErrNotFound) {
 		return h.fail(ctx, log, k, &events.ProviderError{Title: "line removed", Message: "The conversation's line no longer exists: the message cannot be sent"})
 	}
 	if err != nil {
-		return h.transient(ctx, log, attempt, err)
+		return fmt.Errorf("read line %s: %w", cv.LineID, err)
 	}
 	log = log.With("line_id", line.ID, "provider", line.Provider, "attempt", attempt)
 	if line.State != inbox.LineActive {
@@ -178,26 +131,24 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) resul
 	}
 	// The last attempt skips the local throttle: only the provider's own limit may fail it.
 	if attempt < maxAttempts && !h.limit.allow(line.ID, h.now()) {
-		log.InfoContext(ctx, "line over its rate limit; retrying shortly")
-		return result{retry: true, delay: throttleDelay}
+		return consume.RetryAfter(throttleDelay, fmt.Errorf("%w: %s", errThrottled, line.ID))
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < providerTimeout+2*time.Second {
 		// Not enough time left for the provider to answer: a timeout now could send twice.
-		return result{retry: true, delay: time.Second}
+		return consume.RetryAfter(time.Second, errors.New("send: too little time left for the provider to answer"))
 	}
 
 	pid, err := sender.Send(ctx, line, cv.Contact.WaID, m)
 	if err != nil {
 		pe, retryable := classify(err)
 		if retryable && attempt < maxAttempts {
-			log.WarnContext(ctx, "provider refused for now; will retry", "error", err, "code", pe.Code)
-			return result{retry: true, delay: h.backoff(attempt)}
+			return consume.RetryAfter(h.backoff(attempt), fmt.Errorf("provider refused for now (code %d): %w", pe.Code, err))
 		}
 		log.WarnContext(ctx, "provider refused", "error", err, "code", pe.Code, "retryable", retryable)
 		return h.fail(ctx, log, k, pe)
 	}
 	h.sent(ctx, log.With("provider_message_id", pid), k, ev.ConversationID, pid)
-	return done
+	return nil
 }
 
 // sent records what the provider accepted. The message gets its provider id (and "sent")
@@ -243,45 +194,28 @@ func (h *handler) link(ctx context.Context, log *slog.Logger, k store.MessageKey
 }
 
 // fail marks the message failed with the reason the agent sees, and acknowledges the record.
-func (h *handler) fail(ctx context.Context, log *slog.Logger, k store.MessageKey, pe *events.ProviderError) result {
+func (h *handler) fail(ctx context.Context, log *slog.Logger, k store.MessageKey, pe *events.ProviderError) error {
 	_, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliveryFailed, At: h.now(), Error: pe})
 	if err != nil {
-		log.WarnContext(ctx, "failure not recorded; will retry", "error", err)
-		return result{retry: true, delay: throttleDelay}
+		return consume.RetryAfter(throttleDelay, fmt.Errorf("record the failure %q: %w", pe.Title, err))
 	}
 	log.InfoContext(ctx, "message failed", "code", pe.Code, "reason", pe.Message)
-	return done
+	return nil
 }
 
-// transient is a failure of Buzón's own storage: retried after a backoff.
-func (h *handler) transient(ctx context.Context, log *slog.Logger, attempt int, err error) result {
-	log.WarnContext(ctx, "send failed; will retry", "error", err)
-	return result{retry: true, delay: h.backoff(attempt)}
-}
-
-// poison moves a record that can never be sent to the dead-letter queue with the reason and
-// acknowledges it; when the event names a message, that message is marked failed so that the
-// agent does not wait on it.
-func (h *handler) poison(ctx context.Context, r *lambdaevents.SQSMessage, ev *events.Send, reason string) result {
-	log := slog.With("sqs_message_id", r.MessageId)
-	group := r.Attributes["MessageGroupId"]
-	if group == "" {
-		group = "poison"
-	}
-	if err := h.dlq.Bury(ctx, group, r.MessageId, r.Body, reason); err != nil {
-		log.ErrorContext(ctx, "poison event could not be buried; retrying", "error", err, "reason", reason)
-		return result{retry: true}
-	}
-	log.ErrorContext(ctx, "poison event moved to the dead-letter queue", "reason", reason)
-	if ev != nil && ev.ConversationID != "" && ev.MessageID != "" && !ev.MessageAt.IsZero() {
+// poison is a record that can never be sent, for the dead-letter queue with reason. Its
+// message is marked failed first when the event names it, so that the agent does not wait on
+// it and sees why; if that write fails, the record is retried.
+func (h *handler) poison(ctx context.Context, ev *events.Send, reason string) error {
+	if ev.ConversationID != "" && ev.MessageID != "" && !ev.MessageAt.IsZero() {
 		k := store.KeyOf(&inbox.Message{ConversationID: ev.ConversationID, ID: ev.MessageID, At: ev.MessageAt})
 		_, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliveryFailed, At: h.now(),
 			Error: &events.ProviderError{Title: "not sendable", Message: "Buzón could not process this message: it was not sent"}})
 		if err != nil {
-			log.WarnContext(ctx, "poisoned message not marked failed", "error", err)
+			return fmt.Errorf("mark the unsendable message %s failed: %w", ev.MessageID, err)
 		}
 	}
-	return done
+	return consume.Poison(errors.New(reason))
 }
 
 // classify turns a provider failure into what the thread shows, and whether to retry.

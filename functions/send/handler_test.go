@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/consume"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/meta"
@@ -89,6 +90,8 @@ type env struct {
 	metaLine, twilLine *inbox.Line
 	prov               *fakeProvider
 	h                  *handler
+	run                *consume.Runner
+	outbound           *queue.Queue
 	sqs                *sqs.Client
 	queueURL, dlqURL   string
 	proc               *ingest.Processor
@@ -118,12 +121,12 @@ func newEnv(t *testing.T) *env {
 			"meta":   &meta.Client{BaseURL: srv.URL, Version: "v23.0", Token: "tok", HTTP: srv.Client()},
 			"twilio": &twilio.Client{BaseURL: srv.URL, AuthToken: "tw", StatusCallback: "https://buzon.test/webhooks/twilio", HTTP: srv.Client()},
 		},
-		outbound: queue.New(e.sqs, e.queueURL),
-		dlq:      queue.New(e.sqs, e.dlqURL),
-		limit:    newLimiter(80),
-		now:      time.Now,
-		backoff:  func(int) time.Duration { return time.Second },
+		limit:   newLimiter(80),
+		now:     time.Now,
+		backoff: func(int) time.Duration { return time.Second },
 	}
+	e.outbound = queue.New(e.sqs, e.queueURL)
+	e.run = e.h.runner(e.outbound, queue.New(e.sqs, e.dlqURL))
 	e.proc = ingest.New(e.st, time.Now, nil)
 	return e
 }
@@ -237,7 +240,7 @@ func TestSendRecordsProviderIDAndParkedStatuses(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	resp, err := e.h.handle(ctx, lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
+	resp, err := e.run.Run(ctx, lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +274,7 @@ func TestSendThroughTwilio(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	m := e.queued(t, e.twilLine, "5491100000002", "hola")
-	resp, err := e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
+	resp, err := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("handle = %v, %v", resp, err)
 	}
@@ -291,7 +294,7 @@ func TestSendRetriesThenSucceeds(t *testing.T) {
 	m := e.queued(t, e.metaLine, "5491100000003", "hola")
 	e.prov.push(reply{400, `{"error":{"message":"(#130429) Rate limit hit","code":130429}}`, ""})
 	ev := e.event(m)
-	if err := e.h.outbound.Send(ctx, []queue.Item{{Group: ev.GroupID(), Dedup: ev.DedupID(), Body: ev}}); err != nil {
+	if err := e.outbound.Send(ctx, []queue.Item{{Group: ev.GroupID(), Dedup: ev.DedupID(), Body: ev}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -299,7 +302,7 @@ func TestSendRetriesThenSucceeds(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("received %d, want 1", len(recs))
 	}
-	resp, _ := e.h.handle(ctx, lambdaevents.SQSEvent{Records: recs})
+	resp, _ := e.run.Run(ctx, lambdaevents.SQSEvent{Records: recs})
 	if diff := cmp.Diff([]string{recs[0].MessageId}, failures(resp)); diff != "" {
 		t.Fatalf("failures (-want +got):\n%s", diff)
 	}
@@ -317,7 +320,7 @@ func TestSendRetriesThenSucceeds(t *testing.T) {
 	if len(again) != 1 || again[0].Attributes["ApproximateReceiveCount"] != "2" {
 		t.Fatalf("retry: %+v after %v, want the message on its second receive", again, time.Since(start))
 	}
-	resp, _ = e.h.handle(ctx, lambdaevents.SQSEvent{Records: again})
+	resp, _ = e.run.Run(ctx, lambdaevents.SQSEvent{Records: again})
 	if len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("second attempt failed: %v", failures(resp))
 	}
@@ -373,7 +376,7 @@ func TestSendFailures(t *testing.T) {
 			e := newEnv(t)
 			m := e.queued(t, e.metaLine, "5491100000004", "hola")
 			e.prov.push(tc.replies...)
-			resp, err := e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, tc.receiveCount)}})
+			resp, err := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, tc.receiveCount)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -404,7 +407,7 @@ func TestSendPausedLineFailsWithoutCallingTheProvider(t *testing.T) {
 	if err := e.st.PutLine(context.Background(), &paused); err != nil {
 		t.Fatal(err)
 	}
-	resp, _ := e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
+	resp, _ := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
 	got := e.message(t, m)
 	if len(resp.BatchItemFailures) != 0 || got.Status != inbox.DeliveryFailed || got.Error == nil || got.Error.Message != "The line is paused: it cannot send until an admin reactivates it" {
 		t.Errorf("resp %v, message %s %+v; want acknowledged and failed with the reason", resp, got.Status, got.Error)
@@ -423,7 +426,7 @@ func TestSendDuplicateDeliverySendsOnce(t *testing.T) {
 	// later (SQS redelivery after a lost acknowledgement).
 	batch := lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1), e.record(t, "r2", m, 1)}}
 	for _, ev := range []lambdaevents.SQSEvent{batch, {Records: []lambdaevents.SQSMessage{e.record(t, "r3", m, 2)}}} {
-		resp, err := e.h.handle(ctx, ev)
+		resp, err := e.run.Run(ctx, ev)
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("handle = %v, %v", resp, err)
 		}
@@ -443,7 +446,7 @@ func TestSendKeepsConversationOrder(t *testing.T) {
 	second := e.queued(t, e.metaLine, "5491100000007", "segundo")
 	other := e.queued(t, e.metaLine, "5491100000008", "otra conversación")
 	e.prov.push(reply{500, `{"error":{"message":"(#131016) Service unavailable","code":131016}}`, "primero"})
-	resp, _ := e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
+	resp, _ := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
 		e.record(t, "r1", first, 1), e.record(t, "r2", second, 1), e.record(t, "r3", other, 1)}})
 	if diff := cmp.Diff([]string{"r1", "r2"}, failures(resp)); diff != "" {
 		t.Errorf("failures (-want +got):\n%s", diff)
@@ -460,7 +463,7 @@ func TestSendThrottlesPerLine(t *testing.T) {
 	a := e.queued(t, e.metaLine, "5491100000009", "a")
 	b := e.queued(t, e.metaLine, "5491100000010", "b")
 	tw := e.queued(t, e.twilLine, "5491100000011", "c")
-	resp, _ := e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
+	resp, _ := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{
 		e.record(t, "ra", a, 1), e.record(t, "rb", b, 1), e.record(t, "rt", tw, 1)}})
 	// One token per second on the Meta line: one of a and b waits; the Twilio line has its own.
 	if n := len(resp.BatchItemFailures); n != 1 {
@@ -471,7 +474,7 @@ func TestSendThrottlesPerLine(t *testing.T) {
 	}
 	// On its last attempt a message skips the local throttle.
 	c := e.queued(t, e.metaLine, "5491100000012", "c")
-	resp, _ = e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "rc", c, maxAttempts)}})
+	resp, _ = e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "rc", c, maxAttempts)}})
 	if len(resp.BatchItemFailures) != 0 || e.message(t, c).Status != inbox.DeliverySent {
 		t.Errorf("last attempt: %v %s, want sent", failures(resp), e.message(t, c).Status)
 	}
@@ -494,7 +497,7 @@ func TestSendPoisonGoesToDLQ(t *testing.T) {
 		{MessageId: "p2", Body: string(b), Attributes: map[string]string{"MessageGroupId": noOrg.GroupID()}},
 		{MessageId: "p3", Body: string(mb), Attributes: map[string]string{"MessageGroupId": missing.GroupID()}},
 	}
-	resp, err := e.h.handle(ctx, lambdaevents.SQSEvent{Records: recs})
+	resp, err := e.run.Run(ctx, lambdaevents.SQSEvent{Records: recs})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("handle = %v, %v; want every poison acknowledged", resp, err)
 	}

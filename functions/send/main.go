@@ -45,13 +45,11 @@ func main() {
 	}
 	sq := sqs.NewFromConfig(awsCfg)
 	h := &handler{
-		st:       store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),
-		senders:  senders,
-		outbound: queue.New(sq, cfg.OutboundQueueURL),
-		dlq:      queue.New(sq, cfg.OutboundDLQURL),
-		limit:    newLimiter(cfg.LineRateLimit),
-		now:      time.Now,
-		backoff:  backoff,
+		st:      store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),
+		senders: senders,
+		limit:   newLimiter(cfg.LineRateLimit),
+		now:     time.Now,
+		backoff: backoff,
 	}
-	lambda.Start(h.handle)
+	lambda.Start(h.runner(queue.New(sq, cfg.OutboundQueueURL), queue.New(sq, cfg.OutboundDLQURL)).Run)
 }

@@ -94,7 +94,7 @@ func TestSendThroughTheSandboxEndsRead(t *testing.T) {
 					line = e.twilLine
 				}
 				m := e.queued(t, line, "5491100000100", "¿Te llegó?")
-				resp, err := e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
+				resp, err := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}})
 				if err != nil || len(resp.BatchItemFailures) != 0 {
 					t.Fatalf("handle = %v, %v", resp, err)
 				}
@@ -118,7 +118,7 @@ func TestSandboxWindowFailureShowsOnTheMessage(t *testing.T) {
 	}
 	resp.Body.Close()
 	m := e.queued(t, e.metaLine, "5491100000101", "hola")
-	if _, err := e.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}}); err != nil {
+	if _, err := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	sb.Wait()

@@ -1,5 +1,6 @@
-// Package queue sends Buzón's events to SQS FIFO queues in batches and keeps the batch-failure
-// bookkeeping of FIFO consumers.
+// Package queue sends Buzón's events to SQS FIFO queues in batches, buries poison in and
+// redrives from dead-letter queues, and postpones received messages (shared/consume runs the
+// consumers).
 package queue
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -114,8 +116,12 @@ func (q *Queue) sendBatch(ctx context.Context, items []Item) error {
 
 // Bury puts a record that can never be processed on a dead-letter queue as it was received,
 // with the reason as a message attribute, so that an operator sees why and can redrive it
-// after a fix.
+// after a fix. dedup is the record's message id, so burying it twice leaves one copy. A
+// record without a group goes to a FIFO dead-letter queue in the group "poison".
 func (q *Queue) Bury(ctx context.Context, group, dedup, body, reason string) error {
+	if group == "" && strings.HasSuffix(q.url, ".fifo") {
+		group = "poison"
+	}
 	in := &sqs.SendMessageInput{
 		QueueUrl:    aws.String(q.url),
 		MessageBody: aws.String(body),

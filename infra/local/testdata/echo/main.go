@@ -1,5 +1,5 @@
 // Command echo is a test function for the local runner: it answers HTTP API events with what
-// it received, consumes SQS events with shared/queue's FIFO bookkeeping, and misbehaves on
+// it received, consumes SQS events through shared/consume's runner, and misbehaves on
 // request (exit, error, panic, overrun) so the runner's handling of each can be tested.
 package main
 
@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/buzon/buzon/shared/queue"
+	"github.com/buzon/buzon/shared/consume"
 )
 
 func main() {
@@ -53,7 +53,7 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, err
 		}
-		return consume(ev), nil
+		return consumer.Run(ctx, ev)
 	case probe.RouteKey != "":
 		return serve(ctx, raw, probe.RawPath)
 	default:
@@ -101,20 +101,15 @@ func serve(ctx context.Context, raw json.RawMessage, path string) (any, error) {
 	}, nil
 }
 
-// consume fails records whose body is "fail", and every later record of their group; a body
-// "crash" ends the process.
-func consume(ev lambdaevents.SQSEvent) lambdaevents.SQSEventResponse {
-	b := queue.NewBatch()
-	for i := range ev.Records {
-		r := &ev.Records[i]
-		switch {
-		case b.Blocked(r):
-			b.Fail(r)
-		case r.Body == `"crash"`:
-			os.Exit(4)
-		case r.Body == `"fail"`:
-			b.Fail(r)
-		}
+// consumer fails records whose body is "fail" (with every later record of their group, the
+// runner's doing); a body "crash" ends the process. Without a queue to postpone on, a failed
+// record comes back after the queue's visibility timeout.
+var consumer = &consume.Runner{Name: "echo", Handle: func(_ context.Context, r *lambdaevents.SQSMessage) error {
+	switch r.Body {
+	case `"crash"`:
+		os.Exit(4)
+	case `"fail"`:
+		return errors.New("echo: asked to fail")
 	}
-	return b.Response()
-}
+	return nil
+}}
