@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/buzon/buzon/shared/consume"
 )
 
 // DefaultAssetRoot is where the Makefile writes one directory per function,
@@ -35,14 +37,12 @@ const DefaultAssetRoot = "build/lambda"
 // functions/<name> into <AssetRoot>/<name>/bootstrap.
 var FunctionNames = []string{"webhook", "assign", "api", "send", "templates", "window"}
 
-// Tuning that the rest of the stack derives from. A queue's visibility
-// timeout is six times its consumer's timeout, as Lambda recommends for SQS
-// event sources, so a message is not redelivered while a retrying batch is
-// still in flight.
+// Tuning that the rest of the stack derives from. The queues' visibility
+// timeout and maxReceiveCount are shared/consume's (consume.Visibility, six
+// times the consumers' timeout, and consume.MaxReceives, sized with the
+// runner's backoff for an hour's outage).
 const (
 	consumerTimeoutSeconds = 30
-	visibilityFactor       = 6
-	maxReceiveCount        = 5
 	queueRetentionDays     = 4  // a message that cannot be handled reaches the DLQ long before
 	dlqRetentionDays       = 14 // the maximum: time to notice the alarm and redrive
 	logRetention           = awslogs.RetentionDays_ONE_MONTH
@@ -364,10 +364,10 @@ func newFIFOQueue(stack awscdk.Stack, id string) (queue, dlq awssqs.Queue) {
 	}))
 	queue = awssqs.NewQueue(stack, jsii.String(id+"Queue"), fifo(&awssqs.QueueProps{
 		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(visibilityFactor * consumerTimeoutSeconds)),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(consume.Visibility.Seconds())),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			Queue:           dlq,
-			MaxReceiveCount: jsii.Number(maxReceiveCount),
+			MaxReceiveCount: jsii.Number(consume.MaxReceives),
 		},
 	}))
 	return queue, dlq

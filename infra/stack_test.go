@@ -13,6 +13,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/buzon/buzon/shared/consume"
 )
 
 // The stack is synthesized once for the whole package: a synth through the
@@ -169,7 +171,7 @@ func TestQueues(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			queue, dlq := logicalID(t, tt.queue), logicalID(t, tt.dlq)
 			want := merge(highThroughputFIFO, obj{
-				"RedrivePolicy": obj{"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 5.0},
+				"RedrivePolicy": obj{"deadLetterTargetArn": arn(dlq), "maxReceiveCount": float64(consume.MaxReceives)},
 			})
 			if diff := cmp.Diff(want, subset(tmpl.props(queue), want)); diff != "" {
 				t.Errorf("queue %s (-want +got):\n%s", queue, diff)
@@ -185,6 +187,10 @@ func TestQueues(t *testing.T) {
 			ft, ok2 := timeout.(float64)
 			if !ok1 || !ok2 || v < 6*ft {
 				t.Errorf("VisibilityTimeout = %v, consumer Timeout = %v; want visibility ≥ 6 × timeout", visibility, timeout)
+			}
+			// The runner's outage sizing assumes this visibility timeout (consume.Tolerance).
+			if v != consume.Visibility.Seconds() {
+				t.Errorf("VisibilityTimeout = %v, want consume.Visibility (%v)", v, consume.Visibility)
 			}
 		})
 	}

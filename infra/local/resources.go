@@ -14,15 +14,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/buzon/buzon/shared/consume"
 	"github.com/buzon/buzon/shared/seed"
 	"github.com/buzon/buzon/shared/store"
 )
 
-// Queue settings of the local stack. The deployed queues hide a message for 180 s (six
-// times the consumer's timeout); locally a failed message comes back sooner.
+// Queue settings of the local stack. The deployed queues hide a message for consume.Visibility
+// (180 s, six times the consumer's timeout); locally a batch lost to a crash comes back sooner.
+// A failed record comes back after its backoff either way (shared/consume). The receive
+// count before the dead-letter queue is the deployed one.
 const (
 	visibilityTimeout = 30 * time.Second
-	maxReceiveCount   = 5
+	maxReceiveCount   = consume.MaxReceives
 )
 
 // awsClients are clients of the emulators, built from the settings rather than the
