@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
@@ -34,17 +33,43 @@ type entryJSON struct {
 	Automatic         bool              `json:"automatic,omitempty"`
 	ReplyTo           string            `json:"reply_to,omitempty"`
 	Reactions         map[string]string `json:"reactions,omitempty"`
-	Media             *events.Media     `json:"media,omitempty"`
-	Location          *events.Location  `json:"location,omitempty"`
+	Media             *mediaJSON        `json:"media,omitempty"`
+	Location          *locationJSON     `json:"location,omitempty"`
 	ActorID           string            `json:"actor_id,omitempty"`
 	Details           map[string]string `json:"details,omitempty"`
+}
+
+// mediaJSON is a message's attachment as the API shows it.
+type mediaJSON struct {
+	ID       string `json:"id,omitempty"`
+	URL      string `json:"url,omitempty"`
+	MimeType string `json:"mime_type,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Voice    bool   `json:"voice,omitempty"`
+	Animated bool   `json:"animated,omitempty"`
+}
+
+// locationJSON is a shared location as the API shows it.
+type locationJSON struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name,omitempty"`
+	Address   string  `json:"address,omitempty"`
+	URL       string  `json:"url,omitempty"`
 }
 
 func messageJSON(m *inbox.Message) entryJSON {
 	e := entryJSON{
 		Kind: "message", ID: m.ID, CreatedAt: ts(m.At), ProviderMessageID: m.ProviderID, Direction: string(m.Direction),
 		Type: m.Type, Text: m.Text, Status: string(m.Status), AgentID: m.AgentID, Automatic: m.Automatic,
-		ReplyTo: m.ReplyTo, Reactions: m.Reactions, Media: m.Media, Location: m.Location,
+		ReplyTo: m.ReplyTo, Reactions: m.Reactions,
+	}
+	if md := m.Media; md != nil {
+		e.Media = &mediaJSON{ID: md.ID, URL: md.URL, MimeType: md.MimeType, SHA256: md.SHA256, Filename: md.Filename, Voice: md.Voice, Animated: md.Animated}
+	}
+	if l := m.Location; l != nil {
+		e.Location = &locationJSON{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address, URL: l.URL}
 	}
 	if len(m.StatusAt) > 0 {
 		e.StatusTimes = map[string]string{}

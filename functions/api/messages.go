@@ -82,8 +82,9 @@ func (r *sendRequest) draft() (*inbox.Message, string, error) {
 			return nil, "", unprocessable("bad_media", "media.filename is for documents only, at most 240 characters")
 		}
 		m.Text = r.Media.Caption
-		m.Media = &events.Media{URL: r.Media.Link, Filename: r.Media.Filename}
-		return m, inbox.Describe(&events.Message{Type: m.Type, Text: m.Text, Media: m.Media}), nil
+		media := &events.Media{URL: r.Media.Link, Filename: r.Media.Filename}
+		m.Media = inbox.MediaOf(media)
+		return m, inbox.Describe(&events.Message{Type: m.Type, Text: m.Text, Media: media}), nil
 	case "template":
 		if r.Text != "" || r.Media != nil {
 			return nil, "", unprocessable("bad_message", "a template message has a template only")
@@ -321,7 +322,7 @@ func (a *api) enqueue(ctx context.Context, c *call, m *inbox.Message, retryable 
 		return &apiError{http.StatusServiceUnavailable, "not_queued", "the message is stored but could not be queued; retry with the same Idempotency-Key"}
 	}
 	_, ferr := a.st.ApplyStatus(ctx, store.KeyOf(m), store.StatusUpdate{Status: inbox.DeliveryFailed, At: a.now(),
-		Error: &events.ProviderError{Title: "not queued", Message: "Buzón could not queue the message: send it again"}})
+		Error: &inbox.ProviderError{Title: "not queued", Message: "Buzón could not queue the message: send it again"}})
 	if ferr != nil {
 		c.log.ErrorContext(ctx, "queued message left queued", "message_id", m.ID, "error", ferr)
 	}

@@ -114,19 +114,19 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 	}
 	line, err := h.st.Line(ctx, ev.OrgID, cv.LineID)
 	if errors.Is(err, store.ErrNotFound) {
-		return h.fail(ctx, log, k, &events.ProviderError{Title: "line removed", Message: "The conversation's line no longer exists: the message cannot be sent"})
+		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "line removed", Message: "The conversation's line no longer exists: the message cannot be sent"})
 	}
 	if err != nil {
 		return fmt.Errorf("read line %s: %w", cv.LineID, err)
 	}
 	log = log.With("line_id", line.ID, "provider", line.Provider, "attempt", attempt)
 	if line.State != inbox.LineActive {
-		return h.fail(ctx, log, k, &events.ProviderError{Title: "line not active",
+		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "line not active",
 			Message: fmt.Sprintf("The line is %s: it cannot send until an admin reactivates it", line.State)})
 	}
 	sender := h.senders[line.Provider]
 	if sender == nil {
-		return h.fail(ctx, log, k, &events.ProviderError{Title: "provider not configured",
+		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "provider not configured",
 			Message: "Buzón has no credentials for this line's provider: an admin must configure them"})
 	}
 	// The last attempt skips the local throttle: only the provider's own limit may fail it.
@@ -194,7 +194,7 @@ func (h *handler) link(ctx context.Context, log *slog.Logger, k store.MessageKey
 }
 
 // fail marks the message failed with the reason the agent sees, and acknowledges the record.
-func (h *handler) fail(ctx context.Context, log *slog.Logger, k store.MessageKey, pe *events.ProviderError) error {
+func (h *handler) fail(ctx context.Context, log *slog.Logger, k store.MessageKey, pe *inbox.ProviderError) error {
 	_, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliveryFailed, At: h.now(), Error: pe})
 	if err != nil {
 		return consume.RetryAfter(throttleDelay, fmt.Errorf("record the failure %q: %w", pe.Title, err))
@@ -210,7 +210,7 @@ func (h *handler) poison(ctx context.Context, ev *events.Send, reason string) er
 	if ev.ConversationID != "" && ev.MessageID != "" && !ev.MessageAt.IsZero() {
 		k := store.KeyOf(&inbox.Message{ConversationID: ev.ConversationID, ID: ev.MessageID, At: ev.MessageAt})
 		_, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliveryFailed, At: h.now(),
-			Error: &events.ProviderError{Title: "not sendable", Message: "Buzón could not process this message: it was not sent"}})
+			Error: &inbox.ProviderError{Title: "not sendable", Message: "Buzón could not process this message: it was not sent"}})
 		if err != nil {
 			return fmt.Errorf("mark the unsendable message %s failed: %w", ev.MessageID, err)
 		}
@@ -219,12 +219,12 @@ func (h *handler) poison(ctx context.Context, ev *events.Send, reason string) er
 }
 
 // classify turns a provider failure into what the thread shows, and whether to retry.
-func classify(err error) (*events.ProviderError, bool) {
+func classify(err error) (*inbox.ProviderError, bool) {
 	var se *provider.SendError
 	if errors.As(err, &se) {
-		return &events.ProviderError{Code: se.Code, Title: se.Title, Message: se.Reason, Details: se.Message}, se.Retryable
+		return &inbox.ProviderError{Code: se.Code, Title: se.Title, Message: se.Reason, Details: se.Message}, se.Retryable
 	}
-	return &events.ProviderError{Title: "send failed", Message: "The message could not be sent: try again later"}, true
+	return &inbox.ProviderError{Title: "send failed", Message: "The message could not be sent: try again later"}, true
 }
 
 // receiveCount is how many times SQS has delivered the record, this time included.

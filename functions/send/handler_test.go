@@ -340,20 +340,20 @@ func TestSendFailures(t *testing.T) {
 		replies      []reply
 		receiveCount int
 		wantRetry    bool
-		wantError    *events.ProviderError
+		wantError    *inbox.ProviderError
 	}{
 		{
 			name:         "permanent: closed window",
 			replies:      []reply{{400, `{"error":{"message":"(#131047) Re-engagement message","code":131047,"error_data":{"details":"More than 24 hours have passed."}}}`, ""}},
 			receiveCount: 1,
-			wantError: &events.ProviderError{Code: 131047, Title: "Re-engagement message",
+			wantError: &inbox.ProviderError{Code: 131047, Title: "Re-engagement message",
 				Message: "More than 24 hours since the customer last wrote: send an approved template", Details: "More than 24 hours have passed."},
 		},
 		{
 			name:         "permanent: template missing",
 			replies:      []reply{{404, `{"error":{"message":"(#132001) Template name does not exist in the translation","code":132001}}`, ""}},
 			receiveCount: 1,
-			wantError: &events.ProviderError{Code: 132001, Title: "Template name does not exist in the translation",
+			wantError: &inbox.ProviderError{Code: 132001, Title: "Template name does not exist in the translation",
 				Message: "The template does not exist in that language or is not approved", Details: "(#132001) Template name does not exist in the translation"},
 		},
 		{
@@ -366,7 +366,7 @@ func TestSendFailures(t *testing.T) {
 			name:         "retryable, last attempt",
 			replies:      []reply{{500, `{"error":{"message":"(#131000) Something went wrong","code":131000}}`, ""}},
 			receiveCount: maxAttempts,
-			wantError: &events.ProviderError{Code: 131000, Title: "Something went wrong",
+			wantError: &inbox.ProviderError{Code: 131000, Title: "Something went wrong",
 				Message: "WhatsApp had an internal error: try again later", Details: "(#131000) Something went wrong"},
 		},
 	}

@@ -86,7 +86,7 @@ type Message struct {
 	Text           string // body or caption, or a short description for other types
 	Status         DeliveryStatus
 	StatusAt       map[DeliveryStatus]time.Time
-	Error          *events.ProviderError
+	Error          *ProviderError
 	At             time.Time // when it was written (provider time for inbound)
 	CreatedAt      time.Time // when Buzón stored it
 	AgentID        string    // who sent it (outbound)
@@ -94,11 +94,50 @@ type Message struct {
 	ReplyTo        string    // provider id of the message it answers
 	Reactions      map[string]string
 
-	Media    *events.Media
-	Location *events.Location
-	Reply    *events.Reply
+	Media    *Media
+	Location *Location
+	Reply    *Reply
 	Template *TemplateRef
 	Detail   []byte // the provider's own JSON for the item, kept permanently (L5)
+}
+
+// Media is a message's attachment: the provider's media id (Meta) or a URL, as the customer
+// or the agent sent it.
+type Media struct {
+	ID       string
+	URL      string
+	MimeType string
+	SHA256   string
+	Filename string
+	Voice    bool // a voice note, not an audio file
+	Animated bool // an animated sticker
+}
+
+// Location is a shared location.
+type Location struct {
+	Latitude  float64
+	Longitude float64
+	Name      string
+	Address   string
+	URL       string
+}
+
+// Reply is the customer's tap on an interactive message or a template button.
+type Reply struct {
+	Kind        string // button_reply, list_reply, nfm_reply, button
+	ID          string
+	Title       string
+	Description string
+	Payload     string
+}
+
+// ProviderError is why a provider (or Buzón, before handing the message over) did not deliver
+// a message.
+type ProviderError struct {
+	Code    int
+	Title   string
+	Message string
+	Details string
 }
 
 // TemplateRef names the template an outbound message was rendered from.
@@ -131,11 +170,38 @@ func InboundMessage(convID string, m *events.Message, at, now time.Time) *Messag
 		At:             at,
 		CreatedAt:      now,
 		ReplyTo:        contextID(m),
-		Media:          m.Media,
-		Location:       m.Location,
-		Reply:          m.Reply,
+		Media:          MediaOf(m.Media),
+		Location:       locationOf(m.Location),
+		Reply:          replyOf(m.Reply),
 		Detail:         m.Raw,
 	}
+}
+
+// MediaOf is the attachment of a queued event as a message holds it.
+func MediaOf(m *events.Media) *Media {
+	if m == nil {
+		return nil
+	}
+	return &Media{ID: m.ID, URL: m.URL, MimeType: m.MimeType, SHA256: m.SHA256, Filename: m.Filename, Voice: m.Voice, Animated: m.Animated}
+}
+
+func locationOf(l *events.Location) *Location {
+	if l == nil {
+		return nil
+	}
+	return &Location{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address, URL: l.URL}
+}
+
+func replyOf(r *events.Reply) *Reply {
+	if r == nil {
+		return nil
+	}
+	return &Reply{Kind: r.Kind, ID: r.ID, Title: r.Title, Description: r.Description, Payload: r.Payload}
+}
+
+// ProviderErrorOf is an error a provider reported in a queued event, as a message holds it.
+func ProviderErrorOf(e events.ProviderError) *ProviderError {
+	return &ProviderError{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.Details}
 }
 
 func contextID(m *events.Message) string {

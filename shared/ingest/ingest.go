@@ -352,8 +352,7 @@ func StatusUpdate(ds inbox.DeliveryStatus, st *events.Status, received time.Time
 	}
 	u := store.StatusUpdate{Status: ds, At: at}
 	if len(st.Errors) > 0 {
-		e := st.Errors[0]
-		u.Error = &e
+		u.Error = inbox.ProviderErrorOf(st.Errors[0])
 	}
 	return u
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/provider"
 )
@@ -76,9 +75,9 @@ func TestSendRequests(t *testing.T) {
 	}{
 		{"text", inbox.Message{Type: "text", Text: "Hola, ¿en qué te ayudo?"}},
 		{"text_link_reply", inbox.Message{Type: "text", Text: "Mirá https://example.com/p/1", ReplyTo: "wamid.HBgLNTQ5MTE1NTU1MDAwMBUCABIYFDNBMDQ3"}},
-		{"image_caption", inbox.Message{Type: "image", Text: "tu factura", Media: &events.Media{URL: "https://cdn.example.com/f.png"}}},
-		{"document_filename", inbox.Message{Type: "document", Text: "contrato", Media: &events.Media{URL: "https://cdn.example.com/c.pdf", Filename: "contrato.pdf"}}},
-		{"audio", inbox.Message{Type: "audio", Text: "ignored", Media: &events.Media{URL: "https://cdn.example.com/a.ogg"}}},
+		{"image_caption", inbox.Message{Type: "image", Text: "tu factura", Media: &inbox.Media{URL: "https://cdn.example.com/f.png"}}},
+		{"document_filename", inbox.Message{Type: "document", Text: "contrato", Media: &inbox.Media{URL: "https://cdn.example.com/c.pdf", Filename: "contrato.pdf"}}},
+		{"audio", inbox.Message{Type: "audio", Text: "ignored", Media: &inbox.Media{URL: "https://cdn.example.com/a.ogg"}}},
 		{"template_positional", inbox.Message{Type: "template", Template: &inbox.TemplateRef{Name: "order_update", Language: "es_AR",
 			Variables: map[string]string{"2": "#4521", "1": "Ana"}}}},
 		{"template_named", inbox.Message{Type: "template", Template: &inbox.TemplateRef{Name: "welcome", Language: "es",

@@ -16,9 +16,10 @@ import (
 
 // lastAgentItem names the agent who last held a conversation of a contact.
 type lastAgentItem struct {
-	PK, SK string
-	Type   string `dynamodbav:"type"`
-	Agent  string `dynamodbav:"agent"`
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	Type  string `dynamodbav:"type"`
+	Agent string `dynamodbav:"agent"`
 }
 
 // ErrAgentBusy refuses an automatic assignment: the agent is away, at capacity, or (for a

@@ -126,11 +126,12 @@ type AutoClose struct {
 }
 
 type autoCloseItem struct {
-	PK, SK string
-	Type   string `dynamodbav:"type"`
-	Org    string `dynamodbav:"org"`
-	Line   string `dynamodbav:"line"`
-	Idle   int64  `dynamodbav:"idle"` // seconds
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"type"`
+	Org  string `dynamodbav:"org"`
+	Line string `dynamodbav:"line"`
+	Idle int64  `dynamodbav:"idle"` // seconds
 }
 
 // SetAutoClose sets a line's idle time before auto-close; zero turns auto-close off.
@@ -203,7 +204,8 @@ type AutoReplyMark struct {
 }
 
 type autoReplyItem struct {
-	PK, SK  string
+	PK      string `dynamodbav:"PK"`
+	SK      string `dynamodbav:"SK"`
 	Type    string `dynamodbav:"type"`
 	Trigger string `dynamodbav:"trg"`
 	By      string `dynamodbav:"by"`
@@ -278,12 +280,7 @@ func (s *Store) RecentThread(ctx context.Context, convID string, limit int) ([]E
 		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 			return nil, fmt.Errorf("decode thread item: %w", err)
 		}
-		if it.Kind == "evt" {
-			entries = append(entries, Entry{Event: &inbox.Event{ID: it.ID, ConversationID: it.Conv, Type: inbox.EventType(it.EventType),
-				ActorID: it.Actor, At: fromMS(it.At), Details: it.Details}})
-			continue
-		}
-		entries = append(entries, Entry{Message: it.message()})
+		entries = append(entries, it.entry())
 	}
 	return entries, nil
 }

@@ -18,7 +18,8 @@ import (
 )
 
 type contactItem struct {
-	PK, SK  string
+	PK      string            `dynamodbav:"PK"`
+	SK      string            `dynamodbav:"SK"`
 	Type    string            `dynamodbav:"type"`
 	Org     string            `dynamodbav:"org"`
 	WaID    string            `dynamodbav:"wa"`
@@ -35,11 +36,13 @@ type contactItem struct {
 // renamed, never per message. Words holds the whole folded name, each word " "-led, so a
 // query's other words are checked in the index read (contains(words, " per")).
 type searchItem struct {
-	PK, SK         string
-	GSI3PK, GSI3SK string
-	Type           string `dynamodbav:"type"`
-	WaID           string `dynamodbav:"wa"`
-	Words          string `dynamodbav:"words,omitempty"`
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI3PK string `dynamodbav:"GSI3PK"`
+	GSI3SK string `dynamodbav:"GSI3SK"`
+	Type   string `dynamodbav:"type"`
+	WaID   string `dynamodbav:"wa"`
+	Words  string `dynamodbav:"words,omitempty"`
 }
 
 // searchTerms are the index terms of a contact: the words of its name and its number.

@@ -18,12 +18,17 @@ import (
 // conversationItem is a conversation as stored. It stays under 1 KB so that each write,
 // and each index copy, costs one write unit.
 type conversationItem struct {
-	PK, SK         string
-	GSI1PK, GSI1SK string `dynamodbav:",omitempty"`
-	GSI2PK, GSI2SK string `dynamodbav:",omitempty"`
-	GSI4PK, GSI4SK string `dynamodbav:",omitempty"`
-	GSI5PK, GSI5SK string `dynamodbav:",omitempty"`
-	Type           string `dynamodbav:"type"`
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
+	GSI4PK string `dynamodbav:"GSI4PK,omitempty"`
+	GSI4SK string `dynamodbav:"GSI4SK,omitempty"`
+	GSI5PK string `dynamodbav:"GSI5PK,omitempty"`
+	GSI5SK string `dynamodbav:"GSI5SK,omitempty"`
+	Type   string `dynamodbav:"type"`
 
 	ID           string   `dynamodbav:"id"`
 	Org          string   `dynamodbav:"org"`

@@ -27,7 +27,8 @@ type Idempotency struct {
 }
 
 type idempotencyItem struct {
-	PK, SK      string
+	PK          string `dynamodbav:"PK"`
+	SK          string `dynamodbav:"SK"`
 	Type        string `dynamodbav:"type"`
 	Conv        string `dynamodbav:"conv"`
 	Message     string `dynamodbav:"msg"`

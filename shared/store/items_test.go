@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -16,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/hours"
 	"github.com/buzon/buzon/shared/inbox"
 )
@@ -117,21 +117,21 @@ func storedItems() map[string]any {
 		ID: "m_1", ConversationID: "c_1", ProviderID: "wamid.1", Direction: inbox.Outbound, Type: "image",
 		Text: "tu factura", Status: inbox.DeliveryDelivered,
 		StatusAt: map[inbox.DeliveryStatus]time.Time{inbox.DeliverySent: at, inbox.DeliveryDelivered: later},
-		Error:    &events.ProviderError{Code: 131047, Title: "Re-engagement", Message: "window closed", Details: "more"},
+		Error:    &inbox.ProviderError{Code: 131047, Title: "Re-engagement", Message: "window closed", Details: "more"},
 		At:       at, CreatedAt: later, AgentID: "u_1", Automatic: true, ReplyTo: "wamid.0",
 		Reactions: map[string]string{"5491155550001": "👍"},
-		Media: &events.Media{ID: "med_1", URL: "https://cdn.example.com/f.png", MimeType: "image/png", SHA256: "abc=",
+		Media: &inbox.Media{ID: "med_1", URL: "https://cdn.example.com/f.png", MimeType: "image/png", SHA256: "abc=",
 			Filename: "f.png", Voice: true, Animated: true},
-		Location: &events.Location{Latitude: 19.43, Longitude: -99.13, Name: "Zócalo", Address: "Centro", URL: "https://maps.example.com"},
-		Reply:    &events.Reply{Kind: "button_reply", ID: "yes", Title: "Sí", Description: "confirm", Payload: "YES"},
+		Location: &inbox.Location{Latitude: 19.43, Longitude: -99.13, Name: "Zócalo", Address: "Centro", URL: "https://maps.example.com"},
+		Reply:    &inbox.Reply{Kind: "button_reply", ID: "yes", Title: "Sí", Description: "confirm", Payload: "YES"},
 		Template: &inbox.TemplateRef{Name: "factura", Language: "es_AR", Variables: map[string]string{"1": "Lucía"}},
 		Detail:   []byte(`{"id":"wamid.1"}`),
 	}
 	// Nested values with most fields empty: how empty fields are stored is part of the format.
 	sparse := &inbox.Message{ID: "m_2", ConversationID: "c_1", Direction: inbox.Inbound, Type: "location", At: at,
-		Status: inbox.DeliveryReceived, Media: &events.Media{URL: "https://cdn.example.com/a.ogg"},
-		Location: &events.Location{Latitude: 1.5, Longitude: 2.5}, Reply: &events.Reply{Kind: "button"},
-		Error: &events.ProviderError{Title: "not queued"}, Template: &inbox.TemplateRef{Name: "hola"}}
+		Status: inbox.DeliveryReceived, Media: &inbox.Media{URL: "https://cdn.example.com/a.ogg"},
+		Location: &inbox.Location{Latitude: 1.5, Longitude: 2.5}, Reply: &inbox.Reply{Kind: "button"},
+		Error: &inbox.ProviderError{Title: "not queued"}, Template: &inbox.TemplateRef{Name: "hola"}}
 	ev := &inbox.Event{ID: "e_1", ConversationID: "c_1", Type: inbox.EventAssigned, ActorID: "u_2", At: at,
 		Details: map[string]string{"to": "u_1", "rule": "least_loaded"}}
 
@@ -186,5 +186,102 @@ func storedItems() map[string]any {
 			Title: "Saludo", Text: "Hola {{customer_name}}", By: "u_1", Created: ms(at), Updated: ms(later), Version: 2},
 		"idempotency": idempotencyItem{PK: idempotencyPK("o_1", "u_1", "key-1"), SK: skIdempotency, Type: "idempotency",
 			Conv: "c_1", Message: "m_1", At: ms(at), Fingerprint: "fp", TTL: at.Add(IdempotencyTTL).Unix()},
+	}
+}
+
+// TestItemsRoundTrip writes domain values with every field set (by reflection, so a field
+// added later is covered) through their items and reads them back: a field the store forgets
+// to convert shows up here.
+func TestItemsRoundTrip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		trip func(t *testing.T) (want, got any)
+	}{
+		{"conversation", func(t *testing.T) (any, any) {
+			c := filled[inbox.Conversation]()
+			return c, roundTrip(t, toConversationItem(c)).conversation()
+		}},
+		{"message", func(t *testing.T) (any, any) {
+			m := filled[inbox.Message]()
+			return m, roundTrip(t, toMessageItem(m)).message()
+		}},
+		{"event", func(t *testing.T) (any, any) {
+			e := filled[inbox.Event]()
+			return e, roundTrip(t, eventItem(e)).entry().Event
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want, got := tt.trip(t)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("read back differs (-written +read):\n%s", diff)
+			}
+		})
+	}
+}
+
+// roundTrip marshals an item as the store writes it and unmarshals it as the store reads it.
+func roundTrip[T any](t *testing.T, it T) *T {
+	t.Helper()
+	raw, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back T
+	if err := attributevalue.UnmarshalMap(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	return &back
+}
+
+// filled returns a T with every exported field set, each to its own value.
+func filled[T any]() *T {
+	v := new(T)
+	n := 0
+	fill(reflect.ValueOf(v).Elem(), &n)
+	return v
+}
+
+func fill(v reflect.Value, n *int) {
+	*n++
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), n)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.UnixMilli(1_795_000_000_000 + int64(*n)*1000).UTC()))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), n)
+			}
+		}
+	case reflect.String:
+		v.SetString(fmt.Sprintf("s%d", *n))
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(int64(*n))
+	case reflect.Float64:
+		v.SetFloat(float64(*n) + 0.5)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			v.SetBytes(fmt.Appendf(nil, `{"n":%d}`, *n)) // valid JSON, for fields that hold JSON
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		fill(s.Index(0), n)
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k, n)
+		fill(e, n)
+		m.SetMapIndex(k, e)
+		v.Set(m)
 	}
 }

@@ -15,7 +15,8 @@ import (
 
 // labelItem is one label of an organization (A9), in the organization's partition.
 type labelItem struct {
-	PK, SK  string
+	PK      string `dynamodbav:"PK"`
+	SK      string `dynamodbav:"SK"`
 	Type    string `dynamodbav:"type"`
 	ID      string `dynamodbav:"id"`
 	Org     string `dynamodbav:"org"`

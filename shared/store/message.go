@@ -19,32 +19,33 @@ import (
 
 // threadItem is one timeline entry: a message (kind "msg") or an event (kind "evt").
 type threadItem struct {
-	PK, SK string
-	Type   string `dynamodbav:"type"`
-	Kind   string `dynamodbav:"kind"`
-	ID     string `dynamodbav:"id"`
-	Conv   string `dynamodbav:"conv"`
-	At     int64  `dynamodbav:"at"`
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"type"`
+	Kind string `dynamodbav:"kind"`
+	ID   string `dynamodbav:"id"`
+	Conv string `dynamodbav:"conv"`
+	At   int64  `dynamodbav:"at"`
 
 	// messages
-	ProviderID string                `dynamodbav:"pid,omitempty"`
-	Direction  string                `dynamodbav:"dir,omitempty"`
-	MsgType    string                `dynamodbav:"mt,omitempty"`
-	Text       string                `dynamodbav:"txt,omitempty"`
-	Status     string                `dynamodbav:"st,omitempty"`
-	Rank       int                   `dynamodbav:"rank,omitempty"`
-	StatusAt   map[string]int64      `dynamodbav:"sat,omitempty"`
-	Error      *events.ProviderError `dynamodbav:"err,omitempty"`
-	Created    int64                 `dynamodbav:"cat,omitempty"`
-	Agent      string                `dynamodbav:"agent,omitempty"`
-	Automatic  bool                  `dynamodbav:"auto,omitempty"`
-	ReplyTo    string                `dynamodbav:"re,omitempty"`
-	Reactions  map[string]string     `dynamodbav:"rx,omitempty"`
-	Media      *events.Media         `dynamodbav:"media,omitempty"`
-	Location   *events.Location      `dynamodbav:"loc,omitempty"`
-	Reply      *events.Reply         `dynamodbav:"reply,omitempty"`
-	Template   *inbox.TemplateRef    `dynamodbav:"tpl,omitempty"`
-	Detail     []byte                `dynamodbav:"raw,omitempty"`
+	ProviderID string             `dynamodbav:"pid,omitempty"`
+	Direction  string             `dynamodbav:"dir,omitempty"`
+	MsgType    string             `dynamodbav:"mt,omitempty"`
+	Text       string             `dynamodbav:"txt,omitempty"`
+	Status     string             `dynamodbav:"st,omitempty"`
+	Rank       int                `dynamodbav:"rank,omitempty"`
+	StatusAt   map[string]int64   `dynamodbav:"sat,omitempty"`
+	Error      *providerErrorAttr `dynamodbav:"err,omitempty"`
+	Created    int64              `dynamodbav:"cat,omitempty"`
+	Agent      string             `dynamodbav:"agent,omitempty"`
+	Automatic  bool               `dynamodbav:"auto,omitempty"`
+	ReplyTo    string             `dynamodbav:"re,omitempty"`
+	Reactions  map[string]string  `dynamodbav:"rx,omitempty"`
+	Media      *mediaAttr         `dynamodbav:"media,omitempty"`
+	Location   *locationAttr      `dynamodbav:"loc,omitempty"`
+	Reply      *replyAttr         `dynamodbav:"reply,omitempty"`
+	Template   *templateRefAttr   `dynamodbav:"tpl,omitempty"`
+	Detail     []byte             `dynamodbav:"raw,omitempty"`
 
 	// events
 	EventType string            `dynamodbav:"et,omitempty"`
@@ -52,9 +53,106 @@ type threadItem struct {
 	Details   map[string]string `dynamodbav:"det,omitempty"`
 }
 
+// The nested values of a message keep the names they were first stored under (the Go field
+// names of the types they were then), empty fields included.
+
+// mediaAttr is a message's attachment as stored.
+type mediaAttr struct {
+	ID       string `dynamodbav:"ID"`
+	URL      string `dynamodbav:"URL"`
+	MimeType string `dynamodbav:"MimeType"`
+	SHA256   string `dynamodbav:"SHA256"`
+	Filename string `dynamodbav:"Filename"`
+	Voice    bool   `dynamodbav:"Voice"`
+	Animated bool   `dynamodbav:"Animated"`
+}
+
+// locationAttr is a shared location as stored.
+type locationAttr struct {
+	Latitude  float64 `dynamodbav:"Latitude"`
+	Longitude float64 `dynamodbav:"Longitude"`
+	Name      string  `dynamodbav:"Name"`
+	Address   string  `dynamodbav:"Address"`
+	URL       string  `dynamodbav:"URL"`
+}
+
+// replyAttr is an interactive reply as stored.
+type replyAttr struct {
+	Kind        string `dynamodbav:"Kind"`
+	ID          string `dynamodbav:"ID"`
+	Title       string `dynamodbav:"Title"`
+	Description string `dynamodbav:"Description"`
+	Payload     string `dynamodbav:"Payload"`
+}
+
+// providerErrorAttr is a delivery error as stored.
+type providerErrorAttr struct {
+	Code    int    `dynamodbav:"Code"`
+	Title   string `dynamodbav:"Title"`
+	Message string `dynamodbav:"Message"`
+	Details string `dynamodbav:"Details"`
+}
+
+// templateRefAttr is the template a message was rendered from, as stored.
+type templateRefAttr struct {
+	Name      string            `dynamodbav:"Name"`
+	Language  string            `dynamodbav:"Language"`
+	Variables map[string]string `dynamodbav:"Variables"`
+}
+
+// optional converts a domain value to its stored form and back, keeping nil.
+func optional[A, B any](v *A, conv func(*A) B) *B {
+	if v == nil {
+		return nil
+	}
+	b := conv(v)
+	return &b
+}
+
+func toMediaAttr(m *inbox.Media) mediaAttr {
+	return mediaAttr{ID: m.ID, URL: m.URL, MimeType: m.MimeType, SHA256: m.SHA256, Filename: m.Filename, Voice: m.Voice, Animated: m.Animated}
+}
+
+func (a *mediaAttr) media() inbox.Media {
+	return inbox.Media{ID: a.ID, URL: a.URL, MimeType: a.MimeType, SHA256: a.SHA256, Filename: a.Filename, Voice: a.Voice, Animated: a.Animated}
+}
+
+func toLocationAttr(l *inbox.Location) locationAttr {
+	return locationAttr{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address, URL: l.URL}
+}
+
+func (a *locationAttr) location() inbox.Location {
+	return inbox.Location{Latitude: a.Latitude, Longitude: a.Longitude, Name: a.Name, Address: a.Address, URL: a.URL}
+}
+
+func toReplyAttr(r *inbox.Reply) replyAttr {
+	return replyAttr{Kind: r.Kind, ID: r.ID, Title: r.Title, Description: r.Description, Payload: r.Payload}
+}
+
+func (a *replyAttr) reply() inbox.Reply {
+	return inbox.Reply{Kind: a.Kind, ID: a.ID, Title: a.Title, Description: a.Description, Payload: a.Payload}
+}
+
+func toProviderErrorAttr(e *inbox.ProviderError) providerErrorAttr {
+	return providerErrorAttr{Code: e.Code, Title: e.Title, Message: e.Message, Details: e.Details}
+}
+
+func (a *providerErrorAttr) providerError() inbox.ProviderError {
+	return inbox.ProviderError{Code: a.Code, Title: a.Title, Message: a.Message, Details: a.Details}
+}
+
+func toTemplateRefAttr(t *inbox.TemplateRef) templateRefAttr {
+	return templateRefAttr{Name: t.Name, Language: t.Language, Variables: t.Variables}
+}
+
+func (a *templateRefAttr) templateRef() inbox.TemplateRef {
+	return inbox.TemplateRef{Name: a.Name, Language: a.Language, Variables: a.Variables}
+}
+
 // pointerItem maps a provider message id to its thread item.
 type pointerItem struct {
-	PK, SK string
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
 	Type   string `dynamodbav:"type"`
 	Thread string `dynamodbav:"thread"` // SK of the thread item
 }
@@ -64,9 +162,10 @@ func toMessageItem(m *inbox.Message) threadItem {
 		PK: convPK(m.ConversationID), SK: threadSK(m.At, m.ID), Type: "thread", Kind: "msg",
 		ID: m.ID, Conv: m.ConversationID, At: ms(m.At),
 		ProviderID: m.ProviderID, Direction: string(m.Direction), MsgType: m.Type, Text: m.Text,
-		Status: string(m.Status), Rank: m.Status.Rank(), Error: m.Error, Created: ms(m.CreatedAt),
+		Status: string(m.Status), Rank: m.Status.Rank(), Error: optional(m.Error, toProviderErrorAttr), Created: ms(m.CreatedAt),
 		Agent: m.AgentID, Automatic: m.Automatic, ReplyTo: m.ReplyTo, Reactions: m.Reactions,
-		Media: m.Media, Location: m.Location, Reply: m.Reply, Template: m.Template, Detail: m.Detail,
+		Media: optional(m.Media, toMediaAttr), Location: optional(m.Location, toLocationAttr), Reply: optional(m.Reply, toReplyAttr),
+		Template: optional(m.Template, toTemplateRefAttr), Detail: m.Detail,
 	}
 	if len(m.StatusAt) > 0 {
 		it.StatusAt = map[string]int64{}
@@ -80,10 +179,11 @@ func toMessageItem(m *inbox.Message) threadItem {
 func (it *threadItem) message() *inbox.Message {
 	m := &inbox.Message{
 		ID: it.ID, ConversationID: it.Conv, ProviderID: it.ProviderID, Direction: inbox.Direction(it.Direction),
-		Type: it.MsgType, Text: it.Text, Status: inbox.DeliveryStatus(it.Status), Error: it.Error,
+		Type: it.MsgType, Text: it.Text, Status: inbox.DeliveryStatus(it.Status), Error: optional(it.Error, (*providerErrorAttr).providerError),
 		At: fromMS(it.At), CreatedAt: fromMS(it.Created), AgentID: it.Agent, Automatic: it.Automatic,
-		ReplyTo: it.ReplyTo, Reactions: it.Reactions, Media: it.Media, Location: it.Location, Reply: it.Reply,
-		Template: it.Template, Detail: it.Detail,
+		ReplyTo: it.ReplyTo, Reactions: it.Reactions, Media: optional(it.Media, (*mediaAttr).media),
+		Location: optional(it.Location, (*locationAttr).location), Reply: optional(it.Reply, (*replyAttr).reply),
+		Template: optional(it.Template, (*templateRefAttr).templateRef), Detail: it.Detail,
 	}
 	if len(it.StatusAt) > 0 {
 		m.StatusAt = map[inbox.DeliveryStatus]time.Time{}
@@ -169,7 +269,7 @@ type StatusUpdate struct {
 	Status     inbox.DeliveryStatus
 	At         time.Time
 	ProviderID string // set when the send path learns the provider's id
-	Error      *events.ProviderError
+	Error      *inbox.ProviderError
 }
 
 // ApplyStatus moves a message's delivery status forward: it writes only if the new status
@@ -188,7 +288,7 @@ func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (
 		vals[":pid"] = &types.AttributeValueMemberS{Value: u.ProviderID}
 	}
 	if u.Error != nil {
-		ev, err := attributevalue.Marshal(u.Error)
+		ev, err := attributevalue.Marshal(toProviderErrorAttr(u.Error))
 		if err != nil {
 			return false, fmt.Errorf("encode error: %w", err)
 		}
@@ -218,7 +318,8 @@ func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (
 
 // parkedItem is a status that arrived before the send path recorded its message's provider id.
 type parkedItem struct {
-	PK, SK string
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
 	Type   string `dynamodbav:"type"`
 	Status []byte `dynamodbav:"status"`
 	TTL    int64  `dynamodbav:"ttl"`
@@ -296,6 +397,14 @@ type Entry struct {
 	Event   *inbox.Event
 }
 
+func (it *threadItem) entry() Entry {
+	if it.Kind == "evt" {
+		return Entry{Event: &inbox.Event{ID: it.ID, ConversationID: it.Conv, Type: inbox.EventType(it.EventType),
+			ActorID: it.Actor, At: fromMS(it.At), Details: it.Details}}
+	}
+	return Entry{Message: it.message()}
+}
+
 // Thread reads a conversation's timeline oldest first, limit entries after the cursor.
 func (s *Store) Thread(ctx context.Context, convID string, limit int, cursor string) ([]Entry, string, error) {
 	in := &dynamodb.QueryInput{
@@ -320,14 +429,7 @@ func (s *Store) Thread(ctx context.Context, convID string, limit int, cursor str
 		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 			return nil, "", fmt.Errorf("decode thread item: %w", err)
 		}
-		if it.Kind == "evt" {
-			entries = append(entries, Entry{Event: &inbox.Event{
-				ID: it.ID, ConversationID: it.Conv, Type: inbox.EventType(it.EventType), ActorID: it.Actor,
-				At: fromMS(it.At), Details: it.Details,
-			}})
-			continue
-		}
-		entries = append(entries, Entry{Message: it.message()})
+		entries = append(entries, it.entry())
 	}
 	next := ""
 	if out.LastEvaluatedKey != nil && len(entries) == limit {

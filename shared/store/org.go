@@ -15,7 +15,8 @@ import (
 )
 
 type orgItem struct {
-	PK, SK  string
+	PK      string `dynamodbav:"PK"`
+	SK      string `dynamodbav:"SK"`
 	Type    string `dynamodbav:"type"`
 	ID      string `dynamodbav:"id"`
 	Name    string `dynamodbav:"name"`
@@ -23,29 +24,33 @@ type orgItem struct {
 }
 
 type userItem struct {
-	PK, SK         string
-	GSI3PK, GSI3SK string   `dynamodbav:",omitempty"`
-	Type           string   `dynamodbav:"type"`
-	ID             string   `dynamodbav:"id"`
-	Org            string   `dynamodbav:"org"`
-	Email          string   `dynamodbav:"email"`
-	Name           string   `dynamodbav:"name"`
-	Role           string   `dynamodbav:"role"`
-	Depts          []string `dynamodbav:"depts,omitempty,stringset"`
-	Available      bool     `dynamodbav:"avail"`
-	MaxOpen        int      `dynamodbav:"max,omitempty"`
+	PK        string   `dynamodbav:"PK"`
+	SK        string   `dynamodbav:"SK"`
+	GSI3PK    string   `dynamodbav:"GSI3PK,omitempty"`
+	GSI3SK    string   `dynamodbav:"GSI3SK,omitempty"`
+	Type      string   `dynamodbav:"type"`
+	ID        string   `dynamodbav:"id"`
+	Org       string   `dynamodbav:"org"`
+	Email     string   `dynamodbav:"email"`
+	Name      string   `dynamodbav:"name"`
+	Role      string   `dynamodbav:"role"`
+	Depts     []string `dynamodbav:"depts,omitempty,stringset"`
+	Available bool     `dynamodbav:"avail"`
+	MaxOpen   int      `dynamodbav:"max,omitempty"`
 }
 
 type deptItem struct {
-	PK, SK string
-	Type   string `dynamodbav:"type"`
-	ID     string `dynamodbav:"id"`
-	Org    string `dynamodbav:"org"`
-	Name   string `dynamodbav:"name"`
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"type"`
+	ID   string `dynamodbav:"id"`
+	Org  string `dynamodbav:"org"`
+	Name string `dynamodbav:"name"`
 }
 
 type lineItem struct {
-	PK, SK     string
+	PK         string   `dynamodbav:"PK"`
+	SK         string   `dynamodbav:"SK"`
 	Type       string   `dynamodbav:"type"`
 	ID         string   `dynamodbav:"id"`
 	Org        string   `dynamodbav:"org"`
@@ -64,10 +69,11 @@ type lineItem struct {
 
 // addrItem routes a provider address (Meta phone_number_id, Twilio number) to its line.
 type addrItem struct {
-	PK, SK string
-	Type   string `dynamodbav:"type"`
-	Org    string `dynamodbav:"org"`
-	Line   string `dynamodbav:"line"`
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"type"`
+	Org  string `dynamodbav:"org"`
+	Line string `dynamodbav:"line"`
 }
 
 // PutOrganization creates or replaces an organization.

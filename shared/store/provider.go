@@ -14,7 +14,8 @@ import (
 // providerEventItem keeps a provider event Buzón has no entity for (yet): an item for a number
 // with no line, a template status, an account notice. Nothing a provider sends is dropped.
 type providerEventItem struct {
-	PK, SK   string
+	PK       string `dynamodbav:"PK"`
+	SK       string `dynamodbav:"SK"`
 	Type     string `dynamodbav:"type"`
 	Kind     string `dynamodbav:"kind"`
 	Received int64  `dynamodbav:"rcv"`

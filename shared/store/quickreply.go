@@ -17,7 +17,8 @@ import (
 
 // quickReplyItem is one quick reply, in its organization's quick reply partition.
 type quickReplyItem struct {
-	PK, SK  string
+	PK      string `dynamodbav:"PK"`
+	SK      string `dynamodbav:"SK"`
 	Type    string `dynamodbav:"type"`
 	ID      string `dynamodbav:"id"`
 	Org     string `dynamodbav:"org"`

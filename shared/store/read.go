@@ -15,11 +15,12 @@ import (
 // customer messages (inbox.Conversation.InboundCount) the user has seen. Unread for that user
 // is the conversation's count minus this one, so an inbound message writes nothing per agent.
 type readItem struct {
-	PK, SK string
-	Type   string `dynamodbav:"type"`
-	Conv   string `dynamodbav:"conv"`
-	Seen   int    `dynamodbav:"seen"`
-	At     int64  `dynamodbav:"at"`
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"type"`
+	Conv string `dynamodbav:"conv"`
+	Seen int    `dynamodbav:"seen"`
+	At   int64  `dynamodbav:"at"`
 }
 
 // MarkRead records that user has seen the first seen customer messages of conversation

@@ -22,10 +22,11 @@ const (
 )
 
 type rulesItem struct {
-	PK, SK string
-	Type   string     `dynamodbav:"type"`
-	Rules  []ruleItem `dynamodbav:"rules"`
-	Away   string     `dynamodbav:"away"`
+	PK    string     `dynamodbav:"PK"`
+	SK    string     `dynamodbav:"SK"`
+	Type  string     `dynamodbav:"type"`
+	Rules []ruleItem `dynamodbav:"rules"`
+	Away  string     `dynamodbav:"away"`
 }
 
 type ruleItem struct {

@@ -23,7 +23,8 @@ import (
 // sat orders status changes: a sync and a status webhook each write the status only over an
 // older one, so neither a slow sync nor a webhook retried days later moves it back.
 type templateItem struct {
-	PK, SK   string
+	PK       string `dynamodbav:"PK"`
+	SK       string `dynamodbav:"SK"`
 	Type     string `dynamodbav:"type"`
 	Org      string `dynamodbav:"org"`
 	WABA     string `dynamodbav:"waba"`

@@ -133,7 +133,8 @@ type WindowCheckpoint struct {
 }
 
 type checkpointItem struct {
-	PK, SK string
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
 	Type   string `dynamodbav:"type"`
 	Warn   int64  `dynamodbav:"wn"`
 	Closed int64  `dynamodbav:"cn"`

@@ -20,7 +20,8 @@ import (
 // that one conditional update checks all three at the instant of an automatic assignment.
 
 type workloadItem struct {
-	PK, SK   string
+	PK       string `dynamodbav:"PK"`
+	SK       string `dynamodbav:"SK"`
 	Type     string `dynamodbav:"type"`
 	Open     int    `dynamodbav:"open"`
 	Avail    bool   `dynamodbav:"avail"`

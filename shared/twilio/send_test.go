@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/provider"
 )
@@ -76,8 +75,8 @@ func TestSendRequests(t *testing.T) {
 		m    inbox.Message
 	}{
 		{"text", inbox.Message{Type: "text", Text: "Hola, ¿en qué te ayudo?", ReplyTo: "SMreplyignored"}},
-		{"image_caption", inbox.Message{Type: "image", Text: "tu factura", Media: &events.Media{URL: "https://cdn.example.com/f.png"}}},
-		{"audio", inbox.Message{Type: "audio", Text: "ignored", Media: &events.Media{URL: "https://cdn.example.com/a.ogg"}}},
+		{"image_caption", inbox.Message{Type: "image", Text: "tu factura", Media: &inbox.Media{URL: "https://cdn.example.com/f.png"}}},
+		{"audio", inbox.Message{Type: "audio", Text: "ignored", Media: &inbox.Media{URL: "https://cdn.example.com/a.ogg"}}},
 		{"template", inbox.Message{Type: "template", Template: &inbox.TemplateRef{Name: "HXb5b62575e6e4ff6129ad7c8efe1f983e", Language: "es",
 			Variables: map[string]string{"2": "#4521", "1": "Ana"}}}},
 	}

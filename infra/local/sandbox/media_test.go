@@ -206,7 +206,7 @@ func TestCloudAPIUploadThenSendByID(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := f.meta.Send(ctx, metaLine, "5491155550003", &inbox.Message{Type: "document", Text: "su factura",
-		Media: &events.Media{ID: mid, Filename: "factura.pdf"}}); err != nil {
+		Media: &inbox.Media{ID: mid, Filename: "factura.pdf"}}); err != nil {
 		t.Fatal(err)
 	}
 	sent := f.sb.sentCopy()
@@ -223,7 +223,7 @@ func TestTwilioMediaSendIsFetched(t *testing.T) {
 	img := []byte("\xff\xd8 a photo")
 	files := newFileServer(t, "image/jpeg", img)
 	if _, err := f.tw.Send(context.Background(), twilioLine, "5491155550004", &inbox.Message{Type: "image",
-		Media: &events.Media{URL: files + "/photo.jpg"}}); err != nil {
+		Media: &inbox.Media{URL: files + "/photo.jpg"}}); err != nil {
 		t.Fatal(err)
 	}
 	sent := f.sb.sentCopy()
