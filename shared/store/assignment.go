@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -83,116 +81,75 @@ func (s *Store) AutoAssign(ctx context.Context, org, id string, to Assignment, f
 // assignment) in one transaction with what follows from it: the new holder's open count goes
 // up (checked against availability and capacity when automatic), the old holder's down, the
 // contact's last agent is the new holder, and the automatic assignment's event is stored.
-func (s *Store) writeAssignment(ctx context.Context, c *inbox.Conversation, held string, item map[string]types.AttributeValue,
-	cond string, vals map[string]types.AttributeValue, old, now indexKeys, auto *autoAssignment) error {
-	tbl := aws.String(s.table)
-	items := []types.TransactWriteItem{{Put: &types.Put{TableName: tbl, Item: item, ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}}}
-	counted := []countedWrite{{old: old, now: now}}
-	n := func(v int) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
+// conv is the conversation's write (its item, with the index keys it had), first in the
+// transaction.
+func (s *Store) writeAssignment(ctx context.Context, c *inbox.Conversation, held string, conv *txn, auto *autoAssignment) error {
+	t := conv
 	gainIdx := -1
 	if h := c.Holder(); h != held && h != "" {
-		up := &types.Update{
-			TableName: tbl, Key: key(workloadPK(c.OrgID, h), skWorkload),
-			UpdateExpression:          aws.String("ADD #o :one"),
-			ExpressionAttributeNames:  map[string]string{"#o": "open"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1)},
-		}
+		up := t.update(workloadPK(c.OrgID, h), skWorkload, "ADD #o :one", "", map[string]string{"#o": "open"},
+			map[string]types.AttributeValue{":one": num(1)})
 		if auto != nil && auto.Agent == h {
 			up.UpdateExpression = aws.String("ADD #o :one SET lat = :at")
-			up.ExpressionAttributeValues[":at"] = &types.AttributeValueMemberN{Value: fmt.Sprint(ms(auto.At))}
-			up.ExpressionAttributeValues[":t"] = &types.AttributeValueMemberBOOL{Value: true}
-			up.ExpressionAttributeValues[":z"] = n(0)
-			c := "avail = :t AND (mx = :z OR attribute_not_exists(#o) OR #o < mx)"
+			up.ExpressionAttributeValues[":at"] = num(ms(auto.At))
+			up.ExpressionAttributeValues[":t"] = boolean(true)
+			up.ExpressionAttributeValues[":z"] = num(0)
+			cond := "avail = :t AND (mx = :z OR attribute_not_exists(#o) OR #o < mx)"
 			if auto.OpenAtMost != nil {
-				c += " AND (attribute_not_exists(#o) OR #o <= :most)"
-				up.ExpressionAttributeValues[":most"] = n(*auto.OpenAtMost)
+				cond += " AND (attribute_not_exists(#o) OR #o <= :most)"
+				up.ExpressionAttributeValues[":most"] = num(*auto.OpenAtMost)
 			}
 			if auto.LastAt != nil {
 				if auto.LastAt.IsZero() {
-					c += " AND attribute_not_exists(lat)"
+					cond += " AND attribute_not_exists(lat)"
 				} else {
-					c += " AND lat = :last"
-					up.ExpressionAttributeValues[":last"] = &types.AttributeValueMemberN{Value: fmt.Sprint(ms(*auto.LastAt))}
+					cond += " AND lat = :last"
+					up.ExpressionAttributeValues[":last"] = num(ms(*auto.LastAt))
 				}
 			}
-			up.ConditionExpression = aws.String(c)
+			up.ConditionExpression = aws.String(cond)
 			up.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-			gainIdx = len(items)
+			gainIdx = len(t.items) - 1
 		}
-		items = append(items, types.TransactWriteItem{Update: up})
-		counted = append(counted, countedWrite{now: indexKeys{PK: workloadPK(c.OrgID, h)}})
-		last, err := attributevalue.MarshalMap(lastAgentItem{PK: contactPK(c.OrgID, c.Contact.WaID), SK: skLastAgent, Type: "lastagent", Agent: h})
-		if err != nil {
-			return fmt.Errorf("encode last agent: %w", err)
+		if err := t.put(lastAgentItem{PK: contactPK(c.OrgID, c.Contact.WaID), SK: skLastAgent, Type: "lastagent", Agent: h}, indexKeys{}, "", nil); err != nil {
+			return err
 		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: tbl, Item: last}})
-		counted = append(counted, countedWrite{now: indexKeys{PK: contactPK(c.OrgID, c.Contact.WaID)}})
 	}
 	if held != "" && held != c.Holder() {
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName: tbl, Key: key(workloadPK(c.OrgID, held), skWorkload),
-			UpdateExpression:          aws.String("ADD #o :minus"),
-			ExpressionAttributeNames:  map[string]string{"#o": "open"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":minus": n(-1)},
-		}})
-		counted = append(counted, countedWrite{now: indexKeys{PK: workloadPK(c.OrgID, held)}})
+		t.update(workloadPK(c.OrgID, held), skWorkload, "ADD #o :minus", "", map[string]string{"#o": "open"},
+			map[string]types.AttributeValue{":minus": num(-1)})
 	}
 	if auto != nil {
 		for _, e := range auto.events {
-			ev, err := attributevalue.MarshalMap(eventItem(e))
-			if err != nil {
-				return fmt.Errorf("encode event: %w", err)
+			if err := t.put(eventItem(e), indexKeys{}, "", nil); err != nil {
+				return err
 			}
-			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: tbl, Item: ev}})
-			counted = append(counted, countedWrite{now: indexKeys{PK: convPK(e.ConversationID)}})
 		}
 	}
-	out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		reasons := tce.CancellationReasons
-		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			return &types.ConditionalCheckFailedException{Message: aws.String("conversation version")}
+	// One attempt: a conflict goes back to updateConversation, which reads the conversation
+	// again before it tries.
+	err := s.commit(ctx, t, 1)
+	if code, _ := cancelReason(err, 0); code == "ConditionalCheckFailed" {
+		return &types.ConditionalCheckFailedException{Message: aws.String("conversation version")}
+	}
+	if code, item := cancelReason(err, gainIdx); code == "ConditionalCheckFailed" {
+		it, err := decode[workloadItem](item)
+		if err != nil {
+			return err
 		}
-		if gainIdx >= 0 && gainIdx < len(reasons) && aws.ToString(reasons[gainIdx].Code) == "ConditionalCheckFailed" {
-			var it workloadItem
-			if err := attributevalue.UnmarshalMap(reasons[gainIdx].Item, &it); err != nil {
-				return fmt.Errorf("decode workload: %w", err)
-			}
-			return &AgentBusyError{Workload: it.workload(c.Holder())}
-		}
-		return err // TransactionConflict and the like: retried
+		return &AgentBusyError{Workload: it.workload(c.Holder())}
 	}
-	if err != nil {
-		return err
-	}
-	var units float64
-	for _, cc := range out.ConsumedCapacity {
-		units += aws.ToFloat64(cc.CapacityUnits)
-	}
-	for i, k := range counted {
-		var cc *types.ConsumedCapacity
-		if i == 0 {
-			cc = &types.ConsumedCapacity{CapacityUnits: aws.Float64(units)}
-		}
-		s.count(k.old, k.now, cc)
-	}
-	return nil
+	return err // TransactionConflict and the like: retried
 }
 
-// isTransactionConflict reports a write that met a transaction in progress on one of its
 // LastAgent is the agent who last held a conversation of the contact wa of org ("" if none).
 func (s *Store) LastAgent(ctx context.Context, org, wa string) (string, error) {
-	raw, err := s.get(ctx, contactPK(org, wa), skLastAgent)
+	it, err := getItem[lastAgentItem](ctx, s, contactPK(org, wa), skLastAgent)
 	if errors.Is(err, ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
-	}
-	var it lastAgentItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return "", fmt.Errorf("decode last agent: %w", err)
 	}
 	return it.Agent, nil
 }

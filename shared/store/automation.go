@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/hours"
@@ -94,27 +92,17 @@ func (s *Store) SetLineAutoReplies(ctx context.Context, org, line string, rs []i
 
 // setLineAttr sets one string attribute of a line item, or removes it when v is empty.
 func (s *Store) setLineAttr(ctx context.Context, org, line, name, v string) error {
-	in := &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      key(orgPK(org), lineSK(line)),
-		ConditionExpression:      aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames: map[string]string{"#a": name},
-		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
-	}
+	expr, vals := "SET #a = :v", map[string]types.AttributeValue{":v": str(v)}
 	if v == "" {
-		in.UpdateExpression = aws.String("REMOVE #a")
-	} else {
-		in.UpdateExpression = aws.String("SET #a = :v")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: v}}
+		expr, vals = "REMOVE #a", nil
 	}
-	out, err := s.db.UpdateItem(ctx, in)
-	if isConditionFailed(err) {
+	err := s.update(ctx, orgPK(org), lineSK(line), expr, "attribute_exists(PK)", map[string]string{"#a": name}, vals)
+	if errors.Is(err, ErrExists) {
 		return notFound("line")
 	}
 	if err != nil {
 		return fmt.Errorf("set line %s %s: %w", line, name, err)
 	}
-	s.count(indexKeys{}, indexKeys{PK: orgPK(org)}, out.ConsumedCapacity)
 	return nil
 }
 
@@ -134,61 +122,40 @@ type autoCloseItem struct {
 	Idle int64  `dynamodbav:"idle"` // seconds
 }
 
+func (it *autoCloseItem) autoClose() AutoClose {
+	return AutoClose{OrgID: it.Org, LineID: it.Line, Idle: time.Duration(it.Idle) * time.Second}
+}
+
 // SetAutoClose sets a line's idle time before auto-close; zero turns auto-close off.
 func (s *Store) SetAutoClose(ctx context.Context, a AutoClose) error {
 	if a.Idle <= 0 {
-		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(autoClosePK, autoCloseSK(a.OrgID, a.LineID))})
-		if err != nil {
-			return fmt.Errorf("delete auto-close of %s: %w", a.LineID, err)
-		}
-		return nil
+		return s.delete(ctx, autoClosePK, autoCloseSK(a.OrgID, a.LineID), "")
 	}
-	item, err := attributevalue.MarshalMap(autoCloseItem{PK: autoClosePK, SK: autoCloseSK(a.OrgID, a.LineID), Type: "autoclose",
-		Org: a.OrgID, Line: a.LineID, Idle: int64(a.Idle / time.Second)})
-	if err != nil {
-		return fmt.Errorf("encode auto-close: %w", err)
-	}
-	return s.put(ctx, item, "", indexKeys{PK: autoClosePK})
+	return s.put(ctx, autoCloseItem{PK: autoClosePK, SK: autoCloseSK(a.OrgID, a.LineID), Type: "autoclose",
+		Org: a.OrgID, Line: a.LineID, Idle: int64(a.Idle / time.Second)}, "", nil)
 }
 
 // LineAutoClose reads a line's idle time before auto-close: zero when it is off.
 func (s *Store) LineAutoClose(ctx context.Context, org, line string) (time.Duration, error) {
-	raw, err := s.get(ctx, autoClosePK, autoCloseSK(org, line))
+	it, err := getItem[autoCloseItem](ctx, s, autoClosePK, autoCloseSK(org, line))
 	if errors.Is(err, ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	var it autoCloseItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return 0, fmt.Errorf("decode auto-close: %w", err)
-	}
-	return time.Duration(it.Idle) * time.Second, nil
+	return it.autoClose().Idle, nil
 }
 
 // AutoCloseLines lists every line with auto-close on, in every organization.
 func (s *Store) AutoCloseLines(ctx context.Context) ([]AutoClose, error) {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: autoClosePK},
-		},
-	})
-	var out []AutoClose
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query auto-close lines: %w", err)
-		}
-		for _, raw := range page.Items {
-			var it autoCloseItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode auto-close: %w", err)
-			}
-			out = append(out, AutoClose{OrgID: it.Org, LineID: it.Line, Idle: time.Duration(it.Idle) * time.Second})
-		}
+	items, err := queryAll[autoCloseItem](ctx, s, s.partition("", autoClosePK, ""))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AutoClose, len(items))
+	for i := range items {
+		out[i] = items[i].autoClose()
 	}
 	return out, nil
 }
@@ -221,25 +188,15 @@ const autoReplyMarkTTL = 30 * 24 * time.Hour
 
 // AutoReplyMarks reads the marks of a conversation's window that opened at opened.
 func (s *Store) AutoReplyMarks(ctx context.Context, convID string, opened time.Time) ([]AutoReplyMark, error) {
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: convPK(convID)},
-			":p":  &types.AttributeValueMemberS{Value: autoReplyPrefix(opened)},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	in := s.partition("", convPK(convID), autoReplyPrefix(opened))
+	in.ConsistentRead = aws.Bool(true)
+	items, err := queryAll[autoReplyItem](ctx, s, in)
 	if err != nil {
-		return nil, fmt.Errorf("query auto-reply marks: %w", err)
+		return nil, err
 	}
-	marks := make([]AutoReplyMark, 0, len(out.Items))
-	for _, raw := range out.Items {
-		var it autoReplyItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode auto-reply mark: %w", err)
-		}
-		marks = append(marks, AutoReplyMark{Trigger: inbox.Trigger(it.Trigger), By: it.By, MessageID: it.Msg, At: fromMS(it.At), Outcome: it.Outcome})
+	marks := make([]AutoReplyMark, len(items))
+	for i, it := range items {
+		marks[i] = AutoReplyMark{Trigger: inbox.Trigger(it.Trigger), By: it.By, MessageID: it.Msg, At: fromMS(it.At), Outcome: it.Outcome}
 	}
 	return marks, nil
 }
@@ -247,40 +204,9 @@ func (s *Store) AutoReplyMarks(ctx context.Context, convID string, opened time.T
 // PutAutoReplyMark records a trigger's decision for the window that opened at opened, once:
 // ErrExists if the window already has one for that trigger.
 func (s *Store) PutAutoReplyMark(ctx context.Context, convID string, opened time.Time, m AutoReplyMark, now time.Time) error {
-	item, err := attributevalue.MarshalMap(autoReplyItem{
+	return s.put(ctx, autoReplyItem{
 		PK: convPK(convID), SK: autoReplySK(opened, string(m.Trigger)), Type: "autoreply",
 		Trigger: string(m.Trigger), By: m.By, Msg: m.MessageID, At: ms(m.At), Outcome: m.Outcome,
 		TTL: now.Add(autoReplyMarkTTL).Unix(),
-	})
-	if err != nil {
-		return fmt.Errorf("encode auto-reply mark: %w", err)
-	}
-	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: convPK(convID)})
-}
-
-// RecentThread reads the newest limit entries of a conversation's timeline, newest first.
-func (s *Store) RecentThread(ctx context.Context, convID string, limit int) ([]Entry, error) {
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :m)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: convPK(convID)},
-			":m":  &types.AttributeValueMemberS{Value: skThread},
-		},
-		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(int32(limit)),
-		ConsistentRead:   aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query recent thread %s: %w", convID, err)
-	}
-	entries := make([]Entry, 0, len(out.Items))
-	for _, raw := range out.Items {
-		var it threadItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode thread item: %w", err)
-		}
-		entries = append(entries, it.entry())
-	}
-	return entries, nil
+	}, "attribute_not_exists(PK)", nil)
 }

@@ -58,14 +58,19 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest, keys 
 			req = res.UnprocessedItems
 		}
 	}
-	for i, k := range keys {
+	s.countAll(keys, units)
+	return nil
+}
+
+// countAll counts the writes of one call (a batch or a transaction) that consumed units in all.
+func (s *Store) countAll(writes []countedWrite, units float64) {
+	for i, k := range writes {
 		var cc *types.ConsumedCapacity
 		if i == 0 {
 			cc = &types.ConsumedCapacity{CapacityUnits: aws.Float64(units)}
 		}
 		s.count(k.old, k.now, cc)
 	}
-	return nil
 }
 
 // countedWrite is one write of a batch, for the write counter (which counts each as a call): a

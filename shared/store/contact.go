@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -64,6 +62,11 @@ func indexedWords(name string) string {
 	return ""
 }
 
+func toContactItem(c *inbox.Contact) contactItem {
+	return contactItem{PK: contactPK(c.OrgID, c.WaID), SK: skContact, Type: "contact", Org: c.OrgID, WaID: c.WaID, Name: c.Name,
+		Email: c.Email, Owner: c.OwnerID, Fields: c.Fields, Lines: c.LineIDs, Created: ms(c.CreatedAt)}
+}
+
 func (it *contactItem) contact() *inbox.Contact {
 	return &inbox.Contact{OrgID: it.Org, WaID: it.WaID, Name: it.Name, Email: it.Email, OwnerID: it.Owner,
 		Fields: it.Fields, LineIDs: it.Lines, CreatedAt: fromMS(it.Created)}
@@ -87,22 +90,18 @@ func (s *Store) SaveContact(ctx context.Context, c *inbox.Contact, lineID string
 func (s *Store) saveContact(ctx context.Context, c *inbox.Contact, lineID string, rename bool) error {
 	pk := contactPK(c.OrgID, c.WaID)
 	for attempt := 0; attempt < 5; attempt++ {
-		raw, err := s.get(ctx, pk, skContact)
+		it, err := getItem[contactItem](ctx, s, pk, skContact)
 		if errors.Is(err, ErrNotFound) {
 			// The search items first: a stored contact is always findable.
 			if err := s.writeSearch(ctx, c.OrgID, c.WaID, c.Name, searchTerms(c.Name, c.WaID), nil); err != nil {
 				return err
 			}
-			it := contactItem{PK: pk, SK: skContact, Type: "contact", Org: c.OrgID, WaID: c.WaID, Name: c.Name,
-				Email: c.Email, Owner: c.OwnerID, Fields: c.Fields, Created: ms(c.CreatedAt)}
+			it := toContactItem(c)
+			it.Lines = nil
 			if lineID != "" {
 				it.Lines = []string{lineID}
 			}
-			item, err := attributevalue.MarshalMap(it)
-			if err != nil {
-				return fmt.Errorf("encode contact: %w", err)
-			}
-			err = s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: pk})
+			err = s.put(ctx, it, "attribute_not_exists(PK)", nil)
 			if errors.Is(err, ErrExists) {
 				continue // created meanwhile (the same customer on another line): update that one
 			}
@@ -110,10 +109,6 @@ func (s *Store) saveContact(ctx context.Context, c *inbox.Contact, lineID string
 		}
 		if err != nil {
 			return err
-		}
-		var it contactItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return fmt.Errorf("decode contact: %w", err)
 		}
 		renamed := rename && c.Name != "" && c.Name != it.Name
 		newLine := lineID != "" && !slices.Contains(it.Lines, lineID)
@@ -129,7 +124,7 @@ func (s *Store) saveContact(ctx context.Context, c *inbox.Contact, lineID string
 			}
 		}
 		err = s.updateContact(ctx, pk, it.Name, c.Name, renamed, lineID, newLine)
-		if isConditionFailed(err) {
+		if errors.Is(err, ErrExists) {
 			continue // renamed meanwhile: read it again
 		}
 		if err != nil {
@@ -151,43 +146,26 @@ func (s *Store) saveContact(ctx context.Context, c *inbox.Contact, lineID string
 	return fmt.Errorf("contact %s: %w", c.WaID, ErrConflict)
 }
 
-// updateContact sets a new name (only if the name is still old) and adds a line.
+// updateContact sets a new name (only if the name is still old) and adds a line. A failed
+// condition (renamed meanwhile) is ErrExists.
 func (s *Store) updateContact(ctx context.Context, pk, old, name string, renamed bool, lineID string, newLine bool) error {
-	in := &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pk, skContact),
-		ExpressionAttributeNames:  map[string]string{},
-		ExpressionAttributeValues: map[string]types.AttributeValue{},
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-	}
+	names, vals := map[string]string{}, map[string]types.AttributeValue{}
+	cond := "attribute_exists(PK)"
 	var expr []string
 	if renamed {
 		expr = append(expr, "SET #n = :n")
-		in.ExpressionAttributeNames["#n"] = "name"
-		in.ExpressionAttributeValues[":n"] = &types.AttributeValueMemberS{Value: name}
+		names["#n"], vals[":n"] = "name", str(name)
 		if old == "" {
-			in.ConditionExpression = aws.String("attribute_exists(PK) AND attribute_not_exists(#n)")
+			cond = "attribute_exists(PK) AND attribute_not_exists(#n)"
 		} else {
-			in.ConditionExpression = aws.String("#n = :old")
-			in.ExpressionAttributeValues[":old"] = &types.AttributeValueMemberS{Value: old}
+			cond, vals[":old"] = "#n = :old", str(old)
 		}
 	}
 	if newLine {
 		expr = append(expr, "ADD #lines :l")
-		in.ExpressionAttributeNames["#lines"] = "lines"
-		in.ExpressionAttributeValues[":l"] = &types.AttributeValueMemberSS{Value: []string{lineID}}
+		names["#lines"], vals[":l"] = "lines", &types.AttributeValueMemberSS{Value: []string{lineID}}
 	}
-	in.UpdateExpression = aws.String(strings.Join(expr, " "))
-	out, err := s.db.UpdateItem(ctx, in)
-	if err != nil {
-		if isConditionFailed(err) {
-			return err
-		}
-		return fmt.Errorf("update contact %s: %w", pk, err)
-	}
-	s.count(indexKeys{}, indexKeys{PK: pk}, out.ConsumedCapacity)
-	return nil
+	return s.update(ctx, pk, skContact, strings.Join(expr, " "), cond, names, vals)
 }
 
 // writeSearch puts the search items of terms (for a contact named name) and deletes those of
@@ -197,14 +175,13 @@ func (s *Store) writeSearch(ctx context.Context, org, waID, name string, terms, 
 	var reqs []types.WriteRequest
 	var counted []countedWrite
 	for _, t := range terms {
-		it := searchItem{PK: pk, SK: searchSK(t), GSI3PK: searchPK(org, t, waID), GSI3SK: searchIndexSK(t, waID),
-			Type: "csearch", WaID: waID, Words: indexedWords(name)}
-		item, err := attributevalue.MarshalMap(it)
+		item, err := marshal(searchItem{PK: pk, SK: searchSK(t), GSI3PK: searchPK(org, t, waID), GSI3SK: searchIndexSK(t, waID),
+			Type: "csearch", WaID: waID, Words: indexedWords(name)})
 		if err != nil {
-			return fmt.Errorf("encode search item: %w", err)
+			return err
 		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
-		counted = append(counted, countedWrite{now: indexKeys{PK: pk, GSI3: it.GSI3PK}})
+		counted = append(counted, countedWrite{now: keysOf(item)})
 	}
 	for _, t := range gone {
 		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(pk, searchSK(t))}})
@@ -221,13 +198,9 @@ func (s *Store) writeSearch(ctx context.Context, org, waID, name string, terms, 
 
 // Contact reads a contact of org.
 func (s *Store) Contact(ctx context.Context, org, waID string) (*inbox.Contact, error) {
-	raw, err := s.get(ctx, contactPK(org, waID), skContact)
+	it, err := getItem[contactItem](ctx, s, contactPK(org, waID), skContact)
 	if err != nil {
 		return nil, err
-	}
-	var it contactItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return nil, fmt.Errorf("decode contact: %w", err)
 	}
 	return it.contact(), nil
 }
@@ -251,7 +224,7 @@ func (s *Store) SearchContacts(ctx context.Context, org string, q inbox.ContactQ
 		return nil, nil
 	}
 	var filter []string
-	vals := map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: term}}
+	vals := map[string]types.AttributeValue{}
 	if !phone {
 		for i, w := range q.Words {
 			if w == word {
@@ -259,81 +232,46 @@ func (s *Store) SearchContacts(ctx context.Context, org string, q inbox.ContactQ
 			}
 			k := fmt.Sprintf(":w%d", i)
 			filter = append(filter, "contains(#words, "+k+")")
-			vals[k] = &types.AttributeValueMemberS{Value: " " + w}
+			vals[k] = str(" " + w)
 		}
 	}
-	results := make([][]searchItem, searchShards)
-	errs := make([]error, searchShards)
-	var wg sync.WaitGroup
-	for sh := range searchShards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := &dynamodb.QueryInput{
-				TableName:                 aws.String(s.table),
-				IndexName:                 aws.String(IndexLookup),
-				KeyConditionExpression:    aws.String("GSI3PK = :pk AND begins_with(GSI3SK, :t)"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: searchShardPK(org, sh)}},
-				Limit:                     aws.Int32(int32(limit)),
-			}
-			for k, v := range vals {
-				in.ExpressionAttributeValues[k] = v
-			}
-			if len(filter) > 0 {
-				in.FilterExpression = aws.String(strings.Join(filter, " AND "))
-				in.ExpressionAttributeNames = map[string]string{"#words": "words"}
-				in.Limit = aws.Int32(100)
-			}
-			for page := 0; page < searchPages; page++ {
-				out, err := s.db.Query(ctx, in)
-				if err != nil {
-					errs[sh] = fmt.Errorf("search contacts: %w", err)
-					return
-				}
-				for _, raw := range out.Items {
-					var it searchItem
-					if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-						errs[sh] = fmt.Errorf("decode search item: %w", err)
-						return
-					}
-					results[sh] = append(results[sh], it)
-				}
-				if len(results[sh]) >= limit || out.LastEvaluatedKey == nil {
-					return
-				}
-				in.ExclusiveStartKey = out.LastEvaluatedKey
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var found []searchItem
-	for _, r := range results {
-		found = append(found, r...)
-	}
-	sort.Slice(found, func(i, j int) bool { return found[i].GSI3SK < found[j].GSI3SK })
-	var order []string
-	var keys []map[string]types.AttributeValue
-	seen := map[string]bool{}
-	for _, it := range found {
-		if !seen[it.WaID] && len(order) < limit {
-			seen[it.WaID] = true
-			order = append(order, it.WaID)
-			keys = append(keys, key(contactPK(org, it.WaID), skContact))
+	results, err := parallel(searchShards, searchShards, func(sh int) ([]searchItem, error) {
+		in := s.partition(IndexLookup, searchShardPK(org, sh), term)
+		in.Limit = aws.Int32(int32(limit))
+		maps.Copy(in.ExpressionAttributeValues, vals)
+		if len(filter) > 0 {
+			in.FilterExpression = aws.String(strings.Join(filter, " AND "))
+			in.ExpressionAttributeNames = map[string]string{"#words": "words"}
+			in.Limit = aws.Int32(100)
 		}
-	}
-	items, err := s.batchGet(ctx, keys, false)
+		pages := 0
+		items, _, err := query[searchItem](ctx, s, in, func(n int) bool {
+			pages++
+			return n >= limit || pages == searchPages
+		})
+		return items, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("search contacts: %w", err)
 	}
-	byWa := map[string]*inbox.Contact{}
-	for _, raw := range items {
-		var it contactItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode contact: %w", err)
+	found := concat(results)
+	sort.Slice(found, func(i, j int) bool { return found[i].GSI3SK < found[j].GSI3SK })
+	var order []string
+	for _, it := range found {
+		if !slices.Contains(order, it.WaID) && len(order) < limit {
+			order = append(order, it.WaID)
 		}
+	}
+	raws, err := s.batchGet(ctx, uniqueKeys(order, func(wa string) map[string]types.AttributeValue { return key(contactPK(org, wa), skContact) }), false)
+	if err != nil {
+		return nil, fmt.Errorf("search contacts: %w", err)
+	}
+	items, err := decodeAll[contactItem](raws)
+	if err != nil {
+		return nil, err
+	}
+	byWa := map[string]*inbox.Contact{}
+	for _, it := range items {
 		if c := it.contact(); c.OrgID == org && q.Matches(c) {
 			byWa[c.WaID] = c
 		}

@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -100,10 +96,6 @@ func toConversationItem(c *inbox.Conversation) conversationItem {
 	return it
 }
 
-func (it *conversationItem) keys() indexKeys {
-	return indexKeys{PK: it.PK, GSI1: it.GSI1PK, GSI2: it.GSI2PK, GSI4: it.GSI4PK, GSI5: it.GSI5PK, waitSK: it.GSI5SK}
-}
-
 func (it *conversationItem) conversation() *inbox.Conversation {
 	return &inbox.Conversation{
 		ID: it.ID, OrgID: it.Org, LineID: it.Line,
@@ -135,11 +127,11 @@ func (s *Store) conversation(ctx context.Context, id string) (*inbox.Conversatio
 	if err != nil {
 		return nil, indexKeys{}, err
 	}
-	var it conversationItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return nil, indexKeys{}, fmt.Errorf("decode conversation %s: %w", id, err)
+	it, err := decode[conversationItem](raw)
+	if err != nil {
+		return nil, indexKeys{}, err
 	}
-	return it.conversation(), it.keys(), nil
+	return it.conversation(), keysOf(raw), nil
 }
 
 // UpdateFunc changes a conversation in memory. Returning ErrNoChange skips the write.
@@ -190,27 +182,20 @@ func (s *Store) updateConversation(ctx context.Context, org, id string, create f
 		if it.GSI5PK != "" && it.GSI5PK == old.GSI5 {
 			it.GSI5SK = old.waitSK // still waiting in the same shared inbox: it keeps its place
 		}
-		item, err := attributevalue.MarshalMap(it)
-		if err != nil {
-			return nil, fmt.Errorf("encode conversation %s: %w", id, err)
-		}
 		cond, vals := "attribute_not_exists(PK)", map[string]types.AttributeValue(nil)
 		if prev != 0 {
-			cond, vals = "v = :v", map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(prev)}}
+			cond, vals = "v = :v", map[string]types.AttributeValue{":v": num(prev)}
 		}
 		if c.Holder() != held || auto != nil {
-			err = s.writeAssignment(ctx, c, held, item, cond, vals, old, it.keys(), auto)
-		} else {
-			var out *dynamodb.PutItemOutput
-			out, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String(cond),
-				ExpressionAttributeValues: vals, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-			})
-			if err == nil {
-				s.count(old, it.keys(), out.ConsumedCapacity)
+			t := s.txn()
+			if err := t.put(it, old, cond, vals); err != nil {
+				return nil, err
 			}
+			err = s.writeAssignment(ctx, c, held, t, auto)
+		} else {
+			err = s.putOver(ctx, it, old, cond, nil, vals)
 		}
-		if isConditionFailed(err) || isTransactionConflict(err) {
+		if errors.Is(err, ErrExists) || isConditionFailed(err) || isTransactionConflict(err) {
 			continue
 		}
 		if err != nil {
@@ -225,64 +210,42 @@ func (s *Store) updateConversation(ctx context.Context, org, id string, create f
 // a time, overwriting what is there: for bulk imports and benchmarks, not for live changes
 // (no version check).
 func (s *Store) ImportConversations(ctx context.Context, convs []*inbox.Conversation) error {
-	var reqs []types.WriteRequest
-	for _, c := range convs {
+	reqs := make([]types.WriteRequest, len(convs))
+	counted := make([]countedWrite, len(convs))
+	for i, c := range convs {
 		if c.Version == 0 {
 			c.Version = 1
 		}
-		item, err := attributevalue.MarshalMap(toConversationItem(c))
+		item, err := marshal(toConversationItem(c))
 		if err != nil {
-			return fmt.Errorf("encode conversation %s: %w", c.ID, err)
+			return err
 		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		reqs[i], counted[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}, countedWrite{now: keysOf(item)}
 	}
-	sem := make(chan struct{}, 8)
-	errs := make(chan error, (len(reqs)+24)/25)
-	var wg sync.WaitGroup
-	for start := 0; start < len(reqs); start += 25 {
-		chunk := reqs[start:min(start+25, len(reqs))]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			for len(chunk) > 0 {
-				out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.table: chunk}})
-				if err != nil {
-					errs <- fmt.Errorf("import conversations: %w", err)
-					return
-				}
-				chunk = out.UnprocessedItems[s.table]
-			}
-		}()
+	_, err := parallel((len(reqs)+24)/25, 8, func(i int) (struct{}, error) {
+		lo, hi := i*25, min((i+1)*25, len(reqs))
+		return struct{}{}, s.batchWrite(ctx, reqs[lo:hi], counted[lo:hi])
+	})
+	if err != nil {
+		return fmt.Errorf("import conversations: %w", err)
 	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return nil
 }
 
 // Conversations reads conversations of org by id, one BatchGetItem call per 100 (eventually
 // consistent, as list views are). Ids that do not exist, or belong to another organization,
 // are left out; the order is not the ids'.
 func (s *Store) Conversations(ctx context.Context, org string, ids []string) ([]*inbox.Conversation, error) {
-	keys := make([]map[string]types.AttributeValue, 0, len(ids))
-	dup := map[string]bool{}
-	for _, id := range ids {
-		if !dup[id] {
-			dup[id] = true
-			keys = append(keys, key(convPK(id), skConversation))
-		}
-	}
-	items, err := s.batchGet(ctx, keys, false)
+	raws, err := s.batchGet(ctx, uniqueKeys(ids, func(id string) map[string]types.AttributeValue { return key(convPK(id), skConversation) }), false)
 	if err != nil {
 		return nil, fmt.Errorf("conversations: %w", err)
 	}
+	items, err := decodeAll[conversationItem](raws)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*inbox.Conversation, 0, len(items))
-	for _, raw := range items {
-		var it conversationItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode conversation: %w", err)
-		}
+	for _, it := range items {
 		if it.Org == org {
 			out = append(out, it.conversation())
 		}

@@ -2,13 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -42,36 +39,20 @@ type idempotencyItem struct {
 // absent even while DynamoDB has not deleted it yet.
 func (s *Store) ReserveIdempotency(ctx context.Context, org, user, key string, rec Idempotency, now time.Time) (got Idempotency, fresh bool, err error) {
 	pk := idempotencyPK(org, user, key)
-	item, err := attributevalue.MarshalMap(idempotencyItem{
+	// "ttl" is a reserved word, hence the name placeholder.
+	err = s.putOver(ctx, idempotencyItem{
 		PK: pk, SK: skIdempotency, Type: "idempotency", Conv: rec.ConversationID, Message: rec.MessageID,
 		At: ms(rec.MessageAt), Fingerprint: rec.Fingerprint, TTL: now.Add(IdempotencyTTL).Unix(),
-	})
-	if err != nil {
-		return Idempotency{}, false, fmt.Errorf("encode idempotency key: %w", err)
-	}
-	// "ttl" is a reserved word, hence the name placeholder (put takes none).
-	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.table),
-		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(PK) OR #ttl < :now"),
-		ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}},
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-	})
+	}, indexKeys{}, "attribute_not_exists(PK) OR #ttl < :now", map[string]string{"#ttl": "ttl"}, map[string]types.AttributeValue{":now": num(now.Unix())})
 	if err == nil {
-		s.count(indexKeys{}, indexKeys{PK: pk}, out.ConsumedCapacity)
 		return rec, true, nil
 	}
-	if !isConditionFailed(err) {
+	if !errors.Is(err, ErrExists) {
 		return Idempotency{}, false, fmt.Errorf("put idempotency key: %w", err)
 	}
-	raw, err := s.get(ctx, pk, skIdempotency)
+	it, err := getItem[idempotencyItem](ctx, s, pk, skIdempotency)
 	if err != nil {
 		return Idempotency{}, false, err
-	}
-	var it idempotencyItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return Idempotency{}, false, fmt.Errorf("decode idempotency key: %w", err)
 	}
 	return Idempotency{ConversationID: it.Conv, MessageID: it.Message, MessageAt: fromMS(it.At), Fingerprint: it.Fingerprint}, false, nil
 }

@@ -184,6 +184,9 @@ func storedItems() map[string]any {
 			Reason: "NONE", Format: "POSITIONAL", Comp: `[{"type":"BODY","text":"Hola {{1}}"}]`, StatusAt: ms(at), Synced: ms(later)},
 		"quick_reply": quickReplyItem{PK: quickReplyPK("o_1"), SK: quickReplySK("qr_1"), Type: "quick_reply", ID: "qr_1", Org: "o_1",
 			Title: "Saludo", Text: "Hola {{customer_name}}", By: "u_1", Created: ms(at), Updated: ms(later), Version: 2},
+		"waba_registry": wabaItem{PK: wabaRegistryPK, SK: wabaRegistrySK("waba_1", "o_1"), Type: "waba", WABA: "waba_1", Org: "o_1"},
+		"template_sync": templateSyncItem{PK: templatePK("o_1"), SK: skTemplateSync, Type: "template_sync", Until: ms(later),
+			TTL: later.Add(time.Hour).Unix()},
 		"idempotency": idempotencyItem{PK: idempotencyPK("o_1", "u_1", "key-1"), SK: skIdempotency, Type: "idempotency",
 			Conv: "c_1", Message: "m_1", At: ms(at), Fingerprint: "fp", TTL: at.Add(IdempotencyTTL).Unix()},
 	}
@@ -209,6 +212,38 @@ func TestItemsRoundTrip(t *testing.T) {
 		{"event", func(t *testing.T) (any, any) {
 			e := filled[inbox.Event]()
 			return e, roundTrip(t, eventItem(e)).entry().Event
+		}},
+		{"user", func(t *testing.T) (any, any) {
+			u := filled[inbox.User]()
+			return u, roundTrip(t, toUserItem(u)).user()
+		}},
+		{"line", func(t *testing.T) (any, any) {
+			l := filled[inbox.Line]()
+			it, err := toLineItem(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l, roundTrip(t, it).line()
+		}},
+		{"contact", func(t *testing.T) (any, any) {
+			c := filled[inbox.Contact]()
+			return c, roundTrip(t, toContactItem(c)).contact()
+		}},
+		{"label", func(t *testing.T) (any, any) {
+			l := filled[inbox.Label]()
+			return l, roundTrip(t, toLabelItem(l)).label()
+		}},
+		{"quick reply", func(t *testing.T) (any, any) {
+			q := filled[inbox.QuickReply]()
+			return q, roundTrip(t, toQuickReplyItem(q)).quickReply()
+		}},
+		{"template", func(t *testing.T) (any, any) {
+			tp := filled[inbox.Template]()
+			it, err := toTemplateItem(tp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tp, roundTrip(t, it).template()
 		}},
 	}
 	for _, tt := range tests {

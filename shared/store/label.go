@@ -5,11 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/buzon/buzon/shared/inbox"
 )
 
@@ -27,16 +22,20 @@ type labelItem struct {
 	Created int64  `dynamodbav:"cat"`
 }
 
+func toLabelItem(l *inbox.Label) labelItem {
+	return labelItem{PK: orgPK(l.OrgID), SK: labelSK(l.ID), Type: "label", ID: l.ID, Org: l.OrgID, Name: l.Name,
+		Desc: l.Description, Color: l.Color, By: l.CreatedBy, Created: ms(l.CreatedAt)}
+}
+
+func (it *labelItem) label() *inbox.Label {
+	return &inbox.Label{ID: it.ID, OrgID: it.Org, Name: it.Name, Description: it.Desc, Color: it.Color,
+		CreatedBy: it.By, CreatedAt: fromMS(it.Created)}
+}
+
 // CreateLabel stores a new label; ErrExists if the organization has a label of that id (the id
 // derives from the name).
 func (s *Store) CreateLabel(ctx context.Context, l *inbox.Label) error {
-	it := labelItem{PK: orgPK(l.OrgID), SK: labelSK(l.ID), Type: "label", ID: l.ID, Org: l.OrgID, Name: l.Name,
-		Desc: l.Description, Color: l.Color, By: l.CreatedBy, Created: ms(l.CreatedAt)}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode label: %w", err)
-	}
-	err = s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: it.PK})
+	err := s.put(ctx, toLabelItem(l), "attribute_not_exists(PK)", nil)
 	if errors.Is(err, ErrExists) {
 		return fmt.Errorf("label %s: %w", l.ID, ErrExists)
 	}
@@ -45,28 +44,13 @@ func (s *Store) CreateLabel(ctx context.Context, l *inbox.Label) error {
 
 // Labels lists an organization's labels by id.
 func (s *Store) Labels(ctx context.Context, org string) ([]*inbox.Label, error) {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :l)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: orgPK(org)},
-			":l":  &types.AttributeValueMemberS{Value: skLabelPrefix},
-		},
-	})
-	var out []*inbox.Label
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query labels of %s: %w", org, err)
-		}
-		for _, raw := range page.Items {
-			var it labelItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode label: %w", err)
-			}
-			out = append(out, &inbox.Label{ID: it.ID, OrgID: it.Org, Name: it.Name, Description: it.Desc, Color: it.Color,
-				CreatedBy: it.By, CreatedAt: fromMS(it.Created)})
-		}
+	items, err := queryAll[labelItem](ctx, s, s.partition("", orgPK(org), skLabelPrefix))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*inbox.Label, len(items))
+	for i := range items {
+		out[i] = items[i].label()
 	}
 	return out, nil
 }

@@ -6,9 +6,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
 )
@@ -30,31 +27,21 @@ func (s *Store) FindMessage(ctx context.Context, convID, id string) (*inbox.Mess
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("PK = :pk AND begins_with(SK, :m)"),
-		FilterExpression:         aws.String("#kind = :msg AND (#id = :id OR #pid = :id)"),
-		ExpressionAttributeNames: map[string]string{"#kind": "kind", "#id": "id", "#pid": "pid"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":  &types.AttributeValueMemberS{Value: convPK(convID)},
-			":m":   &types.AttributeValueMemberS{Value: skThread},
-			":msg": &types.AttributeValueMemberS{Value: "msg"},
-			":id":  &types.AttributeValueMemberS{Value: id},
-		},
-		ScanIndexForward: aws.Bool(false),
+	in := s.partition("", convPK(convID), skThread)
+	in.FilterExpression = aws.String("#kind = :msg AND (#id = :id OR #pid = :id)")
+	in.ExpressionAttributeNames = map[string]string{"#kind": "kind", "#id": "id", "#pid": "pid"}
+	in.ExpressionAttributeValues[":msg"], in.ExpressionAttributeValues[":id"] = str("msg"), str(id)
+	in.ScanIndexForward = aws.Bool(false)
+	pages := 0
+	items, _, err := query[threadItem](ctx, s, in, func(n int) bool {
+		pages++
+		return n > 0 || pages == findPages
 	})
-	for pages := 0; p.HasMorePages() && pages < findPages; pages++ {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("find message %s: %w", id, err)
-		}
-		for _, raw := range out.Items {
-			var it threadItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode thread item: %w", err)
-			}
-			return it.message(), nil
-		}
+	if err != nil {
+		return nil, fmt.Errorf("find message %s: %w", id, err)
 	}
-	return nil, notFound("message")
+	if len(items) == 0 {
+		return nil, notFound("message")
+	}
+	return items[0].message(), nil
 }

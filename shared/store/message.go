@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/events"
@@ -217,23 +215,14 @@ func (s *Store) MessageExists(ctx context.Context, k MessageKey) (bool, error) {
 
 // PutMessage stores a message once: ErrExists if it is already there.
 func (s *Store) PutMessage(ctx context.Context, m *inbox.Message) error {
-	it := toMessageItem(m)
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode message %s: %w", m.ID, err)
-	}
-	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: it.PK})
+	return s.put(ctx, toMessageItem(m), "attribute_not_exists(PK)", nil)
 }
 
 // Message reads one message by key.
 func (s *Store) Message(ctx context.Context, k MessageKey) (*inbox.Message, error) {
-	raw, err := s.get(ctx, convPK(k.ConversationID), k.SK)
+	it, err := getItem[threadItem](ctx, s, convPK(k.ConversationID), k.SK)
 	if err != nil {
 		return nil, err
-	}
-	var it threadItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return nil, fmt.Errorf("decode message %s: %w", k.SK, err)
 	}
 	if it.Kind != "msg" {
 		return nil, notFound("message")
@@ -244,22 +233,15 @@ func (s *Store) Message(ctx context.Context, k MessageKey) (*inbox.Message, erro
 // PutPointer records that providerID is the thread item k. ErrExists if the id is already
 // mapped (then Pointer tells where).
 func (s *Store) PutPointer(ctx context.Context, providerID string, k MessageKey) error {
-	item, err := attributevalue.MarshalMap(pointerItem{PK: convPK(k.ConversationID), SK: pointerSK(providerID), Type: "pointer", Thread: k.SK})
-	if err != nil {
-		return fmt.Errorf("encode pointer: %w", err)
-	}
-	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: convPK(k.ConversationID)})
+	it := pointerItem{PK: convPK(k.ConversationID), SK: pointerSK(providerID), Type: "pointer", Thread: k.SK}
+	return s.put(ctx, it, "attribute_not_exists(PK)", nil)
 }
 
 // Pointer finds the thread item of a provider message id in a conversation.
 func (s *Store) Pointer(ctx context.Context, convID, providerID string) (MessageKey, error) {
-	raw, err := s.get(ctx, convPK(convID), pointerSK(providerID))
+	it, err := getItem[pointerItem](ctx, s, convPK(convID), pointerSK(providerID))
 	if err != nil {
 		return MessageKey{}, err
-	}
-	var it pointerItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return MessageKey{}, fmt.Errorf("decode pointer: %w", err)
 	}
 	return MessageKey{ConversationID: convID, SK: it.Thread}, nil
 }
@@ -277,15 +259,11 @@ type StatusUpdate struct {
 // same message. applied is false when the update was older news.
 func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (applied bool, err error) {
 	set := "SET st = :st, #rank = :rank, sat.#s = :at"
-	vals := map[string]types.AttributeValue{
-		":st":   &types.AttributeValueMemberS{Value: string(u.Status)},
-		":rank": &types.AttributeValueMemberN{Value: strconv.Itoa(u.Status.Rank())},
-		":at":   &types.AttributeValueMemberN{Value: strconv.FormatInt(ms(u.At), 10)},
-	}
+	vals := map[string]types.AttributeValue{":st": str(string(u.Status)), ":rank": num(u.Status.Rank()), ":at": num(ms(u.At))}
 	names := map[string]string{"#rank": "rank", "#s": string(u.Status)}
 	if u.ProviderID != "" {
 		set += ", pid = :pid"
-		vals[":pid"] = &types.AttributeValueMemberS{Value: u.ProviderID}
+		vals[":pid"] = str(u.ProviderID)
 	}
 	if u.Error != nil {
 		ev, err := attributevalue.Marshal(toProviderErrorAttr(u.Error))
@@ -297,22 +275,13 @@ func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (
 	}
 	// sat (status times) exists on every outbound message from the moment it is queued; an item
 	// without it is not an outbound message and the condition refuses it.
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(convPK(k.ConversationID), k.SK),
-		UpdateExpression:          aws.String(set),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_exists(sat) AND #rank < :rank"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: vals,
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-	})
-	if isConditionFailed(err) {
+	err = s.update(ctx, convPK(k.ConversationID), k.SK, set, "attribute_exists(PK) AND attribute_exists(sat) AND #rank < :rank", names, vals)
+	if errors.Is(err, ErrExists) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("apply status %s to %s: %w", u.Status, k.SK, err)
+		return false, fmt.Errorf("apply status %s: %w", u.Status, err)
 	}
-	s.count(indexKeys{}, indexKeys{PK: convPK(k.ConversationID)}, out.ConsumedCapacity)
 	return true, nil
 }
 
@@ -335,36 +304,20 @@ func (s *Store) ParkStatus(ctx context.Context, convID string, st *events.Status
 	if err != nil {
 		return fmt.Errorf("encode parked status: %w", err)
 	}
-	item, err := attributevalue.MarshalMap(parkedItem{
-		PK: convPK(convID), SK: parkedSK(st.MessageID, st.Status), Type: "parked",
-		Status: raw, TTL: now.Add(parkTTL).Unix(),
-	})
-	if err != nil {
-		return fmt.Errorf("encode parked status: %w", err)
-	}
-	return s.put(ctx, item, "", indexKeys{PK: convPK(convID)})
+	return s.put(ctx, parkedItem{PK: convPK(convID), SK: parkedSK(st.MessageID, st.Status), Type: "parked",
+		Status: raw, TTL: now.Add(parkTTL).Unix()}, "", nil)
 }
 
 // Parked returns the statuses parked for providerID in a conversation.
 func (s *Store) Parked(ctx context.Context, convID, providerID string) ([]*events.Status, error) {
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: convPK(convID)},
-			":p":  &types.AttributeValueMemberS{Value: parkedPrefix(providerID)},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	in := s.partition("", convPK(convID), parkedPrefix(providerID))
+	in.ConsistentRead = aws.Bool(true)
+	items, err := queryAll[parkedItem](ctx, s, in)
 	if err != nil {
-		return nil, fmt.Errorf("query parked statuses: %w", err)
+		return nil, err
 	}
-	var res []*events.Status
-	for _, raw := range out.Items {
-		var it parkedItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode parked status: %w", err)
-		}
+	res := make([]*events.Status, 0, len(items))
+	for _, it := range items {
 		var st events.Status
 		if err := json.Unmarshal(it.Status, &st); err != nil {
 			return nil, fmt.Errorf("decode parked status: %w", err)
@@ -376,12 +329,7 @@ func (s *Store) Parked(ctx context.Context, convID, providerID string) ([]*event
 
 // PutEvent appends an event to a conversation's timeline.
 func (s *Store) PutEvent(ctx context.Context, e *inbox.Event) error {
-	it := eventItem(e)
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: it.PK})
+	return s.put(ctx, eventItem(e), "attribute_not_exists(PK)", nil)
 }
 
 func eventItem(e *inbox.Event) threadItem {
@@ -405,82 +353,73 @@ func (it *threadItem) entry() Entry {
 	return Entry{Message: it.message()}
 }
 
+func entries(items []threadItem) []Entry {
+	out := make([]Entry, len(items))
+	for i := range items {
+		out[i] = items[i].entry()
+	}
+	return out
+}
+
 // Thread reads a conversation's timeline oldest first, limit entries after the cursor.
 func (s *Store) Thread(ctx context.Context, convID string, limit int, cursor string) ([]Entry, string, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :m)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: convPK(convID)},
-			":m":  &types.AttributeValueMemberS{Value: skThread},
-		},
-		Limit: aws.Int32(int32(limit)),
-	}
+	in := s.partition("", convPK(convID), skThread)
+	in.Limit = aws.Int32(int32(limit))
 	if cursor != "" {
 		in.ExclusiveStartKey = key(convPK(convID), cursor)
 	}
-	out, err := s.db.Query(ctx, in)
+	items, last, err := query[threadItem](ctx, s, in, onePage)
 	if err != nil {
-		return nil, "", fmt.Errorf("query thread %s: %w", convID, err)
-	}
-	entries := make([]Entry, 0, len(out.Items))
-	for _, raw := range out.Items {
-		var it threadItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, "", fmt.Errorf("decode thread item: %w", err)
-		}
-		entries = append(entries, it.entry())
+		return nil, "", err
 	}
 	next := ""
-	if out.LastEvaluatedKey != nil && len(entries) == limit {
-		if v, ok := out.LastEvaluatedKey["SK"].(*types.AttributeValueMemberS); ok {
+	if last != nil && len(items) == limit {
+		if v, ok := last["SK"].(*types.AttributeValueMemberS); ok {
 			next = v.Value
 		}
 	}
-	return entries, next, nil
+	return entries(items), next, nil
+}
+
+// RecentThread reads the newest limit entries of a conversation's timeline, newest first.
+func (s *Store) RecentThread(ctx context.Context, convID string, limit int) ([]Entry, error) {
+	in := s.partition("", convPK(convID), skThread)
+	in.ScanIndexForward, in.Limit, in.ConsistentRead = aws.Bool(false), aws.Int32(int32(limit)), aws.Bool(true)
+	items, _, err := query[threadItem](ctx, s, in, onePage)
+	if err != nil {
+		return nil, err
+	}
+	return entries(items), nil
 }
 
 // SetReaction puts (or, with an empty emoji, removes) a customer's reaction on a message.
 func (s *Store) SetReaction(ctx context.Context, k MessageKey, from, emoji string) error {
-	if _, err := s.get(ctx, convPK(k.ConversationID), k.SK); err != nil {
+	pk := convPK(k.ConversationID)
+	if _, err := s.get(ctx, pk, k.SK); err != nil {
 		return err
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		in := &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
-			Key:                      key(convPK(k.ConversationID), k.SK),
-			ExpressionAttributeNames: map[string]string{"#f": from},
-			ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
-		}
-		first := attempt%2 == 1
+		var err error
 		switch {
 		case emoji == "":
-			in.UpdateExpression = aws.String("REMOVE rx.#f")
-			in.ConditionExpression = aws.String("attribute_exists(rx)")
-		case first:
-			// The message has no reactions yet: create the map.
-			in.UpdateExpression = aws.String("SET rx = :m")
-			in.ConditionExpression = aws.String("attribute_not_exists(rx)")
-			in.ExpressionAttributeNames = nil
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{
-				":m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{from: &types.AttributeValueMemberS{Value: emoji}}},
-			}
-		default:
-			in.UpdateExpression = aws.String("SET rx.#f = :e")
-			in.ConditionExpression = aws.String("attribute_exists(rx)")
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{":e": &types.AttributeValueMemberS{Value: emoji}}
-		}
-		out, err := s.db.UpdateItem(ctx, in)
-		if isConditionFailed(err) {
-			if emoji == "" {
+			err = s.update(ctx, pk, k.SK, "REMOVE rx.#f", "attribute_exists(rx)", map[string]string{"#f": from}, nil)
+			if errors.Is(err, ErrExists) {
 				return nil // nothing to remove
 			}
+		case attempt%2 == 1:
+			// The message has no reactions yet: create the map.
+			err = s.update(ctx, pk, k.SK, "SET rx = :m", "attribute_not_exists(rx)", nil,
+				map[string]types.AttributeValue{":m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{from: str(emoji)}}})
+		default:
+			err = s.update(ctx, pk, k.SK, "SET rx.#f = :e", "attribute_exists(rx)", map[string]string{"#f": from},
+				map[string]types.AttributeValue{":e": str(emoji)})
+		}
+		if errors.Is(err, ErrExists) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("set reaction on %s: %w", k.SK, err)
+			return fmt.Errorf("set reaction: %w", err)
 		}
-		s.count(indexKeys{}, indexKeys{PK: convPK(k.ConversationID)}, out.ConsumedCapacity)
 		return nil
 	}
 	return fmt.Errorf("set reaction on %s: %w", k.SK, ErrConflict)

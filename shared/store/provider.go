@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/buzon/buzon/events"
 )
 
@@ -39,14 +37,8 @@ func (s *Store) putProviderEvent(ctx context.Context, pk string, ev *events.Inbo
 	if err != nil {
 		return fmt.Errorf("encode provider event: %w", err)
 	}
-	item, err := attributevalue.MarshalMap(providerEventItem{
-		PK: pk, SK: providerEventSK(id), Type: "provider_event", Kind: string(ev.Kind),
-		Received: ms(ev.ReceivedAt), Event: raw,
-	})
-	if err != nil {
-		return fmt.Errorf("encode provider event: %w", err)
-	}
-	err = s.put(ctx, item, "attribute_not_exists(PK)", indexKeys{PK: pk})
+	err = s.put(ctx, providerEventItem{PK: pk, SK: providerEventSK(id), Type: "provider_event", Kind: string(ev.Kind),
+		Received: ms(ev.ReceivedAt), Event: raw}, "attribute_not_exists(PK)", nil)
 	if errors.Is(err, ErrExists) {
 		return nil
 	}

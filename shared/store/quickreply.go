@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -30,22 +26,18 @@ type quickReplyItem struct {
 	Version int    `dynamodbav:"v"`
 }
 
+func toQuickReplyItem(q *inbox.QuickReply) quickReplyItem {
+	return quickReplyItem{PK: quickReplyPK(q.OrgID), SK: quickReplySK(q.ID), Type: "quick_reply", ID: q.ID, Org: q.OrgID, Title: q.Title,
+		Text: q.Text, By: q.CreatedBy, Created: ms(q.CreatedAt), Updated: ms(q.UpdatedAt), Version: q.Version}
+}
+
 func (it *quickReplyItem) quickReply() *inbox.QuickReply {
 	return &inbox.QuickReply{ID: it.ID, OrgID: it.Org, Title: it.Title, Text: it.Text, CreatedBy: it.By,
 		CreatedAt: fromMS(it.Created), UpdatedAt: fromMS(it.Updated), Version: it.Version}
 }
 
 func (s *Store) putQuickReply(ctx context.Context, q *inbox.QuickReply, cond string, vals map[string]types.AttributeValue) error {
-	it := quickReplyItem{PK: quickReplyPK(q.OrgID), SK: quickReplySK(q.ID), Type: "quick_reply", ID: q.ID, Org: q.OrgID, Title: q.Title,
-		Text: q.Text, By: q.CreatedBy, Created: ms(q.CreatedAt), Updated: ms(q.UpdatedAt), Version: q.Version}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode quick reply: %w", err)
-	}
-	if vals == nil {
-		return s.put(ctx, item, cond, indexKeys{PK: it.PK})
-	}
-	return s.put(ctx, item, cond, indexKeys{PK: it.PK}, vals)
+	return s.put(ctx, toQuickReplyItem(q), cond, vals)
 }
 
 // CreateQuickReply stores a new quick reply; ErrExists if its id is taken.
@@ -56,13 +48,9 @@ func (s *Store) CreateQuickReply(ctx context.Context, q *inbox.QuickReply) error
 
 // QuickReply reads one quick reply of org.
 func (s *Store) QuickReply(ctx context.Context, org, id string) (*inbox.QuickReply, error) {
-	raw, err := s.get(ctx, quickReplyPK(org), quickReplySK(id))
+	it, err := getItem[quickReplyItem](ctx, s, quickReplyPK(org), quickReplySK(id))
 	if err != nil {
 		return nil, err
-	}
-	var it quickReplyItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return nil, fmt.Errorf("decode quick reply: %w", err)
 	}
 	return it.quickReply(), nil
 }
@@ -80,7 +68,7 @@ func (s *Store) UpdateQuickReply(ctx context.Context, org, id string, fn func(q 
 		}
 		prev := q.Version
 		q.Version++
-		err = s.putQuickReply(ctx, q, "v = :v", map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(prev)}})
+		err = s.putQuickReply(ctx, q, "v = :v", map[string]types.AttributeValue{":v": num(prev)})
 		if errors.Is(err, ErrExists) {
 			continue
 		}
@@ -91,42 +79,18 @@ func (s *Store) UpdateQuickReply(ctx context.Context, org, id string, fn func(q 
 
 // DeleteQuickReply deletes a quick reply; ErrNotFound if there is none.
 func (s *Store) DeleteQuickReply(ctx context.Context, org, id string) error {
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:              aws.String(s.table),
-		Key:                    key(quickReplyPK(org), quickReplySK(id)),
-		ConditionExpression:    aws.String("attribute_exists(PK)"),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	if isConditionFailed(err) {
-		return notFound("quick reply")
-	}
-	if err != nil {
-		return fmt.Errorf("delete quick reply %s: %w", id, err)
-	}
-	s.count(indexKeys{}, indexKeys{PK: quickReplyPK(org)}, out.ConsumedCapacity)
-	return nil
+	return s.delete(ctx, quickReplyPK(org), quickReplySK(id), "attribute_exists(PK)")
 }
 
 // QuickReplies lists an organization's quick replies by title.
 func (s *Store) QuickReplies(ctx context.Context, org string) ([]*inbox.QuickReply, error) {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(quickReplyPK(org))},
-	})
-	var out []*inbox.QuickReply
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query quick replies of %s: %w", org, err)
-		}
-		for _, raw := range page.Items {
-			var it quickReplyItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode quick reply: %w", err)
-			}
-			out = append(out, it.quickReply())
-		}
+	items, err := queryAll[quickReplyItem](ctx, s, s.partition("", quickReplyPK(org), ""))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*inbox.QuickReply, len(items))
+	for i := range items {
+		out[i] = items[i].quickReply()
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Title < out[j].Title })
 	return out, nil

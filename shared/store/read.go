@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -26,12 +24,8 @@ type readItem struct {
 // MarkRead records that user has seen the first seen customer messages of conversation
 // convID. The marker only moves forward: a slower request with an older count changes nothing.
 func (s *Store) MarkRead(ctx context.Context, convID, user string, seen int, at time.Time) error {
-	item, err := attributevalue.MarshalMap(readItem{PK: convPK(convID), SK: readSK(user), Type: "read", Conv: convID, Seen: seen, At: ms(at)})
-	if err != nil {
-		return fmt.Errorf("encode read marker: %w", err)
-	}
-	err = s.put(ctx, item, "attribute_not_exists(PK) OR seen < :n", indexKeys{PK: convPK(convID)},
-		map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: strconv.Itoa(seen)}})
+	err := s.put(ctx, readItem{PK: convPK(convID), SK: readSK(user), Type: "read", Conv: convID, Seen: seen, At: ms(at)},
+		"attribute_not_exists(PK) OR seen < :n", map[string]types.AttributeValue{":n": num(seen)})
 	if errors.Is(err, ErrExists) {
 		return nil
 	}
@@ -45,24 +39,16 @@ func (s *Store) ReadMarkers(ctx context.Context, user string, convIDs []string) 
 	if len(convIDs) == 0 {
 		return seen, nil
 	}
-	keys := make([]map[string]types.AttributeValue, 0, len(convIDs))
-	dup := map[string]bool{}
-	for _, id := range convIDs {
-		if !dup[id] {
-			dup[id] = true
-			keys = append(keys, key(convPK(id), readSK(user)))
-		}
-	}
 	// Strongly consistent: a list right after "read" shows it read.
-	items, err := s.batchGet(ctx, keys, true)
+	raws, err := s.batchGet(ctx, uniqueKeys(convIDs, func(id string) map[string]types.AttributeValue { return key(convPK(id), readSK(user)) }), true)
 	if err != nil {
 		return nil, fmt.Errorf("read markers: %w", err)
 	}
-	for _, raw := range items {
-		var it readItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode read marker: %w", err)
-		}
+	items, err := decodeAll[readItem](raws)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
 		seen[it.Conv] = it.Seen
 	}
 	return seen, nil

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -41,22 +38,13 @@ func (s *Store) PutAssignmentRules(ctx context.Context, org string, scope RuleSc
 	for _, rule := range r.Rules {
 		it.Rules = append(it.Rules, ruleItem{Type: string(rule.Type), Field: rule.Field})
 	}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode rules: %w", err)
-	}
-	return s.put(ctx, item, "", indexKeys{PK: it.PK})
+	return s.put(ctx, it, "", nil)
 }
 
 // DeleteAssignmentRules removes the rule list of a line (which then follows its department's)
 // or of a department. Removing none is not an error.
 func (s *Store) DeleteAssignmentRules(ctx context.Context, org string, scope RuleScope, id string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(orgPK(org), rulesSK(string(scope), id))})
-	if err != nil {
-		return fmt.Errorf("delete rules of %s %s: %w", scope, id, err)
-	}
-	s.count(indexKeys{}, indexKeys{PK: orgPK(org)}, nil)
-	return nil
+	return s.delete(ctx, orgPK(org), rulesSK(string(scope), id), "")
 }
 
 // AssignmentRules reads the rule list that applies to conversations of line in dept: the
@@ -67,16 +55,16 @@ func (s *Store) AssignmentRules(ctx context.Context, org, line, dept string) (*i
 	if dept != "" {
 		keys = append(keys, key(orgPK(org), rulesSK(string(ScopeDepartment), dept)))
 	}
-	items, err := s.batchGet(ctx, keys, false)
+	raws, err := s.batchGet(ctx, keys, false)
 	if err != nil {
 		return nil, "", fmt.Errorf("assignment rules: %w", err)
 	}
+	items, err := decodeAll[rulesItem](raws)
+	if err != nil {
+		return nil, "", err
+	}
 	found := map[RuleScope]*inbox.AssignmentRules{}
-	for _, raw := range items {
-		var it rulesItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, "", fmt.Errorf("decode rules: %w", err)
-		}
+	for _, it := range items {
 		r := &inbox.AssignmentRules{WhenAway: inbox.AwayPolicy(it.Away)}
 		for _, ri := range it.Rules {
 			r.Rules = append(r.Rules, inbox.Rule{Type: inbox.RuleType(ri.Type), Field: ri.Field})

@@ -5,16 +5,11 @@
 package store
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -156,100 +151,5 @@ func (s *Store) count(old, now indexKeys, cc *types.ConsumedCapacity) {
 				w.keys[ix.name+"|"+ix.now]++
 			}
 		}
-	}
-}
-
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
-}
-
-// put writes one item, counting it; cond may be empty.
-func (s *Store) put(ctx context.Context, item map[string]types.AttributeValue, cond string, keys indexKeys, vals ...map[string]types.AttributeValue) error {
-	in := &dynamodb.PutItemInput{
-		TableName:              aws.String(s.table),
-		Item:                   item,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	}
-	if cond != "" {
-		in.ConditionExpression = aws.String(cond)
-	}
-	if len(vals) > 0 {
-		in.ExpressionAttributeValues = vals[0]
-	}
-	out, err := s.db.PutItem(ctx, in)
-	if err != nil {
-		if isConditionFailed(err) {
-			return ErrExists
-		}
-		return fmt.Errorf("put %s: %w", keys.PK, err)
-	}
-	s.count(indexKeys{}, keys, out.ConsumedCapacity)
-	return nil
-}
-
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		"PK": &types.AttributeValueMemberS{Value: pk},
-		"SK": &types.AttributeValueMemberS{Value: sk},
-	}
-}
-
-// get reads one item strongly consistently; ErrNotFound when absent.
-func (s *Store) get(ctx context.Context, pk, sk string) (map[string]types.AttributeValue, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(pk, sk),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get %s %s: %w", pk, sk, err)
-	}
-	if out.Item == nil {
-		return nil, notFound(entityOf(pk, sk))
-	}
-	return out.Item, nil
-}
-
-// items (or a transaction cancelled by another's): trying again is all it takes.
-func isTransactionConflict(err error) bool {
-	var tc *types.TransactionConflictException
-	if errors.As(err, &tc) {
-		return true
-	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// transact runs a transaction that writes a workload item, trying again while it conflicts
-// with another transaction in flight on the same items (an assignment of the same agent).
-func (s *Store) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput) (*dynamodb.TransactWriteItemsOutput, error) {
-	for attempt := 1; ; attempt++ {
-		out, err := s.db.TransactWriteItems(ctx, in)
-		if !isTransactionConflict(err) || attempt == 5 {
-			return out, err
-		}
-		if err := jitter(ctx, attempt); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// jitter waits before another attempt of a contended write: growing, randomized, so writers
-// that collided do not collide again in step.
-func jitter(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(min(attempt, 5))*int64(8*time.Millisecond)) + int64(time.Millisecond))
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
 	}
 }

@@ -7,13 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -40,6 +37,16 @@ type templateItem struct {
 	Synced   int64  `dynamodbav:"syn,omitempty"`
 }
 
+func toTemplateItem(t *inbox.Template) (templateItem, error) {
+	comp, err := compact(t.Components)
+	if err != nil {
+		return templateItem{}, fmt.Errorf("template %s: components: %w", t.Name, err)
+	}
+	return templateItem{PK: templatePK(t.OrgID), SK: templateSK(t.Account, t.Name, t.Language), Type: "template",
+		Org: t.OrgID, WABA: t.Account, ID: t.ID, Name: t.Name, Language: t.Language, Category: t.Category,
+		Status: t.Status, Reason: t.Reason, Format: t.ParameterFormat, Comp: comp, StatusAt: ms(t.StatusAt), Synced: ms(t.SyncedAt)}, nil
+}
+
 func (it *templateItem) template() *inbox.Template {
 	t := &inbox.Template{OrgID: it.Org, Account: it.WABA, ID: it.ID, Name: it.Name, Language: it.Language,
 		Category: it.Category, Status: it.Status, Reason: it.Reason, ParameterFormat: it.Format,
@@ -54,19 +61,12 @@ func (it *templateItem) template() *inbox.Template {
 // one (t.StatusAt is when the sync read it); when a status webhook got there first, the
 // template's content is written and its newer status kept.
 func (s *Store) SaveTemplate(ctx context.Context, t *inbox.Template) error {
-	comp, err := compact(t.Components)
+	it, err := toTemplateItem(t)
 	if err != nil {
-		return fmt.Errorf("template %s: components: %w", t.Name, err)
+		return err
 	}
-	it := templateItem{PK: templatePK(t.OrgID), SK: templateSK(t.Account, t.Name, t.Language), Type: "template",
-		Org: t.OrgID, WABA: t.Account, ID: t.ID, Name: t.Name, Language: t.Language, Category: t.Category,
-		Status: t.Status, Reason: t.Reason, Format: t.ParameterFormat, Comp: comp, StatusAt: ms(t.StatusAt), Synced: ms(t.SyncedAt)}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("encode template: %w", err)
-	}
-	err = s.put(ctx, item, "attribute_not_exists(PK) OR sat < :t", indexKeys{PK: it.PK},
-		map[string]types.AttributeValue{":t": num(it.StatusAt)})
+	comp := it.Comp
+	err = s.put(ctx, it, "attribute_not_exists(PK) OR sat < :t", map[string]types.AttributeValue{":t": num(it.StatusAt)})
 	if !errors.Is(err, ErrExists) {
 		return err
 	}
@@ -134,13 +134,9 @@ func (s *Store) MarkTemplateDeleted(ctx context.Context, t *inbox.Template, at t
 
 // Template reads one template of an organization's WABA.
 func (s *Store) Template(ctx context.Context, org, waba, name, language string) (*inbox.Template, error) {
-	raw, err := s.get(ctx, templatePK(org), templateSK(waba, name, language))
+	it, err := getItem[templateItem](ctx, s, templatePK(org), templateSK(waba, name, language))
 	if err != nil {
 		return nil, err
-	}
-	var it templateItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return nil, fmt.Errorf("decode template: %w", err)
 	}
 	return it.template(), nil
 }
@@ -162,13 +158,7 @@ func (s *Store) Templates(ctx context.Context, q TemplateQuery) ([]*inbox.Templa
 	if q.Account != "" {
 		prefix = templateWABAPrefix(q.Account)
 	}
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(templatePK(q.Org)), ":p": str(prefix),
-		},
-	}
+	in := s.partition("", templatePK(q.Org), prefix)
 	if q.Status != "" {
 		in.FilterExpression = aws.String("#s = :s")
 		in.ExpressionAttributeNames = map[string]string{"#s": "status"}
@@ -180,44 +170,45 @@ func (s *Store) Templates(ctx context.Context, q TemplateQuery) ([]*inbox.Templa
 		}
 		in.ExclusiveStartKey = key(templatePK(q.Org), q.Cursor)
 	}
-	var out []*inbox.Template
-	for {
-		if q.Limit > 0 {
-			in.Limit = aws.Int32(int32(q.Limit - len(out)))
+	var enough func(int) bool
+	if q.Limit > 0 {
+		in.Limit = aws.Int32(int32(q.Limit))
+		enough = func(n int) bool {
+			in.Limit = aws.Int32(int32(q.Limit - n)) // the next page reads what is missing
+			return n >= q.Limit
 		}
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", fmt.Errorf("query templates of %s: %w", q.Org, err)
-		}
-		for _, raw := range page.Items {
-			var it templateItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, "", fmt.Errorf("decode template: %w", err)
-			}
-			out = append(out, it.template())
-		}
-		if page.LastEvaluatedKey == nil {
-			return out, "", nil
-		}
-		if q.Limit > 0 && len(out) >= q.Limit {
-			last := out[len(out)-1]
-			return out, templateSK(last.Account, last.Name, last.Language), nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
+	items, last, err := query[templateItem](ctx, s, in, enough)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*inbox.Template, len(items))
+	for i := range items {
+		out[i] = items[i].template()
+	}
+	if last == nil || len(out) == 0 {
+		return out, "", nil
+	}
+	l := out[len(out)-1]
+	return out, templateSK(l.Account, l.Name, l.Language), nil
 }
 
 // ErrBadCursor reports a cursor this store did not hand out.
 var ErrBadCursor = errors.New("store: invalid cursor")
 
+// wabaItem is one (WABA, organization) pair of the registry.
+type wabaItem struct {
+	PK   string `dynamodbav:"PK"`
+	SK   string `dynamodbav:"SK"`
+	Type string `dynamodbav:"type"`
+	WABA string `dynamodbav:"waba"`
+	Org  string `dynamodbav:"org"`
+}
+
 // RegisterWABA records that org has lines on the WhatsApp Business Account waba, for the
 // template sync and the template status webhooks. Writing it again changes nothing.
 func (s *Store) RegisterWABA(ctx context.Context, org, waba string) error {
-	item := map[string]types.AttributeValue{
-		"PK": str(wabaRegistryPK), "SK": str(wabaRegistrySK(waba, org)),
-		"type": str("waba"), "waba": str(waba), "org": str(org),
-	}
-	return s.put(ctx, item, "", indexKeys{PK: wabaRegistryPK})
+	return s.put(ctx, wabaItem{PK: wabaRegistryPK, SK: wabaRegistrySK(waba, org), Type: "waba", WABA: waba, Org: org}, "", nil)
 }
 
 // WABA is one (account, organization) pair of the registry.
@@ -227,34 +218,28 @@ type WABA struct {
 
 // WABAs lists every registered pair, by account; of one account when waba is set.
 func (s *Store) WABAs(ctx context.Context, waba string) ([]WABA, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(wabaRegistryPK)},
-	}
+	prefix := ""
 	if waba != "" {
-		in.KeyConditionExpression = aws.String("PK = :pk AND begins_with(SK, :p)")
-		in.ExpressionAttributeValues[":p"] = str(wabaRegistrySK(waba, ""))
+		prefix = wabaRegistrySK(waba, "")
 	}
-	var out []WABA
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query WABA registry: %w", err)
-		}
-		for _, raw := range page.Items {
-			var it struct {
-				WABA string `dynamodbav:"waba"`
-				Org  string `dynamodbav:"org"`
-			}
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode WABA registry: %w", err)
-			}
-			out = append(out, WABA{ID: it.WABA, Org: it.Org})
-		}
+	items, err := queryAll[wabaItem](ctx, s, s.partition("", wabaRegistryPK, prefix))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]WABA, len(items))
+	for i, it := range items {
+		out[i] = WABA{ID: it.WABA, Org: it.Org}
 	}
 	return out, nil
+}
+
+// templateSyncItem is an organization's last "sync now": the next may start at nxt.
+type templateSyncItem struct {
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	Type  string `dynamodbav:"type"`
+	Until int64  `dynamodbav:"nxt"`
+	TTL   int64  `dynamodbav:"ttl"`
 }
 
 // ClaimTemplateSync takes the organization's "sync now" for the next every: false, with the
@@ -262,52 +247,16 @@ func (s *Store) WABAs(ctx context.Context, waba string) ([]WABA, error) {
 // spending the provider's rate limit, which every organization on the app shares.
 func (s *Store) ClaimTemplateSync(ctx context.Context, org string, now time.Time, every time.Duration) (bool, time.Time, error) {
 	until := now.Add(every)
-	item := map[string]types.AttributeValue{
-		"PK": str(templatePK(org)), "SK": str(skTemplateSync), "type": str("template_sync"),
-		"nxt": num(ms(until)), "ttl": num(until.Add(time.Hour).Unix()),
-	}
-	err := s.put(ctx, item, "attribute_not_exists(PK) OR nxt <= :now", indexKeys{PK: templatePK(org)},
-		map[string]types.AttributeValue{":now": num(ms(now))})
+	err := s.put(ctx, templateSyncItem{PK: templatePK(org), SK: skTemplateSync, Type: "template_sync", Until: ms(until), TTL: until.Add(time.Hour).Unix()},
+		"attribute_not_exists(PK) OR nxt <= :now", map[string]types.AttributeValue{":now": num(ms(now))})
 	if !errors.Is(err, ErrExists) {
 		return err == nil, time.Time{}, err
 	}
-	raw, err := s.get(ctx, templatePK(org), skTemplateSync)
+	it, err := getItem[templateSyncItem](ctx, s, templatePK(org), skTemplateSync)
 	if err != nil {
 		return false, time.Time{}, err
 	}
-	var it struct {
-		Until int64 `dynamodbav:"nxt"`
-	}
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return false, time.Time{}, fmt.Errorf("decode template sync: %w", err)
-	}
 	return false, fromMS(it.Until), nil
-}
-
-// update runs one UpdateItem, counting it; a failed condition is ErrExists, as for put.
-func (s *Store) update(ctx context.Context, pk, sk, expr, cond string, names map[string]string, vals map[string]types.AttributeValue) error {
-	in := &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pk, sk),
-		UpdateExpression:          aws.String(expr),
-		ExpressionAttributeValues: vals,
-		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
-	}
-	if len(names) > 0 {
-		in.ExpressionAttributeNames = names
-	}
-	if cond != "" {
-		in.ConditionExpression = aws.String(cond)
-	}
-	out, err := s.db.UpdateItem(ctx, in)
-	if isConditionFailed(err) {
-		return ErrExists
-	}
-	if err != nil {
-		return fmt.Errorf("update %s %s: %w", pk, sk, err)
-	}
-	s.count(indexKeys{}, indexKeys{PK: pk}, out.ConsumedCapacity)
-	return nil
 }
 
 // setExpr builds "SET #a0 = :a0, … REMOVE #r0, …" over fields, every attribute name aliased:
@@ -337,12 +286,6 @@ func setExpr(fields map[string]types.AttributeValue, remove ...string) (string, 
 		}
 	}
 	return expr, names, vals
-}
-
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-func num(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
 // compact is the components JSON without insignificant space, so that an unchanged template

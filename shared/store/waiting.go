@@ -2,14 +2,9 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sort"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
 )
@@ -28,27 +23,24 @@ func (s *Store) Waiting(ctx context.Context, org string, depts []string, cursor 
 			pks = append(pks, waitPK(org, d, sh))
 		}
 	}
-	results := make([][]string, len(pks))
-	errs := make([]error, len(pks))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i, pk := range pks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i], errs[i] = s.waitingShard(ctx, pk, cursor, limit)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	results, err := parallel(len(pks), 16, func(i int) ([]waitEntry, error) {
+		in := s.partition(IndexWaiting, pks[i], "")
+		if cursor != "" {
+			sortKeyRange(in, IndexWaiting, ">", cursor)
+		}
+		in.Limit = aws.Int32(int32(limit))
+		items, _, err := query[waitEntry](ctx, s, in, onePage)
+		return items, err
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	var sks []string
 	more := false
 	for _, r := range results {
-		sks = append(sks, r...)
+		for _, e := range r {
+			sks = append(sks, e.SK)
+		}
 		more = more || len(r) == limit
 	}
 	sort.Strings(sks)
@@ -80,26 +72,7 @@ func (s *Store) Waiting(ctx context.Context, org string, depts []string, cursor 
 	return out, next, nil
 }
 
-func (s *Store) waitingShard(ctx context.Context, pk, cursor string, limit int) ([]string, error) {
-	cond := "GSI5PK = :pk"
-	vals := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}}
-	if cursor != "" {
-		cond += " AND GSI5SK > :c"
-		vals[":c"] = &types.AttributeValueMemberS{Value: cursor}
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String(IndexWaiting),
-		KeyConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
-		Limit: aws.Int32(int32(limit)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", pk, err)
-	}
-	sks := make([]string, 0, len(out.Items))
-	for _, it := range out.Items {
-		if v, ok := it["GSI5SK"].(*types.AttributeValueMemberS); ok {
-			sks = append(sks, v.Value)
-		}
-	}
-	return sks, nil
+// waitEntry is a conversation's entry in the keys-only waiting index.
+type waitEntry struct {
+	SK string `dynamodbav:"GSI5SK"`
 }

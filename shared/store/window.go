@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -30,40 +26,35 @@ func WindowBucketOf(t time.Time) time.Time { return t.UTC().Truncate(windowBucke
 // left out: the conversation is checked, not the index.
 func (s *Store) WindowBucketConversations(ctx context.Context, start time.Time) ([]*inbox.Conversation, error) {
 	start = WindowBucketOf(start)
-	ids := make([][]string, queueShards)
-	errs := make([]error, queueShards)
-	var wg sync.WaitGroup
-	for sh := range queueShards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ids[sh], errs[sh] = s.windowShard(ctx, windowPK(start, sh))
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	shards, err := parallel(queueShards, queueShards, func(sh int) ([]windowEntry, error) {
+		in := s.partition(IndexWindow, windowPK(start, sh), "")
+		in.ProjectionExpression = aws.String("GSI4SK")
+		return queryAll[windowEntry](ctx, s, in)
+	})
+	if err != nil {
 		return nil, err
 	}
 	var keys []map[string]types.AttributeValue
-	for _, l := range ids {
-		for _, id := range l {
-			keys = append(keys, key(convPK(id), skConversation))
-		}
+	for _, e := range concat(shards) {
+		keys = append(keys, key(convPK(e.Conv), skConversation))
 	}
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	items, err := s.batchGetParallel(ctx, keys)
+	// Strongly consistent, up to 8 calls of 100 in flight.
+	chunks, err := parallel((len(keys)+99)/100, 8, func(i int) ([]map[string]types.AttributeValue, error) {
+		return s.batchGet(ctx, keys[i*100:min((i+1)*100, len(keys))], true)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("window bucket %s: %w", start.Format(time.RFC3339), err)
 	}
+	items, err := decodeAll[conversationItem](concat(chunks))
+	if err != nil {
+		return nil, err
+	}
 	end := start.Add(windowBucket)
 	out := make([]*inbox.Conversation, 0, len(items))
-	for _, raw := range items {
-		var it conversationItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode conversation: %w", err)
-		}
+	for _, it := range items {
 		c := it.conversation()
 		if c.Status == inbox.StatusOpen && !c.WindowExpiresAt.Before(start) && c.WindowExpiresAt.Before(end) {
 			out = append(out, c)
@@ -72,55 +63,9 @@ func (s *Store) WindowBucketConversations(ctx context.Context, start time.Time) 
 	return out, nil
 }
 
-// windowShard lists the conversation ids of one GSI4 partition.
-func (s *Store) windowShard(ctx context.Context, pk string) ([]string, error) {
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(IndexWindow),
-		KeyConditionExpression:    aws.String("GSI4PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-		ProjectionExpression:      aws.String("GSI4SK"),
-	})
-	var ids []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("query %s: %w", pk, err)
-		}
-		for _, it := range page.Items {
-			if v, ok := it["GSI4SK"].(*types.AttributeValueMemberS); ok {
-				ids = append(ids, v.Value)
-			}
-		}
-	}
-	return ids, nil
-}
-
-// batchGetParallel is batchGet (strongly consistent) with up to 8 calls in flight.
-func (s *Store) batchGetParallel(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
-	chunks := (len(keys) + 99) / 100
-	results := make([][]map[string]types.AttributeValue, chunks)
-	errs := make([]error, chunks)
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i := range chunks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i], errs[i] = s.batchGet(ctx, keys[i*100:min((i+1)*100, len(keys))], true)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var out []map[string]types.AttributeValue
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out, nil
+// windowEntry is a conversation's entry in the keys-only window index.
+type windowEntry struct {
+	Conv string `dynamodbav:"GSI4SK"`
 }
 
 // WindowCheckpoint is how far the window job got: the first bucket whose windows it has not
@@ -145,16 +90,12 @@ const windowJob = "window"
 
 // LoadWindowCheckpoint reads the window job's checkpoint; the zero checkpoint if it never ran.
 func (s *Store) LoadWindowCheckpoint(ctx context.Context) (WindowCheckpoint, error) {
-	raw, err := s.get(ctx, jobPK(windowJob), skJob)
+	it, err := getItem[checkpointItem](ctx, s, jobPK(windowJob), skJob)
 	if errors.Is(err, ErrNotFound) {
 		return WindowCheckpoint{}, nil
 	}
 	if err != nil {
 		return WindowCheckpoint{}, err
-	}
-	var it checkpointItem
-	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-		return WindowCheckpoint{}, fmt.Errorf("decode window checkpoint: %w", err)
 	}
 	return WindowCheckpoint{WarnNext: fromMS(it.Warn), ClosedNext: fromMS(it.Closed), IdleAt: fromMS(it.Idle)}, nil
 }
@@ -163,16 +104,9 @@ func (s *Store) LoadWindowCheckpoint(ctx context.Context) (WindowCheckpoint, err
 // (the schedule firing twice) already got further, nothing is written and ErrConflict says
 // so.
 func (s *Store) SaveWindowCheckpoint(ctx context.Context, cp WindowCheckpoint) error {
-	item, err := attributevalue.MarshalMap(checkpointItem{PK: jobPK(windowJob), SK: skJob, Type: "job",
-		Warn: ms(cp.WarnNext), Closed: ms(cp.ClosedNext), Idle: ms(cp.IdleAt)})
-	if err != nil {
-		return fmt.Errorf("encode window checkpoint: %w", err)
-	}
-	n := func(t time.Time) types.AttributeValue {
-		return &types.AttributeValueMemberN{Value: strconv.FormatInt(ms(t), 10)}
-	}
-	err = s.put(ctx, item, "attribute_not_exists(PK) OR (wn <= :w AND cn <= :c AND idle <= :i)",
-		indexKeys{PK: jobPK(windowJob)}, map[string]types.AttributeValue{":w": n(cp.WarnNext), ":c": n(cp.ClosedNext), ":i": n(cp.IdleAt)})
+	err := s.put(ctx, checkpointItem{PK: jobPK(windowJob), SK: skJob, Type: "job", Warn: ms(cp.WarnNext), Closed: ms(cp.ClosedNext), Idle: ms(cp.IdleAt)},
+		"attribute_not_exists(PK) OR (wn <= :w AND cn <= :c AND idle <= :i)",
+		map[string]types.AttributeValue{":w": num(ms(cp.WarnNext)), ":c": num(ms(cp.ClosedNext)), ":i": num(ms(cp.IdleAt))})
 	if errors.Is(err, ErrExists) {
 		return ErrConflict
 	}
@@ -192,63 +126,23 @@ func (s *Store) IdleConversations(ctx context.Context, org, line string, depts [
 			}
 		}
 	}
-	results := make([][]conversationItem, len(pks))
-	errs := make([]error, len(pks))
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i, pk := range pks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i], errs[i] = s.idleShard(ctx, pk, line, activitySK(before, ""), limit)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	results, err := parallel(len(pks), 16, func(i int) ([]conversationItem, error) {
+		in := s.partition(IndexQueue, pks[i], "")
+		sortKeyRange(in, IndexQueue, "<", activitySK(before, ""))
+		in.FilterExpression = aws.String("line = :l")
+		in.ExpressionAttributeValues[":l"] = str(line)
+		items, _, err := query[conversationItem](ctx, s, in, func(n int) bool { return n >= limit })
+		return items, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	var out []*inbox.Conversation
-	for _, r := range results {
-		for i := range r {
-			if len(out) == limit {
-				return out, nil
-			}
-			out = append(out, r[i].conversation())
+	for _, it := range concat(results) {
+		if len(out) == limit {
+			break
 		}
+		out = append(out, it.conversation())
 	}
 	return out, nil
-}
-
-func (s *Store) idleShard(ctx context.Context, pk, line, before string, limit int) ([]conversationItem, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(IndexQueue),
-		KeyConditionExpression: aws.String("GSI1PK = :pk AND GSI1SK < :b"),
-		FilterExpression:       aws.String("line = :l"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":b":  &types.AttributeValueMemberS{Value: before},
-			":l":  &types.AttributeValueMemberS{Value: line},
-		},
-	}
-	var out []conversationItem
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("query idle %s: %w", pk, err)
-		}
-		for _, raw := range page.Items {
-			var it conversationItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode conversation: %w", err)
-			}
-			out = append(out, it)
-		}
-		if len(out) >= limit || page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
 }

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -34,25 +31,21 @@ func (it *workloadItem) workload(user string) inbox.Workload {
 }
 
 // Workloads reads the workloads of users of org (strongly consistent), one BatchGetItem call
-// per 100. A user without a load item is away, with nothing open.
+// per 100. A user without a workload item is away, with nothing open.
 func (s *Store) Workloads(ctx context.Context, org string, users []string) (map[string]inbox.Workload, error) {
-	keys := make([]map[string]types.AttributeValue, 0, len(users))
 	out := make(map[string]inbox.Workload, len(users))
 	for _, u := range users {
-		if _, dup := out[u]; !dup {
-			out[u] = inbox.Workload{UserID: u}
-			keys = append(keys, key(workloadPK(org, u), skWorkload))
-		}
+		out[u] = inbox.Workload{UserID: u}
 	}
-	items, err := s.batchGet(ctx, keys, true)
+	raws, err := s.batchGet(ctx, uniqueKeys(users, func(u string) map[string]types.AttributeValue { return key(workloadPK(org, u), skWorkload) }), true)
 	if err != nil {
 		return nil, fmt.Errorf("workloads: %w", err)
 	}
-	for _, raw := range items {
-		var it workloadItem
-		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-			return nil, fmt.Errorf("decode workload: %w", err)
-		}
+	items, err := decodeAll[workloadItem](raws)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
 		u := workloadUser(org, it.PK)
 		out[u] = it.workload(u)
 	}
@@ -61,61 +54,40 @@ func (s *Store) Workloads(ctx context.Context, org string, users []string) (map[
 
 // Workload reads one agent's workload; consistent asks for a strongly consistent read.
 func (s *Store) Workload(ctx context.Context, org, user string, consistent bool) (inbox.Workload, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(workloadPK(org, user), skWorkload), ConsistentRead: aws.Bool(consistent),
-	})
+	raw, err := s.read(ctx, workloadPK(org, user), skWorkload, consistent)
+	if errors.Is(err, ErrNotFound) {
+		return inbox.Workload{UserID: user}, nil
+	}
 	if err != nil {
 		return inbox.Workload{}, fmt.Errorf("workload of %s: %w", user, err)
 	}
-	var it workloadItem
-	if out.Item != nil {
-		if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-			return inbox.Workload{}, fmt.Errorf("decode workload: %w", err)
-		}
+	it, err := decode[workloadItem](raw)
+	if err != nil {
+		return inbox.Workload{}, err
 	}
 	return it.workload(user), nil
 }
 
-// availabilityUpdate sets availability and capacity on a load item, leaving its count alone.
-func (s *Store) availabilityUpdate(org, user string, available bool, maxOpen int) *types.Update {
-	return &types.Update{
-		TableName: aws.String(s.table), Key: key(workloadPK(org, user), skWorkload),
-		UpdateExpression:         aws.String("SET avail = :a, mx = :m, #t = :type"),
-		ExpressionAttributeNames: map[string]string{"#t": "type"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":a": &types.AttributeValueMemberBOOL{Value: available}, ":m": &types.AttributeValueMemberN{Value: fmt.Sprint(maxOpen)},
-			":type": &types.AttributeValueMemberS{Value: "load"},
-		},
-	}
+// setAvailability sets availability and capacity on a workload item, leaving its count alone.
+func (t *txn) setAvailability(org, user string, available bool, maxOpen int) {
+	t.update(workloadPK(org, user), skWorkload, "SET avail = :a, mx = :m, #t = :type", "", map[string]string{"#t": "type"},
+		map[string]types.AttributeValue{":a": boolean(available), ":m": num(maxOpen), ":type": str("load")})
 }
 
 // SetAvailability sets whether a user of org takes conversations and how many at most (0: no
 // limit), on the user and on their workload, in one transaction. A user that does not exist
 // is ErrNotFound. It returns the workload as it is afterwards.
 func (s *Store) SetAvailability(ctx context.Context, org, user string, available bool, maxOpen int) (inbox.Workload, error) {
-	_, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Update: &types.Update{
-				TableName: aws.String(s.table), Key: key(orgPK(org), userSK(user)),
-				UpdateExpression:         aws.String("SET avail = :a, #m = :m"),
-				ConditionExpression:      aws.String("attribute_exists(PK)"),
-				ExpressionAttributeNames: map[string]string{"#m": "max"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":a": &types.AttributeValueMemberBOOL{Value: available}, ":m": &types.AttributeValueMemberN{Value: fmt.Sprint(maxOpen)},
-				},
-			}},
-			{Update: s.availabilityUpdate(org, user, available, maxOpen)},
-		},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+	t := s.txn()
+	t.update(orgPK(org), userSK(user), "SET avail = :a, #m = :m", "attribute_exists(PK)", map[string]string{"#m": "max"},
+		map[string]types.AttributeValue{":a": boolean(available), ":m": num(maxOpen)})
+	t.setAvailability(org, user, available, maxOpen)
+	err := s.commit(ctx, t, 5)
+	if code, _ := cancelReason(err, 0); code == "ConditionalCheckFailed" {
 		return inbox.Workload{}, notFound("user")
 	}
 	if err != nil {
 		return inbox.Workload{}, fmt.Errorf("set availability of %s: %w", user, err)
 	}
-	s.count(indexKeys{}, indexKeys{PK: orgPK(org)}, nil)
-	s.count(indexKeys{}, indexKeys{PK: workloadPK(org, user)}, nil)
 	return s.Workload(ctx, org, user, true)
 }
