@@ -29,15 +29,6 @@ type stack struct {
 	http    *http.Client
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := localstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // start runs the local stack with its own ports and waits for its ready line. The emulators
 // `make test` started are reused (their ports come from the environment).
 func start(t *testing.T) *stack {
@@ -52,7 +43,11 @@ func start(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, sandboxPort := freePort(t), freePort(t)
+	ports, err := localstack.FreePorts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, sandboxPort := ports[0], ports[1]
 	var logs bytes.Buffer
 	st, err := localstack.Start(context.Background(), root, []string{
 		fmt.Sprintf("PORT=%d", port),

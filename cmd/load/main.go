@@ -352,23 +352,22 @@ type stack struct {
 	logPath          string
 }
 
-func freePort() int {
-	p, _ := localstack.FreePort()
-	return p
-}
-
 // startStack runs the local stack on free ports with its own emulators.
 func startStack(ctx context.Context, scale int) (*stack, error) {
-	s := &stack{dynamoPort: freePort(), sqsP: freePort()}
-	port := freePort()
+	ports, err := localstack.FreePorts(5)
+	if err != nil {
+		return nil, err
+	}
+	s := &stack{dynamoPort: ports[0], sqsP: ports[1]}
+	port := ports[2]
 	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	logs, err := os.CreateTemp("", "load-stack-*.log")
 	if err != nil {
 		return nil, err
 	}
 	s.logPath = logs.Name()
-	st, err := localstack.Start(ctx, ".", []string{fmt.Sprintf("PORT=%d", port), fmt.Sprintf("SANDBOX_PORT=%d", freePort()),
-		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP), fmt.Sprintf("S3_PORT=%d", freePort()),
+	st, err := localstack.Start(ctx, ".", []string{fmt.Sprintf("PORT=%d", port), fmt.Sprintf("SANDBOX_PORT=%d", ports[3]),
+		fmt.Sprintf("DYNAMODB_PORT=%d", s.dynamoPort), fmt.Sprintf("SQS_PORT=%d", s.sqsP), fmt.Sprintf("S3_PORT=%d", ports[4]),
 		"META_APP_SECRET=" + appSecret, "TICK_SECONDS=3600", "LOG_LEVEL=warn", fmt.Sprintf("LOCAL_POOL_SCALE=%d", scale)},
 		logs, 4*time.Minute)
 	if err != nil {

@@ -1,6 +1,8 @@
-// Package stack runs the local stack (`go run ./infra/local`) as a child process, for the
-// end-to-end tests and the load driver: start it with its own ports, wait for its ready line,
-// stop it as Ctrl-C would.
+// Package stack runs the local stack (./infra/local, as `make dev` does) as a child process,
+// for the end-to-end tests and the load driver: start it with its own ports, wait for its
+// ready line, stop it as Ctrl-C would. The stack does not outlive its parent: it gets SIGTERM
+// if the parent dies without stopping it (a test binary killed on its timeout, a Ctrl-C in
+// the load driver), and stops its own children then.
 package stack
 
 import (
@@ -12,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -21,26 +24,41 @@ import (
 type Stack struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	bin  string // the directory of the runner's binary, removed by Stop
 }
 
 // Start runs the local stack from the repository root dir with env added to this process's
 // environment and its logs (stderr) written to logs, and returns once it printed its ready
-// line. It fails if that takes longer than wait.
+// line. It fails if that takes longer than wait (the build of the runner not included).
 func Start(ctx context.Context, dir string, env []string, logs io.Writer, wait time.Duration) (*Stack, error) {
-	cmd := exec.CommandContext(ctx, "go", "run", "./infra/local")
+	// Built, then run: `go run` would stand between this process and the runner, and a
+	// signal the kernel sends it when this process dies would not reach the runner.
+	bin, err := os.MkdirTemp("", "buzon-local-")
+	if err != nil {
+		return nil, err
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, "local"), "./infra/local")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		os.RemoveAll(bin)
+		return nil, fmt.Errorf("build the local stack: %w\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "local"))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	// Its own process group: Stop signals the runner, the functions and the emulators together.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		os.RemoveAll(bin)
 		return nil, err
 	}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(bin)
 		return nil, fmt.Errorf("start the local stack: %w", err)
 	}
-	s := &Stack{cmd: cmd, done: make(chan struct{})}
+	s := &Stack{cmd: cmd, done: make(chan struct{}), bin: bin}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -57,6 +75,7 @@ func Start(ctx context.Context, dir string, env []string, logs io.Writer, wait t
 	case <-ready:
 		return s, nil
 	case <-s.done:
+		s.Stop()
 		return nil, errors.New("the local stack exited before it was ready")
 	case <-time.After(wait):
 		s.Stop()
@@ -73,14 +92,20 @@ func (s *Stack) Stop() {
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		<-s.done
 	}
+	os.RemoveAll(s.bin)
 }
 
-// FreePort returns a TCP port free on 127.0.0.1 now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// FreePorts returns n distinct TCP ports free on 127.0.0.1 now: every port stays bound until
+// all are chosen, so no two are the same.
+func FreePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
