@@ -192,7 +192,7 @@ func TestPollerIntegration(t *testing.T) {
 			send(t, c, q.URL, tt.msgs...)
 
 			var dead []string
-			deadline := time.Now().Add(30 * time.Second)
+			deadline := time.Now().Add(60 * time.Second)
 			for len(dead) < len(tt.wantDead) && time.Now().Before(deadline) {
 				out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 					QueueUrl: aws.String(q.DLQURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
@@ -211,7 +211,7 @@ func TestPollerIntegration(t *testing.T) {
 			// Nothing is left: the successful records were deleted. On a busy machine the last
 			// batch may still be in flight when the DLQ is full, so wait for it a little.
 			var left map[string]string
-			for wait := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			for wait := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 				attrs, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
 					QueueUrl: aws.String(q.URL),
 					AttributeNames: []types.QueueAttributeName{
