@@ -3,6 +3,7 @@
 #   make dev         the whole system locally (infra/local), in the foreground; Ctrl-C stops it
 #   make test        every test, against emulators started on free ports and stopped after
 #   make test-short  the tests that need no emulator
+#   make test-stress make test STRESS_RUNS times (3), STRESS_HOG=1 (a CPU hog) or =load beside
 #   make bench       the benchmarks, against the emulators
 #   make load        the load driver: throughput, latencies, exactly-once and order checks
 #   make faults      the fault suite (promise-breaking tests + the load driver with processes killed)
@@ -22,7 +23,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short bench dlq coldstart load faults fuzz
+.PHONY: tools build dev test test-short test-stress bench dlq coldstart load faults fuzz
 
 tools:
 	$(EMULATORS) install
@@ -100,5 +101,11 @@ dlq:
 
 test-short:
 	$(GO) test -short ./...
+
+# test-stress: make test STRESS_RUNS times (default 3) in a row, with STRESS_HOG=1 a CPU hog
+# (one busy loop per core) or STRESS_HOG=load `make load` beside each run; prints how many
+# runs passed and keeps the failing runs' logs in .cache/stress/.
+test-stress:
+	@MAKE=$(MAKE) scripts/test-stress.sh
 
 -include infra/infra.mk
