@@ -46,6 +46,14 @@ stop_hog() {
 trap 'stop_hog' EXIT
 trap 'exit 130' INT TERM
 
+# Install and build once before any hog starts: make load and make test would otherwise both
+# install into .cache/ at once on a fresh clone.
+"$MAKE" --no-print-directory tools build >"$dir/install.log" 2>&1 || {
+  echo "stress: make tools build failed (log ${dir#"$ROOT"/}/install.log)" >&2
+  exit 1
+}
+rm -f "$dir/install.log"
+
 passed=0 durations=() failed=()
 for i in $(seq 1 "$RUNS"); do
   start_hog
