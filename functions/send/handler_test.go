@@ -311,10 +311,11 @@ func TestSendRetriesThenSucceeds(t *testing.T) {
 		t.Errorf("after a throttle: %s, want still queued", got.Status)
 	}
 
-	// The retry comes back after the backoff (1 s here), not the 30 s visibility timeout.
+	// The retry comes back after the backoff (1 s here), not the 30 s visibility timeout (25 s:
+	// room for a busy machine, still short of the visibility timeout).
 	start := time.Now()
 	var again []lambdaevents.SQSMessage
-	for time.Since(start) < 10*time.Second && len(again) == 0 {
+	for time.Since(start) < 25*time.Second && len(again) == 0 {
 		again = e.receive(t, e.queueURL, 1)
 	}
 	if len(again) != 1 || again[0].Attributes["ApproximateReceiveCount"] != "2" {
@@ -502,7 +503,7 @@ func TestSendPoisonGoesToDLQ(t *testing.T) {
 		t.Fatalf("handle = %v, %v; want every poison acknowledged", resp, err)
 	}
 	var got []string
-	for start := time.Now(); time.Since(start) < 5*time.Second && len(got) < 3; {
+	for start := time.Now(); time.Since(start) < 60*time.Second && len(got) < 3; {
 		for _, r := range e.receive(t, e.dlqURL, 1) {
 			got = append(got, r.Body+" | "+aws.ToString(r.MessageAttributes["reason"].StringValue))
 		}
