@@ -55,8 +55,9 @@ S3P_STAMP="$S3P_DIR/.s3proxy-$S3PROXY_VERSION"
 SQS_REGION="us-east-1"
 SQS_ACCOUNT="123456789012"
 
-# How long start waits for an emulator to answer (the JVM is slow on a small machine).
-START_TIMEOUT="${EMULATOR_START_TIMEOUT:-90}"
+# How long start waits for an emulator to answer (the JVM is slow on a small machine; with
+# other suites and their JVMs beside it, a 2-core machine can take minutes).
+START_TIMEOUT="${EMULATOR_START_TIMEOUT:-240}"
 
 log() { echo "emulators: $*" >&2; }
 die() { log "$*"; exit 1; }

@@ -19,7 +19,7 @@ var ErrEmulator = errors.New("local: emulator did not start")
 const (
 	emulatorScript  = "scripts/emulators.sh"
 	emulatorLogDir  = ".cache/run"
-	emulatorTimeout = 90 * time.Second // the JVM starts slowly on a small machine
+	emulatorTimeout = 240 * time.Second // the JVM starts slowly on a small, busy machine
 )
 
 // emulator is DynamoDB Local, ElasticMQ or S3Proxy, as scripts/emulators.sh runs them.
