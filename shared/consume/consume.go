@@ -100,6 +100,10 @@ type Runner struct {
 // visibility timeout instead of its backoff.
 const settleReserve = 3 * time.Second
 
+// maxGroups bounds the groups handled at once: a FIFO batch holds at most 10 records, but a
+// standard queue's batch may hold thousands, each a group of its own.
+const maxGroups = 10
+
 // outcome is what became of one record.
 type outcome int
 
@@ -152,10 +156,12 @@ func (r *Runner) handle(ctx context.Context, recs []lambdaevents.SQSMessage) []r
 	}
 	results := make([]result, len(recs))
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxGroups)
 	for _, idxs := range groups(recs) {
 		wg.Add(1)
+		slots <- struct{}{}
 		go func() {
-			defer wg.Done()
+			defer func() { <-slots; wg.Done() }()
 			r.runGroup(ctx, hctx, recs, idxs, results)
 		}()
 	}
