@@ -324,3 +324,34 @@ func TestBatchLineIsEmbeddedMetricFormat(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrencyIsBounded: a batch of many groups (a standard queue's, each record its own)
+// never has more than maxGroups handlers running.
+func TestConcurrencyIsBounded(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	running, most := 0, 0
+	handle := func(_ context.Context, _ *lambdaevents.SQSMessage) error {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil
+	}
+	var recs []lambdaevents.SQSMessage
+	for i := range 100 {
+		recs = append(recs, rec(fmt.Sprint("s", i), "", "ok", 1))
+	}
+	r := &Runner{Name: "test", Handle: handle, Log: quiet}
+	resp, err := r.Run(context.Background(), lambdaevents.SQSEvent{Records: recs})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Run = %+v, %v", resp, err)
+	}
+	if most > maxGroups {
+		t.Errorf("%d handlers ran at once, want at most %d", most, maxGroups)
+	}
+}
