@@ -99,3 +99,28 @@ func fieldNames(f *ast.Field) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// TestDomainTypesCarryNoStorageTags: the domain (package inbox) knows nothing of the table;
+// only the store converts.
+func TestDomainTypesCarryNoStorageTags(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "inbox", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no source of package inbox beside the store (%v)", err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if fld, ok := n.(*ast.Field); ok {
+				if _, tagged := dynamodbTag(fld); tagged {
+					t.Errorf("%s: %s has a dynamodbav tag: give the store an item type instead", fset.Position(fld.Pos()), fieldNames(fld))
+				}
+			}
+			return true
+		})
+	}
+}
