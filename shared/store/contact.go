@@ -262,13 +262,9 @@ func (s *Store) SearchContacts(ctx context.Context, org string, q inbox.ContactQ
 			order = append(order, it.WaID)
 		}
 	}
-	raws, err := s.batchGet(ctx, uniqueKeys(order, func(wa string) map[string]types.AttributeValue { return key(contactPK(org, wa), skContact) }), false)
+	items, err := getItems[contactItem](ctx, s, order, func(wa string) (string, string) { return contactPK(org, wa), skContact }, false)
 	if err != nil {
 		return nil, fmt.Errorf("search contacts: %w", err)
-	}
-	items, err := decodeAll[contactItem](raws)
-	if err != nil {
-		return nil, err
 	}
 	byWa := map[string]*inbox.Contact{}
 	for _, it := range items {

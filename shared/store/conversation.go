@@ -122,6 +122,8 @@ func (s *Store) Conversation(ctx context.Context, org, id string) (*inbox.Conver
 	return c, nil
 }
 
+func conversationKey(id string) (pk, sk string) { return convPK(id), skConversation }
+
 func (s *Store) conversation(ctx context.Context, id string) (*inbox.Conversation, indexKeys, error) {
 	raw, err := s.get(ctx, convPK(id), skConversation)
 	if err != nil {
@@ -236,13 +238,9 @@ func (s *Store) ImportConversations(ctx context.Context, convs []*inbox.Conversa
 // consistent, as list views are). Ids that do not exist, or belong to another organization,
 // are left out; the order is not the ids'.
 func (s *Store) Conversations(ctx context.Context, org string, ids []string) ([]*inbox.Conversation, error) {
-	raws, err := s.batchGet(ctx, uniqueKeys(ids, func(id string) map[string]types.AttributeValue { return key(convPK(id), skConversation) }), false)
+	items, err := getItems[conversationItem](ctx, s, ids, conversationKey, false)
 	if err != nil {
 		return nil, fmt.Errorf("conversations: %w", err)
-	}
-	items, err := decodeAll[conversationItem](raws)
-	if err != nil {
-		return nil, err
 	}
 	out := make([]*inbox.Conversation, 0, len(items))
 	for _, it := range items {

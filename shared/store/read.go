@@ -40,13 +40,9 @@ func (s *Store) ReadMarkers(ctx context.Context, user string, convIDs []string) 
 		return seen, nil
 	}
 	// Strongly consistent: a list right after "read" shows it read.
-	raws, err := s.batchGet(ctx, uniqueKeys(convIDs, func(id string) map[string]types.AttributeValue { return key(convPK(id), readSK(user)) }), true)
+	items, err := getItems[readItem](ctx, s, convIDs, func(id string) (string, string) { return convPK(id), readSK(user) }, true)
 	if err != nil {
 		return nil, fmt.Errorf("read markers: %w", err)
-	}
-	items, err := decodeAll[readItem](raws)
-	if err != nil {
-		return nil, err
 	}
 	for _, it := range items {
 		seen[it.Conv] = it.Seen

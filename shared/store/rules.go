@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/buzon/buzon/shared/inbox"
 )
 
@@ -51,17 +49,13 @@ func (s *Store) DeleteAssignmentRules(ctx context.Context, org string, scope Rul
 // line's own, or else the department's (one BatchGetItem call for both). It returns nil and
 // "" when neither has one: nothing is assigned automatically.
 func (s *Store) AssignmentRules(ctx context.Context, org, line, dept string) (*inbox.AssignmentRules, RuleScope, error) {
-	keys := []map[string]types.AttributeValue{key(orgPK(org), rulesSK(string(ScopeLine), line))}
+	sks := []string{rulesSK(string(ScopeLine), line)}
 	if dept != "" {
-		keys = append(keys, key(orgPK(org), rulesSK(string(ScopeDepartment), dept)))
+		sks = append(sks, rulesSK(string(ScopeDepartment), dept))
 	}
-	raws, err := s.batchGet(ctx, keys, false)
+	items, err := getItems[rulesItem](ctx, s, sks, func(sk string) (string, string) { return orgPK(org), sk }, false)
 	if err != nil {
 		return nil, "", fmt.Errorf("assignment rules: %w", err)
-	}
-	items, err := decodeAll[rulesItem](raws)
-	if err != nil {
-		return nil, "", err
 	}
 	found := map[RuleScope]*inbox.AssignmentRules{}
 	for _, it := range items {

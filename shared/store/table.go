@@ -301,15 +301,20 @@ func concat[T any](parts [][]T) []T {
 	return out
 }
 
-// uniqueKeys are the table keys of ids, each once, in order.
-func uniqueKeys(ids []string, keyOf func(id string) map[string]types.AttributeValue) []map[string]types.AttributeValue {
+// getItems reads the items of ids (each once) as T, 100 per BatchGetItem call; ids without
+// an item are left out, and the order is not the ids'.
+func getItems[T any](ctx context.Context, s *Store, ids []string, keyOf func(id string) (pk, sk string), consistent bool) ([]T, error) {
 	keys := make([]map[string]types.AttributeValue, 0, len(ids))
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if !seen[id] {
 			seen[id] = true
-			keys = append(keys, keyOf(id))
+			keys = append(keys, key(keyOf(id)))
 		}
 	}
-	return keys
+	raws, err := s.batchGet(ctx, keys, consistent)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAll[T](raws)
 }

@@ -34,24 +34,21 @@ func (s *Store) WindowBucketConversations(ctx context.Context, start time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	var keys []map[string]types.AttributeValue
+	var ids []string
 	for _, e := range concat(shards) {
-		keys = append(keys, key(convPK(e.Conv), skConversation))
+		ids = append(ids, e.Conv)
 	}
-	if len(keys) == 0 {
+	if len(ids) == 0 {
 		return nil, nil
 	}
 	// Strongly consistent, up to 8 calls of 100 in flight.
-	chunks, err := parallel((len(keys)+99)/100, 8, func(i int) ([]map[string]types.AttributeValue, error) {
-		return s.batchGet(ctx, keys[i*100:min((i+1)*100, len(keys))], true)
+	chunks, err := parallel((len(ids)+99)/100, 8, func(i int) ([]conversationItem, error) {
+		return getItems[conversationItem](ctx, s, ids[i*100:min((i+1)*100, len(ids))], conversationKey, true)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("window bucket %s: %w", start.Format(time.RFC3339), err)
 	}
-	items, err := decodeAll[conversationItem](concat(chunks))
-	if err != nil {
-		return nil, err
-	}
+	items := concat(chunks)
 	end := start.Add(windowBucket)
 	out := make([]*inbox.Conversation, 0, len(items))
 	for _, it := range items {

@@ -37,13 +37,9 @@ func (s *Store) Workloads(ctx context.Context, org string, users []string) (map[
 	for _, u := range users {
 		out[u] = inbox.Workload{UserID: u}
 	}
-	raws, err := s.batchGet(ctx, uniqueKeys(users, func(u string) map[string]types.AttributeValue { return key(workloadPK(org, u), skWorkload) }), true)
+	items, err := getItems[workloadItem](ctx, s, users, func(u string) (string, string) { return workloadPK(org, u), skWorkload }, true)
 	if err != nil {
 		return nil, fmt.Errorf("workloads: %w", err)
-	}
-	items, err := decodeAll[workloadItem](raws)
-	if err != nil {
-		return nil, err
 	}
 	for _, it := range items {
 		u := workloadUser(org, it.PK)
