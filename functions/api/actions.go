@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
-	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 type errorJSON struct {
@@ -116,71 +115,23 @@ func (a *api) listMessages(ctx context.Context, c *call) (any, error) {
 	return page[entryJSON]{Items: items, NextCursor: encodeCursor(next)}, nil
 }
 
-// act runs one action as a conditional write on the conversation: the permission check and the
-// transition both see the state that is written, so two agents claiming at once cannot both
-// win. The event is recorded after the write.
-func (a *api) act(ctx context.Context, c *call, action access.Action, change func(cv *inbox.Conversation) (*inbox.Event, error)) (any, error) {
-	var ev *inbox.Event
-	var held string // who held it before: they may take a waiting one now (afterAction)
-	var lineCache = map[string]*inbox.Line{}
-	cv, err := a.st.UpdateConversation(ctx, c.user.OrgID, c.params["id"], nil, func(cv *inbox.Conversation) error {
-		line, err := a.line(ctx, lineCache, cv)
-		if err != nil {
-			return err
-		}
-		if err := access.Check(c.user, action, cv, line); err != nil {
-			return err
-		}
-		held = cv.Holder()
-		ev, err = change(cv)
-		return err
-	})
+// Actions on a conversation (workflow's Claim, Assign, Return, Transfer, Close, Reopen):
+// each answers with the conversation as it is afterwards, for the caller.
+
+// acted renders the conversation an action left, or its error.
+func (a *api) acted(ctx context.Context, c *call, cv *inbox.Conversation, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ev != nil {
-		ev.ConversationID = cv.ID
-		if err := a.st.PutEvent(ctx, ev); err != nil {
-			return nil, err
-		}
-	}
-	c.log.InfoContext(ctx, "conversation action", "action", action)
-	cv = a.afterAction(ctx, c, action, held, cv, lineCache[cv.LineID])
 	return a.conversationFor(ctx, cv, c.user)
-}
-
-func (a *api) event(c *call, t inbox.EventType, details map[string]string) *inbox.Event {
-	return inbox.NewEvent("", t, c.user.ID, a.now(), details)
 }
 
 func (a *api) claim(ctx context.Context, c *call) (any, error) {
 	if err := decode(c.req, &struct{}{}); err != nil {
 		return nil, err
 	}
-	return a.act(ctx, c, access.Claim, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		if err := cv.Claim(c.user.ID); err != nil {
-			return nil, err
-		}
-		return a.event(c, inbox.EventClaimed, map[string]string{"assignee_id": c.user.ID}), nil
-	})
-}
-
-// targetUser checks that id names a user of the caller's organization who has an inbox.
-func (a *api) targetUser(ctx context.Context, c *call, id string) (*inbox.User, error) {
-	if id == "" {
-		return nil, unprocessable("missing_assignee", "assignee_id is required")
-	}
-	u, err := a.st.User(ctx, c.user.OrgID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, unprocessable("unknown_assignee", "no user "+id+" in this organization")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !access.HasInbox(u) {
-		return nil, unprocessable("assignee_has_no_inbox", "that user's role has no inbox")
-	}
-	return u, nil
+	cv, err := a.flow().Claim(ctx, c.caller(), c.params["id"])
+	return a.acted(ctx, c, cv, err)
 }
 
 func (a *api) assign(ctx context.Context, c *call) (any, error) {
@@ -190,30 +141,19 @@ func (a *api) assign(ctx context.Context, c *call) (any, error) {
 	if err := decode(c.req, &body); err != nil {
 		return nil, err
 	}
-	target, err := a.targetUser(ctx, c, body.AssigneeID)
-	if err != nil {
-		return nil, err
+	if body.AssigneeID == "" {
+		return nil, unprocessable("missing_assignee", "assignee_id is required")
 	}
-	return a.act(ctx, c, access.Assign, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		from := cv.AssigneeID
-		if err := cv.Assign(target.ID, "assigned by "+c.user.ID); err != nil {
-			return nil, err
-		}
-		return a.event(c, inbox.EventAssigned, map[string]string{"from": from, "assignee_id": target.ID}), nil
-	})
+	cv, err := a.flow().Assign(ctx, c.caller(), c.params["id"], body.AssigneeID)
+	return a.acted(ctx, c, cv, err)
 }
 
 func (a *api) returnToInbox(ctx context.Context, c *call) (any, error) {
 	if err := decode(c.req, &struct{}{}); err != nil {
 		return nil, err
 	}
-	return a.act(ctx, c, access.Return, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		from := cv.AssigneeID
-		if err := cv.Return(); err != nil {
-			return nil, err
-		}
-		return a.event(c, inbox.EventReturned, map[string]string{"from": from}), nil
-	})
+	cv, err := a.flow().Return(ctx, c.caller(), c.params["id"])
+	return a.acted(ctx, c, cv, err)
 }
 
 func (a *api) transfer(ctx context.Context, c *call) (any, error) {
@@ -228,40 +168,9 @@ func (a *api) transfer(ctx context.Context, c *call) (any, error) {
 	if (body.AssigneeID == "") == (body.DepartmentID == "") {
 		return nil, unprocessable("bad_target", "give exactly one of assignee_id or department_id")
 	}
-	var target *inbox.User
-	if body.AssigneeID != "" {
-		var err error
-		if target, err = a.targetUser(ctx, c, body.AssigneeID); err != nil {
-			return nil, err
-		}
-	} else {
-		_, depts, _, err := a.st.OrgItems(ctx, c.user.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		found := false
-		for _, d := range depts {
-			found = found || d.ID == body.DepartmentID
-		}
-		if !found {
-			return nil, unprocessable("unknown_department", "no department "+body.DepartmentID+" in this organization")
-		}
-	}
-	return a.act(ctx, c, access.Transfer, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		details := map[string]string{"from_assignee": cv.AssigneeID, "from_department": cv.DepartmentID, "note": body.Note}
-		if target != nil {
-			if err := cv.Assign(target.ID, "transferred"); err != nil {
-				return nil, err
-			}
-			details["assignee_id"] = target.ID
-		} else {
-			if err := cv.TransferToDepartment(body.DepartmentID); err != nil {
-				return nil, err
-			}
-			details["department_id"] = body.DepartmentID
-		}
-		return a.event(c, inbox.EventTransferred, details), nil
-	})
+	cv, err := a.flow().Transfer(ctx, c.caller(), c.params["id"],
+		workflow.Target{AssigneeID: body.AssigneeID, DepartmentID: body.DepartmentID, Note: body.Note})
+	return a.acted(ctx, c, cv, err)
 }
 
 func (a *api) close(ctx context.Context, c *call) (any, error) {
@@ -279,24 +188,16 @@ func (a *api) close(ctx context.Context, c *call) (any, error) {
 	if utf8.RuneCountInString(body.Note) > 2000 {
 		return nil, unprocessable("bad_note", "note is at most 2000 characters")
 	}
-	return a.act(ctx, c, access.Close, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		if err := cv.Close(body.Reason, a.now()); err != nil {
-			return nil, err
-		}
-		return a.event(c, inbox.EventClosed, map[string]string{"reason": body.Reason, "note": body.Note}), nil
-	})
+	cv, err := a.flow().Close(ctx, c.caller(), c.params["id"], body.Reason, body.Note)
+	return a.acted(ctx, c, cv, err)
 }
 
 func (a *api) reopen(ctx context.Context, c *call) (any, error) {
 	if err := decode(c.req, &struct{}{}); err != nil {
 		return nil, err
 	}
-	return a.act(ctx, c, access.Reopen, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		if err := cv.Reopen(""); err != nil {
-			return nil, err
-		}
-		return a.event(c, inbox.EventReopened, nil), nil
-	})
+	cv, err := a.flow().Reopen(ctx, c.caller(), c.params["id"])
+	return a.acted(ctx, c, cv, err)
 }
 
 // markRead moves the caller's read marker to every customer message the conversation has
@@ -338,7 +239,7 @@ func (a *api) addNote(ctx context.Context, c *call) (any, error) {
 	if err := access.Check(c.user, access.Note, cv, line); err != nil {
 		return nil, err
 	}
-	ev := a.event(c, inbox.EventNote, map[string]string{"text": body.Text})
+	ev := inbox.NewEvent("", inbox.EventNote, c.user.ID, a.now(), map[string]string{"text": body.Text})
 	ev.ConversationID = cv.ID
 	if err := a.st.PutEvent(ctx, ev); err != nil {
 		return nil, err

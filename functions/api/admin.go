@@ -284,18 +284,7 @@ func (a *api) routeWaiting(ctx context.Context, c *call, l *inbox.Line) error {
 				return err
 			}
 			for _, cv := range convs {
-				_, err := a.st.UpdateConversation(ctx, l.OrgID, cv.ID, nil, func(cv *inbox.Conversation) error {
-					if !cv.Route(l.DepartmentID) {
-						return store.ErrNoChange
-					}
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-				ev := a.event(c, inbox.EventRouted, map[string]string{"department_id": l.DepartmentID, "line_id": l.ID})
-				ev.ConversationID = cv.ID
-				if err := a.st.PutEvent(ctx, ev); err != nil {
+				if _, err := a.flow().Route(ctx, c.caller(), cv.ID, l.ID, l.DepartmentID); err != nil {
 					return err
 				}
 			}

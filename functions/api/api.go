@@ -15,6 +15,7 @@ import (
 	"github.com/buzon/buzon/shared/routing"
 	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/templates"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 type api struct {
@@ -27,6 +28,14 @@ type api struct {
 	// routing gives automatic assignment its turn after actions, availability and rule
 	// changes; nil: none (tests).
 	routing *routing.Router
+}
+
+// flow is the workflows over the API's store, queue and automatic assignment.
+func (a *api) flow() *workflow.Service { return workflow.New(a.st, a.outbound, a.routing, a.now) }
+
+// caller is the workflow's view of who calls: the user, the request's id and its logger.
+func (c *call) caller() workflow.Caller {
+	return workflow.Caller{User: c.user, RequestID: c.req.RequestContext.RequestID, Log: c.log}
 }
 
 var (

@@ -350,3 +350,8 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("after routing, dan's default view = %d %v, want the conversation", status, ids(out))
 	}
 }
+
+// messageKey is the key of message id written at at in a conversation.
+func messageKey(convID, id string, at time.Time) store.MessageKey {
+	return store.KeyOf(&inbox.Message{ConversationID: convID, ID: id, At: at})
+}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
-	"github.com/buzon/buzon/shared/routing"
 	"github.com/buzon/buzon/shared/store"
 )
 
@@ -238,36 +237,4 @@ func (a *api) drainDepartment(ctx context.Context, c *call, dept string) {
 			}
 		}
 	}
-}
-
-// afterAction gives automatic assignment its turn after an agent's action on a conversation:
-// one back in the shared inbox (returned, moved to another department) is routed by the rules
-// again, never to whoever gave it back; an agent who let one go takes the longest waiting
-// ones they are eligible for if they now have room. It returns the conversation as it is
-// afterwards. Failures are logged: the action stands, and the conversation waits in the
-// shared inbox for the next chance.
-func (a *api) afterAction(ctx context.Context, c *call, action access.Action, held string, cv *inbox.Conversation, line *inbox.Line) *inbox.Conversation {
-	if a.routing == nil {
-		return cv
-	}
-	if cv.Waiting() && (action == access.Return || action == access.Transfer) {
-		trigger := routing.TriggerReturned
-		if action == access.Transfer {
-			trigger = routing.TriggerTransferred
-		}
-		agent, err := a.routing.Route(ctx, cv, line, held, trigger)
-		if err != nil {
-			c.log.ErrorContext(ctx, "automatic assignment skipped", "error", err)
-		} else if agent != "" {
-			if fresh, err := a.st.Conversation(ctx, cv.OrgID, cv.ID); err == nil {
-				cv = fresh
-			}
-		}
-	}
-	if held != "" && held != cv.Holder() {
-		if _, err := a.routing.Drain(ctx, cv.OrgID, held, cv.ID); err != nil {
-			c.log.ErrorContext(ctx, "automatic assignment skipped", "target_user_id", held, "error", err)
-		}
-	}
-	return cv
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/buzon/buzon/shared/hours"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // A line's automation (admins): business hours (R2), auto-replies (R3) and auto-close of idle
@@ -122,7 +123,7 @@ func (a *api) putAutoReplies(ctx context.Context, c *call) (any, error) {
 	}
 	for _, r := range rs {
 		// Refused now, while the admin is there, rather than failed at every send.
-		if err := providerLimits(l, &inbox.Message{Type: "text", Text: r.Text}); err != nil {
+		if err := workflow.CheckProvider(l, &inbox.Message{Type: "text", Text: r.Text}); err != nil {
 			return nil, err
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
 )
@@ -61,9 +60,8 @@ func (a *api) createLabel(ctx context.Context, c *call) (any, error) {
 	return toLabelJSON(l), nil
 }
 
-// labelConversation adds and removes labels of a conversation, as a conditional write like the
-// other actions, and records a "labelled" event with what changed. Asking for what is already
-// so changes nothing and records nothing.
+// labelConversation adds and removes labels of a conversation (workflow.Label), which
+// records a "labelled" event with what changed.
 func (a *api) labelConversation(ctx context.Context, c *call) (any, error) {
 	var body struct {
 		Add    []string `json:"add"`
@@ -99,16 +97,6 @@ func (a *api) labelConversation(ctx context.Context, c *call) (any, error) {
 		}
 		// Removing a label that no longer exists is allowed: it cleans the conversation.
 	}
-	return a.act(ctx, c, access.Note, func(cv *inbox.Conversation) (*inbox.Event, error) {
-		added, removed, err := cv.Relabel(body.Add, body.Remove)
-		if err != nil {
-			return nil, err
-		}
-		if len(added)+len(removed) == 0 {
-			return nil, store.ErrNoChange
-		}
-		return a.event(c, inbox.EventLabelled, map[string]string{
-			"added": strings.Join(added, ","), "removed": strings.Join(removed, ","),
-		}), nil
-	})
+	cv, err := a.flow().Label(ctx, c.caller(), c.params["id"], body.Add, body.Remove)
+	return a.acted(ctx, c, cv, err)
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 type (
@@ -145,6 +148,13 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		ae     *apiError
 		denial *access.Denial
 		nf     *store.NotFoundError
+		// the workflows' refusals
+		unknown    *workflow.UnknownError
+		unknownTpl *workflow.UnknownTemplateError
+		tpl        *workflow.TemplateError
+		window     *workflow.WindowClosedError
+		open       *workflow.OpenConversationError
+		notQueued  *workflow.NotQueuedError
 	)
 	switch {
 	case errors.As(err, &de):
@@ -177,6 +187,40 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusConflict, "no_change", "the conversation is already there")
 	case errors.Is(err, inbox.ErrTooManyLabels):
 		return errorResponse(http.StatusUnprocessableEntity, "too_many_labels", fmt.Sprintf("a conversation has at most %d labels", inbox.MaxConversationLabels))
+	case errors.As(err, &unknown):
+		return errorResponse(http.StatusUnprocessableEntity, "unknown_"+unknown.Field, "no "+unknown.Entity+" "+unknown.ID+" in this organization")
+	case errors.Is(err, workflow.ErrAssigneeHasNoInbox):
+		return errorResponse(http.StatusUnprocessableEntity, "assignee_has_no_inbox", "that user's role has no inbox")
+	case errors.Is(err, workflow.ErrLineNotActive):
+		return errorResponse(http.StatusConflict, "line_not_active", "the line is not active (paused or in error): it cannot send")
+	case errors.As(err, &window):
+		return windowClosed(window.Expired)
+	case errors.As(err, &open):
+		return errorDetails(http.StatusConflict, "conversation_open", "this customer already has an open conversation on this line: write there",
+			map[string]any{"conversation_id": open.ConversationID})
+	case errors.Is(err, workflow.ErrTextTooLong):
+		return errorResponse(http.StatusUnprocessableEntity, "text_too_long", fmt.Sprintf("this line sends through Twilio, which allows at most %d characters", workflow.MaxTwilioText))
+	case errors.Is(err, workflow.ErrTemplateBySID):
+		return errorResponse(http.StatusUnprocessableEntity, "bad_template", "this line sends through Twilio, which sends templates by Content SID: template.name must be the HX… SID")
+	case errors.Is(err, workflow.ErrNoTemplates):
+		return errorResponse(http.StatusUnprocessableEntity, "unknown_template", "this line has no WhatsApp Business Account id (waba_id), so it has no synced templates")
+	case errors.As(err, &unknownTpl):
+		return errorResponse(http.StatusUnprocessableEntity, "unknown_template", "no template "+strconv.Quote(unknownTpl.Name)+" in language "+strconv.Quote(unknownTpl.Language)+
+			" on this line's WhatsApp Business Account; templates sync every few hours, and an admin can sync now")
+	case errors.As(err, &tpl):
+		return templateError(tpl.Template, tpl.Err)
+	case errors.Is(err, workflow.ErrUnknownReplyTo):
+		return errorResponse(http.StatusUnprocessableEntity, "unknown_reply_to", "reply_to names no message of this conversation")
+	case errors.Is(err, workflow.ErrReplyToNotSent):
+		return errorResponse(http.StatusUnprocessableEntity, "reply_to_not_sent", "the message replied to has not been sent yet")
+	case errors.Is(err, workflow.ErrIdempotencyKeyReused):
+		return errorResponse(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for another request; use a new key for a new message")
+	case errors.As(err, &notQueued):
+		log.ErrorContext(ctx, "message not queued", "error", err)
+		if notQueued.Retry {
+			return errorResponse(http.StatusServiceUnavailable, "not_queued", "the message is stored but could not be queued; retry with the same Idempotency-Key")
+		}
+		return errorResponse(http.StatusServiceUnavailable, "not_queued", "the message could not be queued; send it again")
 	case errors.Is(err, store.ErrConflict):
 		return errorResponse(http.StatusConflict, "conflict", "the conversation changed meanwhile; try again")
 	}
@@ -189,6 +233,40 @@ func denialReason(err error) string {
 	var d *access.Denial
 	errors.As(err, &d)
 	return d.Reason
+}
+
+// windowClosed is the 422 of a free-form message outside the customer service window.
+func windowClosed(expired time.Time) response {
+	msg, at := "the customer has not written on this line yet: only an approved template can be sent", any(nil)
+	if !expired.IsZero() {
+		msg = "the 24-hour customer service window closed at " + ts(expired) +
+			": only an approved template can be sent until the customer writes again"
+		at = ts(expired)
+	}
+	return errorDetails(http.StatusUnprocessableEntity, "window_closed", msg, map[string]any{"window_expires_at": at})
+}
+
+// templateError is the 422 of a template that cannot be sent; the error object carries the
+// template's status.
+func templateError(t *inbox.Template, err error) response {
+	fail := func(code, msg string) response {
+		return errorDetails(http.StatusUnprocessableEntity, code, msg, map[string]any{"template_status": t.Status})
+	}
+	name := strconv.Quote(t.Name) + " (" + t.Language + ")"
+	switch {
+	case errors.Is(err, inbox.ErrTemplateNotApproved):
+		msg := "template " + name + " is " + t.Status + ": only APPROVED templates can be sent"
+		if t.Reason != "" {
+			msg += " (reason: " + t.Reason + ")"
+		}
+		return fail("template_not_approved", msg)
+	case errors.Is(err, inbox.ErrTemplateNotSynced):
+		return fail("template_not_synced", "template "+name+" is "+t.Status+" but its content has not been synced yet; an admin can sync now")
+	case errors.Is(err, inbox.ErrTemplateUnsupported):
+		return fail("template_unsupported", "template "+name+" cannot be sent from Buzón yet: "+
+			strings.TrimPrefix(err.Error(), inbox.ErrTemplateUnsupported.Error()+": "))
+	}
+	return fail("template_variables", strings.TrimPrefix(err.Error(), inbox.ErrTemplateVariables.Error()+": "))
 }
 
 func jsonResponse(status int, v any) response {

@@ -12,7 +12,9 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/routing"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // The job reads whole 10-minute buckets of the window-expiry index, each once per purpose:
@@ -43,16 +45,19 @@ const (
 )
 
 // CloseReasonIdle is the closing reason of an auto-closed conversation.
-const CloseReasonIdle = "idle"
+const CloseReasonIdle = workflow.CloseReasonIdle
 
 type job struct {
 	st   *store.Store
+	flow *workflow.Service // closes idle conversations as every action does
 	lead time.Duration
 	now  func() time.Time
 }
 
+// newJob returns the job; automatic assignment takes its turn after each auto-close, as after
+// an agent's close (the agent who held it may take a waiting one).
 func newJob(st *store.Store, lead time.Duration, now func() time.Time) *job {
-	return &job{st: st, lead: lead, now: now}
+	return &job{st: st, flow: workflow.New(st, nil, routing.New(st, now), now), lead: lead, now: now}
 }
 
 // report is what a run did. The scheduler ignores it; logs and tests read it.
@@ -277,43 +282,17 @@ func (j *job) autoClose(ctx context.Context, t time.Time, rep *report) error {
 			continue
 		}
 		for _, c := range convs {
-			closed, err := j.closeIdle(ctx, c, cutoff, t, l.Idle)
+			closed, err := j.flow.CloseIdle(ctx, c, cutoff, t, l.Idle)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			if closed {
+				slog.InfoContext(ctx, "idle conversation closed", "conversation_id", c.ID, "idle_for", l.Idle.String())
 				rep.AutoClosed++
 				rep.autoClosed = append(rep.autoClosed, c.ID)
 			}
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// closeIdle closes c if it is still open and idle since before cutoff, and records who closed
-// it (the system) and why.
-func (j *job) closeIdle(ctx context.Context, c *inbox.Conversation, cutoff, t time.Time, idle time.Duration) (bool, error) {
-	closed := false
-	cv, err := j.st.UpdateConversation(ctx, c.OrgID, c.ID, nil, func(cv *inbox.Conversation) error {
-		closed = false
-		if cv.Status != inbox.StatusOpen || !cv.LastActivityAt.Before(cutoff) {
-			return store.ErrNoChange
-		}
-		closed = true
-		return cv.Close(CloseReasonIdle, t)
-	})
-	if err != nil || !closed {
-		return false, err
-	}
-	d := map[string]string{"reason": CloseReasonIdle, "idle_for": idle.String()}
-	if c.AssigneeID != "" {
-		d["assignee_id"] = c.AssigneeID
-	}
-	e := &inbox.Event{ID: fmt.Sprintf("e_idle_%d", cv.Cycle), ConversationID: cv.ID, Type: inbox.EventClosed, At: t, Details: d}
-	if err := j.st.PutEvent(ctx, e); err != nil && !errors.Is(err, store.ErrExists) {
-		return true, err
-	}
-	slog.InfoContext(ctx, "idle conversation closed", "conversation_id", cv.ID, "idle_for", idle.String())
-	return true, nil
 }

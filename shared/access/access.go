@@ -191,6 +191,7 @@ const (
 	Close    Action = "close"
 	Reopen   Action = "reopen"
 	Send     Action = "send"
+	Route    Action = "route" // give a "no route" conversation its line's new department
 )
 
 // Visible reports whether u may see c (on line).
@@ -230,7 +231,7 @@ func Check(u *inbox.User, a Action, c *inbox.Conversation, line *inbox.Line) err
 			return ErrForbidden
 		}
 		return nil
-	case Assign:
+	case Assign, Route:
 		if admin {
 			return nil
 		}

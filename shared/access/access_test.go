@@ -26,37 +26,37 @@ func TestCheck(t *testing.T) {
 		"no route":         {OrgID: "o1"},
 		"other org":        {OrgID: "o2", DepartmentID: "sales", AssigneeID: "me"},
 	}
-	actions := []Action{Read, Note, Claim, Assign, Return, Transfer, Close, Reopen, Send}
+	actions := []Action{Read, Note, Claim, Assign, Return, Transfer, Close, Reopen, Send, Route}
 	// want[role][owner] is the answer for each action, in the order of actions.
 	want := map[inbox.Role]map[string][]string{
 		inbox.RoleAdmin: {
-			"mine":             {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
-			"unassigned":       {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
-			"someone else's":   {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
-			"other department": {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
-			"no route":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
-			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"mine":             {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"unassigned":       {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"someone else's":   {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"other department": {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"no route":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"},
+			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
 		},
 		inbox.RoleAgent: {
-			"mine":             {"ok", "ok", "ok", "403", "ok", "ok", "ok", "ok", "ok"},
-			"unassigned":       {"ok", "ok", "ok", "403", "403", "ok", "ok", "ok", "ok"},
-			"someone else's":   {"ok", "ok", "ok", "403", "403", "403", "403", "ok", "403"},
-			"other department": {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-			"no route":         {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"mine":             {"ok", "ok", "ok", "403", "ok", "ok", "ok", "ok", "ok", "403"},
+			"unassigned":       {"ok", "ok", "ok", "403", "403", "ok", "ok", "ok", "ok", "403"},
+			"someone else's":   {"ok", "ok", "ok", "403", "403", "403", "403", "ok", "403", "403"},
+			"other department": {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"no route":         {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
 		},
 		inbox.RoleSeller: {
-			"mine":             {"ok", "ok", "ok", "403", "ok", "ok", "ok", "ok", "ok"},
-			"unassigned":       {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-			"someone else's":   {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-			"other department": {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-			"no route":         {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"mine":             {"ok", "ok", "ok", "403", "ok", "ok", "ok", "ok", "ok", "403"},
+			"unassigned":       {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"someone else's":   {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"other department": {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"no route":         {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+			"other org":        {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
 		},
 	}
 	want[inbox.RoleNoInbox] = map[string][]string{}
 	for o := range owners {
-		want[inbox.RoleNoInbox][o] = []string{"404", "404", "404", "404", "404", "404", "404", "404", "404"}
+		want[inbox.RoleNoInbox][o] = []string{"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"}
 	}
 	for role, byOwner := range want {
 		for owner, answers := range byOwner {

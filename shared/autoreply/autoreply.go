@@ -19,11 +19,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/ingest"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // Guards.
@@ -51,14 +51,15 @@ const (
 // Replier decides and queues auto-replies. It is safe for concurrent use; messages of one
 // conversation must come one at a time (the inbound FIFO queue's message group).
 type Replier struct {
-	st       *store.Store
-	outbound *queue.Queue // nil: replies are stored as queued but not sent (logged)
-	now      func() time.Time
+	st   *store.Store
+	flow *workflow.Service // sends the replies
+	now  func() time.Time
 }
 
-// New returns a replier that stores replies in st and queues them on outbound.
+// New returns a replier that stores replies in st and queues them on outbound (nil: replies
+// are stored as queued but not sent, logged).
 func New(st *store.Store, outbound *queue.Queue, now func() time.Time) *Replier {
-	return &Replier{st: st, outbound: outbound, now: now}
+	return &Replier{st: st, flow: workflow.New(st, outbound, nil, now), now: now}
 }
 
 // Reply answers the customer message of rc if one of its line's auto-replies is due. It is an
@@ -158,39 +159,25 @@ func (r *Replier) guard(ctx context.Context, log *slog.Logger, cv *inbox.Convers
 	return outcome, nil
 }
 
-// deliver stores the reply a mark decided, once, and queues it unless it was sent already.
+// deliver sends the reply a mark decided through the send workflow: stored once, queued
+// unless it was sent already.
 func (r *Replier) deliver(ctx context.Context, log *slog.Logger, cv *inbox.Conversation, mark store.AutoReplyMark, text string) error {
 	m := inbox.NewAutoReply(mark.MessageID, cv.ID, text, mark.At)
-	err := store.ErrExists
-	if text != "" {
-		err = r.st.PutMessage(ctx, m)
-	}
-	switch {
-	case errors.Is(err, store.ErrExists):
-		// Stored by an earlier attempt (or, without a text, the line's reply was removed since:
-		// only a stored one is sent).
-		m, err = r.st.Message(ctx, store.KeyOf(m))
-		if errors.Is(err, store.ErrNotFound) && text == "" {
+	if text == "" {
+		// The line's reply was removed since it was decided: only a stored one is sent.
+		stored, err := r.st.Message(ctx, store.KeyOf(m))
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-	case err != nil:
-		return err
+		m = stored
 	}
-	if m.Status != inbox.DeliveryQueued || m.ProviderID != "" {
-		return nil
+	if err := r.flow.SendAutomatic(ctx, cv.OrgID, m); err != nil {
+		return fmt.Errorf("auto-reply %s: %w", m.ID, err)
 	}
-	if r.outbound == nil {
-		log.WarnContext(ctx, "no outbound queue configured: auto-reply stays queued", "reply_id", m.ID)
-		return nil
-	}
-	ev := &events.Send{OrgID: cv.OrgID, ConversationID: cv.ID, MessageID: m.ID, MessageAt: m.At}
-	if err := r.outbound.Send(ctx, []queue.Item{{Group: ev.GroupID(), Dedup: ev.DedupID(), Body: ev}}); err != nil {
-		return fmt.Errorf("queue auto-reply %s: %w", m.ID, err)
-	}
-	log.InfoContext(ctx, "auto-reply queued", "trigger", mark.Trigger, "reply_id", m.ID)
+	log.InfoContext(ctx, "auto-reply sent to the outbound queue", "trigger", mark.Trigger, "reply_id", m.ID)
 	return nil
 }
 
