@@ -22,12 +22,22 @@ func (a *api) adminLine(ctx context.Context, c *call) (*inbox.Line, error) {
 
 // hoursJSON is a line's business hours: null when the line is always open.
 type hoursJSON struct {
-	Hours   *hours.Spec `json:"hours"`
-	OpenNow bool        `json:"open_now"`
+	Hours   *hoursSpecJSON `json:"hours"`
+	OpenNow bool           `json:"open_now"`
+}
+
+// hoursSpecJSON is the body of PUT /v1/lines/{id}/hours and the hours of its answer.
+type hoursSpecJSON struct {
+	TimeZone string              `json:"time_zone"`
+	Weekly   map[string][]string `json:"weekly"`
+	Holidays []string            `json:"holidays,omitempty"`
 }
 
 func (a *api) hoursOf(l *inbox.Line) hoursJSON {
-	out := hoursJSON{Hours: l.Hours, OpenNow: true}
+	out := hoursJSON{OpenNow: true}
+	if h := l.Hours; h != nil {
+		out.Hours = &hoursSpecJSON{TimeZone: h.TimeZone, Weekly: h.Weekly, Holidays: h.Holidays}
+	}
 	if l.Hours != nil {
 		if sch, err := hours.New(*l.Hours); err == nil {
 			out.OpenNow = sch.Open(a.now())
@@ -47,10 +57,11 @@ func (a *api) getLineHours(ctx context.Context, c *call) (any, error) {
 // putLineHours sets a line's business hours: {"time_zone", "weekly", "holidays"}, checked by
 // hours.New (a 422 gives its reason).
 func (a *api) putLineHours(ctx context.Context, c *call) (any, error) {
-	var spec hours.Spec
-	if err := decode(c.req, &spec); err != nil {
+	var body hoursSpecJSON
+	if err := decode(c.req, &body); err != nil {
 		return nil, err
 	}
+	spec := hours.Spec{TimeZone: body.TimeZone, Weekly: body.Weekly, Holidays: body.Holidays}
 	l, err := a.adminLine(ctx, c)
 	if err != nil {
 		return nil, err

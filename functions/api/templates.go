@@ -13,6 +13,7 @@ import (
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/provider"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/templates"
 )
 
 // Templates (M3): the organization's copy of its WhatsApp message templates, which the
@@ -128,10 +129,23 @@ func (a *api) syncTemplates(ctx context.Context, c *call) (any, error) {
 		if errors.As(err, &se) {
 			c.log.WarnContext(ctx, "template sync refused by the provider", "error", err)
 			return nil, withDetails(&apiError{http.StatusBadGateway, "provider_error",
-				"WhatsApp did not list the templates: " + se.Reason}, map[string]any{"result": res})
+				"WhatsApp did not list the templates: " + se.Reason}, map[string]any{"result": toSyncJSON(res)})
 		}
 		return nil, err
 	}
 	c.log.InfoContext(ctx, "templates synced now", "wabas", res.WABAs, "changed", res.Changed, "removed", res.Removed)
-	return res, nil
+	return toSyncJSON(res), nil
+}
+
+// syncJSON is what a sync now did.
+type syncJSON struct {
+	WABAs     int `json:"wabas"`     // accounts read
+	Templates int `json:"templates"` // templates the provider listed
+	Changed   int `json:"changed"`   // templates written: new or different from the stored copy
+	Removed   int `json:"removed"`   // stored templates the provider no longer lists, now DELETED
+	Failed    int `json:"failed"`    // accounts that could not be read (the error says why)
+}
+
+func toSyncJSON(r templates.Result) syncJSON {
+	return syncJSON{WABAs: r.WABAs, Templates: r.Templates, Changed: r.Changed, Removed: r.Removed, Failed: r.Failed}
 }
