@@ -93,18 +93,25 @@ func (s *Service) Send(ctx context.Context, by Caller, convID string, draft *inb
 // not change: it stays unanswered for the agents. An error means the caller must try again
 // (its consumer's redelivery): the message stays queued.
 func (s *Service) SendAutomatic(ctx context.Context, org string, m *inbox.Message) error {
-	switch err := s.st.PutMessage(ctx, m); {
-	case errors.Is(err, store.ErrExists):
-		// Stored by an earlier attempt.
-		stored, err := s.st.Message(ctx, store.KeyOf(m))
-		if err != nil {
-			return err
-		}
-		m = stored
-	case err != nil:
+	m, err := s.keep(ctx, m)
+	if err != nil {
 		return err
 	}
 	return s.enqueue(ctx, System, org, m, true)
+}
+
+// keep stores an outbound message once: when it is stored already (an earlier attempt, a
+// concurrent retry), the stored one is returned. Every outbound message is stored here and
+// queued by enqueue.
+func (s *Service) keep(ctx context.Context, m *inbox.Message) (*inbox.Message, error) {
+	err := s.st.PutMessage(ctx, m)
+	if errors.Is(err, store.ErrExists) {
+		return s.st.Message(ctx, store.KeyOf(m))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // outgoing is a message being sent, and what sending it does to its conversation.
@@ -197,13 +204,8 @@ func (s *Service) queue(ctx context.Context, by Caller, org string, o *outgoing)
 	d := o.draft
 	m := inbox.NewOutboundMessage(id, o.convID, by.id(), at)
 	m.Type, m.Text, m.Media, m.Template, m.ReplyTo = d.Type, d.Text, d.Media, d.Template, d.ReplyTo
-	switch err := s.st.PutMessage(ctx, m); {
-	case errors.Is(err, store.ErrExists):
-		// A concurrent request with the same key stored it first.
-		if m, err = s.st.Message(ctx, store.KeyOf(m)); err != nil {
-			return nil, nil, err
-		}
-	case err != nil:
+	// A concurrent request with the same key may have stored it first.
+	if m, err = s.keep(ctx, m); err != nil {
 		return nil, nil, err
 	}
 	by.log().InfoContext(ctx, "message queued", "message_id", m.ID, "type", m.Type, "events", len(evs))

@@ -6,9 +6,9 @@
 //
 // It decides and writes; it knows nothing of HTTP. Its refusals are sentinel errors and
 // error types (errors.go, access's denials, inbox's transition errors) that the API's error
-// table turns into statuses. Every send goes through deliver and every action through act:
-// the one place where what each send or action must also do (a sending state, audit records,
-// realtime events) is added.
+// table turns into statuses. Every outbound message is stored by keep and queued by enqueue,
+// and every action goes through act: the one place where what each send or action must also
+// do (a sending state, audit records, realtime events) is added.
 package workflow
 
 import (
