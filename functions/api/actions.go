@@ -232,16 +232,8 @@ func (a *api) addNote(ctx context.Context, c *call) (any, error) {
 	if blank(body.Text) || utf8.RuneCountInString(body.Text) > 4096 {
 		return nil, unprocessable("bad_text", "text is required (1 to 4096 characters)")
 	}
-	cv, line, err := a.visible(ctx, c)
+	ev, err := a.flow().Note(ctx, c.caller(), c.params["id"], body.Text)
 	if err != nil {
-		return nil, err
-	}
-	if err := access.Check(c.user, access.Note, cv, line); err != nil {
-		return nil, err
-	}
-	ev := inbox.NewEvent("", inbox.EventNote, c.user.ID, a.now(), map[string]string{"text": body.Text})
-	ev.ConversationID = cv.ID
-	if err := a.st.PutEvent(ctx, ev); err != nil {
 		return nil, err
 	}
 	return entryJSON{Kind: "event", ID: ev.ID, CreatedAt: ts(ev.At), Type: string(ev.Type), ActorID: ev.ActorID, Details: ev.Details}, nil

@@ -268,7 +268,7 @@ func (a *api) updateLine(ctx context.Context, c *call) (any, error) {
 		if err := a.routeWaiting(ctx, c, l); err != nil {
 			return nil, err
 		}
-		a.drainDepartment(ctx, c, l.DepartmentID)
+		a.flow().DrainDepartment(ctx, c.caller(), c.user.OrgID, l.DepartmentID)
 	}
 	return toLineJSON(l), nil
 }

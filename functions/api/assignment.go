@@ -80,19 +80,10 @@ func (a *api) setAvailability(ctx context.Context, c *call) (any, error) {
 	if body.MaxOpen != nil {
 		maxOpen = *body.MaxOpen
 	}
-	w, err := a.st.SetAvailability(ctx, u.OrgID, u.ID, available, maxOpen)
+	w, assigned, err := a.flow().SetAvailability(ctx, c.caller(), u, available, maxOpen)
 	if err != nil {
 		return nil, err
 	}
-	assigned := 0
-	if a.routing != nil && w.HasRoom() {
-		a.routing.Forget(u.OrgID)
-		if assigned, err = a.routing.Drain(ctx, u.OrgID, u.ID); err != nil {
-			return nil, err
-		}
-		w.Open += assigned
-	}
-	c.log.InfoContext(ctx, "availability set", "target_user_id", u.ID, "available", available, "max_open", maxOpen, "assigned", assigned)
 	return availabilityJSON{UserID: u.ID, Available: available, MaxOpen: maxOpen, OpenCount: w.Open, Assigned: &assigned}, nil
 }
 
@@ -193,7 +184,7 @@ func (a *api) putRules(scope store.RuleScope) handlerFunc {
 		if err := a.st.PutAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"], r); err != nil {
 			return nil, err
 		}
-		a.drainDepartment(ctx, c, dept)
+		a.flow().DrainDepartment(ctx, c.caller(), c.user.OrgID, dept)
 		out := toRulesJSON(r, "")
 		if scope == store.ScopeLine {
 			out.Source = "line"
@@ -211,30 +202,7 @@ func (a *api) deleteRules(scope store.RuleScope) handlerFunc {
 		if err := a.st.DeleteAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"]); err != nil {
 			return nil, err
 		}
-		a.drainDepartment(ctx, c, dept)
+		a.flow().DrainDepartment(ctx, c.caller(), c.user.OrgID, dept)
 		return nil, nil
-	}
-}
-
-// drainDepartment gives the members of dept who have room the waiting conversations they are
-// eligible for, after a change of rules or routes. Failures are logged: the change stands, and
-// the conversations wait for the next chance.
-func (a *api) drainDepartment(ctx context.Context, c *call, dept string) {
-	if a.routing == nil || dept == "" {
-		return
-	}
-	a.routing.Forget(c.user.OrgID)
-	users, _, _, err := a.st.OrgItems(ctx, c.user.OrgID)
-	if err != nil {
-		c.log.ErrorContext(ctx, "automatic assignment skipped", "error", err)
-		return
-	}
-	for _, u := range users {
-		if u.InDepartment(dept) {
-			if _, err := a.routing.Drain(ctx, u.OrgID, u.ID); err != nil {
-				c.log.ErrorContext(ctx, "automatic assignment skipped", "target_user_id", u.ID, "error", err)
-				return
-			}
-		}
 	}
 }

@@ -225,6 +225,23 @@ func (s *Service) Route(ctx context.Context, by Caller, convID, lineID, dept str
 	})
 }
 
+// Note records an agent's internal note on a conversation's timeline; the conversation
+// itself does not change.
+func (s *Service) Note(ctx context.Context, by Caller, convID, text string) (*inbox.Event, error) {
+	cv, line, err := s.visible(ctx, by.User, convID)
+	if err != nil {
+		return nil, err
+	}
+	if err := access.Check(by.User, access.Note, cv, line); err != nil {
+		return nil, err
+	}
+	ev := inbox.NewEvent(cv.ID, inbox.EventNote, by.id(), s.now(), map[string]string{"text": text})
+	if err := s.st.PutEvent(ctx, ev); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
 // CloseReasonIdle is the closing reason of a conversation closed for being idle.
 const CloseReasonIdle = "idle"
 

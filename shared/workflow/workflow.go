@@ -1,8 +1,10 @@
 // Package workflow is what agents and Buzón itself do to conversations, written once for
 // every entry point: send a message (Send from the agent API, SendAutomatic for an
 // auto-reply or any notice Buzón sends on its own), start a conversation with a template
-// (Start), and act on one (Claim, Assign, Return, Transfer, Close, Reopen, Label, and the
-// window job's CloseIdle), each followed by automatic assignment's turn.
+// (Start), act on one (Claim, Assign, Return, Transfer, Close, Reopen, Label, Route, and the
+// window job's CloseIdle), each followed by automatic assignment's turn, note on one (Note),
+// and give automatic assignment its turn after a change of who can take conversations
+// (SetAvailability, DrainDepartment).
 //
 // It decides and writes; it knows nothing of HTTP. Its refusals are sentinel errors and
 // error types (errors.go, access's denials, inbox's transition errors) that the API's error
