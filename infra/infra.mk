@@ -1,6 +1,7 @@
 # infra/infra.mk: the CDK app's targets, included from the top Makefile.
 #
-#   make synth          build the six bootstrap binaries, write cdk.out/
+#   make synth          build every function's bootstrap, write cdk.out/
+#                       (LOG_LEVEL=debug sets the functions' log level)
 #   make lint-template  synth, then cfn-lint the templates
 #
 # Neither needs the npm CDK CLI: the Go app's app.Synth writes the cloud
@@ -8,7 +9,7 @@
 # deploy it with `--app cdk.out`.
 
 GO               ?= go
-LAMBDAS          := webhook assign api send templates window
+LAMBDAS          := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 LAMBDA_DIR       := build/lambda
 CDK_OUT          := cdk.out
 VENV             := .cache/venv
@@ -23,24 +24,15 @@ CFN_LINT_IGNORE  := W3005
 
 .PHONY: lambdas synth lint-template
 
-# lambdas builds each function that exists; a function not written yet gets a
-# placeholder bootstrap that fails loudly if it is ever deployed and invoked,
-# so the stack still synthesizes. The old bootstrap is removed first: go build
-# refuses to overwrite a file that is not a Go binary, such as a placeholder.
+# lambdas builds every function of functions/ (the ones shared/deploy declares).
+# The old bootstrap is removed first: go build refuses to overwrite a file that
+# is not a Go binary (such as the placeholders earlier versions wrote).
 lambdas:
 	@set -e; for fn in $(LAMBDAS); do \
-	  mkdir -p $(LAMBDA_DIR)/$$fn; \
 	  rm -f $(LAMBDA_DIR)/$$fn/bootstrap; \
-	  if [ -d functions/$$fn ]; then \
-	    echo "build $(LAMBDA_DIR)/$$fn/bootstrap"; \
-	    CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath \
-	      -ldflags "-s -w" -o $(LAMBDA_DIR)/$$fn/bootstrap ./functions/$$fn; \
-	  else \
-	    echo "placeholder $(LAMBDA_DIR)/$$fn/bootstrap (functions/$$fn does not exist)"; \
-	    printf '#!/bin/sh\necho "buzon: function %s was not built" >&2\nexit 1\n' $$fn \
-	      > $(LAMBDA_DIR)/$$fn/bootstrap; \
-	    chmod +x $(LAMBDA_DIR)/$$fn/bootstrap; \
-	  fi; \
+	  echo "build $(LAMBDA_DIR)/$$fn/bootstrap"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath \
+	    -ldflags "-s -w" -o $(LAMBDA_DIR)/$$fn/bootstrap ./functions/$$fn; \
 	done
 
 # synth starts from an empty cdk.out so that no stale asset or template from

@@ -9,16 +9,21 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/buzon/buzon/shared/deploy"
 )
 
 func main() {
-	if err := CheckAssets(DefaultAssetRoot); err != nil {
+	if err := CheckAssets(deploy.Buzon, DefaultAssetRoot); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	defer jsii.Close()
 
 	app := awscdk.NewApp(nil)
-	NewStack(app, "Buzon", &StackProps{AssetRoot: DefaultAssetRoot})
+	if _, err := NewStack(app, "Buzon", &StackProps{AssetRoot: DefaultAssetRoot, LogLevel: os.Getenv("LOG_LEVEL")}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	app.Synth(nil)
 }

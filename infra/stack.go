@@ -26,26 +26,18 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/buzon/buzon/shared/consume"
+	"github.com/buzon/buzon/shared/deploy"
 )
 
 // DefaultAssetRoot is where the Makefile writes one directory per function,
 // each holding that function's linux/arm64 bootstrap binary.
 const DefaultAssetRoot = "build/lambda"
 
-// FunctionNames lists the Lambda functions of the stack; each is built from
-// functions/<name> into <AssetRoot>/<name>/bootstrap.
-var FunctionNames = []string{"webhook", "assign", "api", "send", "templates", "window"}
-
-// Tuning that the rest of the stack derives from. The queues' visibility
-// timeout and maxReceiveCount are shared/consume's (consume.Visibility, six
-// times the consumers' timeout, and consume.MaxReceives, sized with the
-// runner's backoff for an hour's outage).
+// Tuning of what shared/deploy leaves to the stack.
 const (
-	consumerTimeoutSeconds = 30
-	queueRetentionDays     = 4  // a message that cannot be handled reaches the DLQ long before
-	dlqRetentionDays       = 14 // the maximum: time to notice the alarm and redrive
-	logRetention           = awslogs.RetentionDays_ONE_MONTH
+	queueRetentionDays = 4  // a message that cannot be handled reaches the DLQ long before
+	dlqRetentionDays   = 14 // the maximum: time to notice the alarm and redrive
+	logRetention       = awslogs.RetentionDays_ONE_MONTH
 
 	// The stage throttle must carry one line's peak of 1,000 inbound
 	// messages per second plus their status callbacks, and stays under the
@@ -57,10 +49,15 @@ const (
 // StackProps configures NewStack.
 type StackProps struct {
 	awscdk.StackProps
+	// Deployment is what to build. Nil means deploy.Buzon.
+	Deployment *deploy.Deployment
 	// AssetRoot holds one directory per function with its bootstrap binary.
 	// Empty means DefaultAssetRoot.
 	AssetRoot string
-	// LogLevel is passed to every function as LOG_LEVEL. Empty means "info".
+	// LogLevel is every function's application log level (DEBUG, INFO,
+	// WARN or ERROR, any case): Lambda drops lower records and passes it to
+	// the function as AWS_LAMBDA_LOG_LEVEL, which its logger reads. Empty
+	// means INFO.
 	LogLevel string
 	// CORSOrigins are the browser origins allowed to call the agent API.
 	// Empty means any origin: the API authenticates with bearer tokens, never
@@ -68,11 +65,11 @@ type StackProps struct {
 	CORSOrigins []string
 }
 
-// CheckAssets reports which functions have no bootstrap under root, so that
-// main can fail with a hint before the CDK fails with an asset error.
-func CheckAssets(root string) error {
+// CheckAssets reports which functions of d have no bootstrap under root, so
+// that main can fail with a hint before the CDK fails with an asset error.
+func CheckAssets(d deploy.Deployment, root string) error {
 	var errs []error
-	for _, name := range FunctionNames {
+	for _, name := range d.Names() {
 		p := filepath.Join(root, name, "bootstrap")
 		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("infra: %s missing (run `make synth`)", p))
@@ -83,12 +80,26 @@ func CheckAssets(root string) error {
 	return errors.Join(errs...)
 }
 
-// NewStack defines Buzón: the table, the queues that connect the functions,
-// the functions, the HTTP API with its Cognito JWT authorizer, the schedules,
-// the media bucket, the provider secret and the alarms.
-func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.Stack {
+// NewStack defines Buzón from its declaration (shared/deploy): the table, the
+// queues, the functions with their settings, grants and triggers, the HTTP API
+// with its Cognito JWT authorizer, the schedules, the media bucket, the
+// provider secret and the alarms.
+func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.Stack, error) {
 	if props == nil {
 		props = &StackProps{}
+	}
+	d := deploy.Buzon
+	if props.Deployment != nil {
+		d = *props.Deployment
+	}
+	logLevel, err := applicationLogLevel(props.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range d.Functions {
+		if len(f.WebSocket) > 0 {
+			return nil, fmt.Errorf("infra: function %s: WebSocket routes are declared but the stack builds no WebSocket API yet", f.Name)
+		}
 	}
 	sprops := props.StackProps
 	if sprops.Description == nil {
@@ -100,17 +111,16 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	if assetRoot == "" {
 		assetRoot = DefaultAssetRoot
 	}
-	logLevel := props.LogLevel
-	if logLevel == "" {
-		logLevel = "info"
-	}
 
-	table := newTable(stack)
-	inbound, inboundDLQ := newFIFOQueue(stack, "Inbound")
-	outbound, outboundDLQ := newFIFOQueue(stack, "Outbound")
+	table := newTable(stack, d.StreamConsumed())
 	media := newMediaBucket(stack)
 	secrets := newProviderSecret(stack)
 	pool, client := newUserPool(stack)
+	queues := map[string]awssqs.Queue{} // by name; a DLQ as <name>-dlq
+	for _, q := range d.Queues {
+		queue, dlq := newQueue(stack, q)
+		queues[q.Name], queues[q.DLQ()] = queue, dlq
+	}
 
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("Buzón: provider webhooks and the agent API"),
@@ -129,159 +139,109 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	// trailing slash: functions append paths such as /webhooks/twilio, whose
 	// exact spelling Twilio's signature covers.
 	publicURL := api.ApiEndpoint()
-
-	fns := &functionFactory{stack: stack, assetRoot: assetRoot, logLevel: logLevel}
-
-	webhook := fns.new("webhook", functionSpec{
-		description: "Verifies provider webhooks and enqueues them on the inbound queue",
-		memoryMB:    256,
-		timeout:     awscdk.Duration_Seconds(jsii.Number(10)),
-		env: map[string]*string{
-			"INBOUND_QUEUE_URL": inbound.QueueUrl(),
-			"SECRETS_ARN":       secrets.SecretArn(),
-			"PUBLIC_BASE_URL":   publicURL,
-		},
-	})
-	inbound.GrantSendMessages(webhook)
-	// The webhook checks X-Hub-Signature-256, the verify token and
-	// X-Twilio-Signature, all of which are in the provider secret.
-	secrets.GrantRead(webhook, nil)
-
-	assign := fns.new("assign", functionSpec{
-		description: "Records inbound messages and statuses, stores media, routes and assigns conversations",
-		memoryMB:    512,
-		timeout:     awscdk.Duration_Seconds(jsii.Number(consumerTimeoutSeconds)),
-		env: map[string]*string{
-			"TABLE_NAME": table.TableName(),
-			// A failed record's visibility is changed on its queue: the retry's backoff.
-			"INBOUND_QUEUE_URL":  inbound.QueueUrl(),
-			"INBOUND_DLQ_URL":    inboundDLQ.QueueUrl(),
-			"OUTBOUND_QUEUE_URL": outbound.QueueUrl(),
-			"MEDIA_BUCKET":       media.BucketName(),
-			"SECRETS_ARN":        secrets.SecretArn(),
-		},
-	})
-	table.GrantReadWriteData(assign)
-	// A poison event goes to the DLQ at once, with its reason, and is acknowledged.
-	inboundDLQ.GrantSendMessages(assign)
-	outbound.GrantSendMessages(assign) // auto-replies
-	media.GrantReadWrite(assign, nil)
-	// Inbound media is fetched from the provider with its access token.
-	secrets.GrantRead(assign, nil)
-	assign.AddEventSource(sqsSource(inbound))
-
-	apiFn := fns.new("api", functionSpec{
-		description: "The agent API",
-		memoryMB:    512,
-		// API Gateway gives up on an integration after 30 seconds.
-		timeout: awscdk.Duration_Seconds(jsii.Number(29)),
-		env: map[string]*string{
-			"TABLE_NAME":         table.TableName(),
-			"OUTBOUND_QUEUE_URL": outbound.QueueUrl(),
-			"MEDIA_BUCKET":       media.BucketName(),
-			"PUBLIC_BASE_URL":    publicURL,
-			"SECRETS_ARN":        secrets.SecretArn(),
-		},
-	})
-	table.GrantReadWriteData(apiFn)
-	outbound.GrantSendMessages(apiFn)
-	media.GrantReadWrite(apiFn, nil)
-	// An admin's "sync now" lists the templates with the Meta access token, in the request.
-	secrets.GrantRead(apiFn, nil)
-
-	send := fns.new("send", functionSpec{
-		description: "Sends outbound messages through the provider",
-		memoryMB:    256,
-		timeout:     awscdk.Duration_Seconds(jsii.Number(consumerTimeoutSeconds)),
-		env: map[string]*string{
-			"TABLE_NAME":         table.TableName(),
-			"OUTBOUND_QUEUE_URL": outbound.QueueUrl(),
-			"OUTBOUND_DLQ_URL":   outboundDLQ.QueueUrl(),
-			"MEDIA_BUCKET":       media.BucketName(),
-			"SECRETS_ARN":        secrets.SecretArn(),
-			// Twilio's status callback URL is built from it.
-			"PUBLIC_BASE_URL": publicURL,
-		},
-	})
-	table.GrantReadWriteData(send)
-	outboundDLQ.GrantSendMessages(send) // poison messages, as for assign
-	// Backing off on a provider's rate limit delays one message, not the batch.
-	outbound.Grant(send, jsii.String("sqs:ChangeMessageVisibility"))
-	// Outbound media is handed to the provider as a presigned URL, which is
-	// only as good as the signer's s3:GetObject.
-	media.GrantRead(send, nil)
-	secrets.GrantRead(send, nil)
-	send.AddEventSource(sqsSource(outbound))
-
-	templates := fns.new("templates", functionSpec{
-		description: "Syncs message templates from the providers",
-		memoryMB:    256,
-		timeout:     awscdk.Duration_Minutes(jsii.Number(5)),
-		env: map[string]*string{
-			"TABLE_NAME":  table.TableName(),
-			"SECRETS_ARN": secrets.SecretArn(),
-		},
-	})
-	table.GrantReadWriteData(templates)
-	secrets.GrantRead(templates, nil)
-
-	window := fns.new("window", functionSpec{
-		description: "Warns before and marks the close of 24-hour customer service windows",
-		memoryMB:    256,
-		// Ends before the next tick starts.
-		timeout: awscdk.Duration_Seconds(jsii.Number(50)),
-		// The next tick repeats the check; retrying a stale one only overlaps it.
-		retryAttempts: jsii.Number(0),
-		env: map[string]*string{
-			"TABLE_NAME":         table.TableName(),
-			"OUTBOUND_QUEUE_URL": outbound.QueueUrl(),
-		},
-	})
-	table.GrantReadWriteData(window)
-	outbound.GrantSendMessages(window)
-
-	awsevents.NewRule(stack, jsii.String("TemplatesSchedule"), &awsevents.RuleProps{
-		Description: jsii.String("Template sync every 6 hours"),
-		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Hours(jsii.Number(6))),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(templates, nil)},
-	})
-	awsevents.NewRule(stack, jsii.String("WindowSchedule"), &awsevents.RuleProps{
-		Description: jsii.String("Window-expiry check every minute"),
-		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
-		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(window, &awseventstargets.LambdaFunctionProps{
-			MaxEventAge:   awscdk.Duration_Minutes(jsii.Number(1)),
-			RetryAttempts: jsii.Number(0),
-		})},
-	})
-
-	webhookIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("WebhookIntegration"), webhook, nil)
-	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-		Path:        jsii.String("/webhooks/meta"),
-		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST},
-		Integration: webhookIntegration,
-	})
-	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-		Path:        jsii.String("/webhooks/twilio"),
-		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
-		Integration: webhookIntegration,
-	})
 	// The issuer as Cognito writes it into the tokens' iss claim.
 	issuer := "https://cognito-idp." + *stack.Region() + ".amazonaws.com/" + *pool.UserPoolId()
 	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoAuthorizer"), &issuer, &awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
 		AuthorizerName: jsii.String("cognito"),
 		JwtAudience:    &[]*string{client.UserPoolClientId()},
 	})
-	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-		Path:        jsii.String("/v1/{proxy+}"),
-		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_ANY},
-		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), apiFn, nil),
-		Authorizer:  authorizer,
-	})
 
-	dlqAlarm(stack, "InboundDLQAlarm", inboundDLQ)
-	dlqAlarm(stack, "OutboundDLQAlarm", outboundDLQ)
-	for _, fn := range fns.created {
-		awscloudwatch.NewAlarm(stack, jsii.String(titleCase(fn.name)+"ErrorsAlarm"), &awscloudwatch.AlarmProps{
+	// The value of each setting the stack provides; the others (tunables)
+	// keep their defaults in shared/config.
+	values := map[string]*string{
+		deploy.TableSetting:   table.TableName(),
+		deploy.BucketSetting:  media.BucketName(),
+		deploy.SecretsSetting: secrets.SecretArn(),
+		"PUBLIC_BASE_URL":     publicURL,
+	}
+	for name, q := range queues {
+		values[deploy.QueueSetting(name)] = q.QueueUrl()
+	}
+
+	var fns []namedFunction
+	for _, f := range d.Functions {
+		env := map[string]*string{}
+		for _, s := range f.Env() {
+			v, ok := values[s.Name]
+			if !ok && s.Required {
+				return nil, fmt.Errorf("infra: function %s requires %s, which the stack does not provide", f.Name, s.Name)
+			}
+			if ok {
+				env[s.Name] = v
+			}
+		}
+		fn := newFunction(stack, assetRoot, f, env, logLevel)
+		fns = append(fns, namedFunction{f.Name, fn})
+
+		switch f.Table {
+		case deploy.Read:
+			table.GrantReadData(fn)
+		case deploy.Write:
+			table.GrantWriteData(fn)
+		case deploy.ReadWrite:
+			table.GrantReadWriteData(fn)
+		}
+		// Objects are written, never deleted, by the functions.
+		if f.Bucket.Can(deploy.Read) {
+			media.GrantRead(fn, nil)
+		}
+		if f.Bucket.Can(deploy.Write) {
+			media.GrantPut(fn, nil)
+		}
+		for _, q := range f.SendsTo {
+			queue, ok := queues[q]
+			if !ok {
+				return nil, fmt.Errorf("infra: function %s sends to %q, which is not a declared queue", f.Name, q)
+			}
+			queue.GrantSendMessages(fn)
+		}
+		if len(f.Secrets) > 0 {
+			secrets.GrantRead(fn, nil)
+		}
+
+		if f.Consumes != "" {
+			queue, ok := queues[f.Consumes]
+			if !ok {
+				return nil, fmt.Errorf("infra: function %s consumes %q, which is not a declared queue", f.Name, f.Consumes)
+			}
+			fn.AddEventSource(sqsSource(queue))
+		}
+		if f.Stream {
+			fn.AddEventSource(streamSource(stack, table, f))
+		}
+		if sc := f.Schedule; sc != nil {
+			target := &awseventstargets.LambdaFunctionProps{}
+			if f.NoRetry {
+				target.MaxEventAge = awscdk.Duration_Seconds(jsii.Number(sc.Every.Seconds()))
+				target.RetryAttempts = jsii.Number(0)
+			}
+			awsevents.NewRule(stack, jsii.String(deploy.Title(f.Name)+"Schedule"), &awsevents.RuleProps{
+				Description: jsii.String(f.Description + ", every " + sc.Every.String()),
+				Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Seconds(jsii.Number(sc.Every.Seconds()))),
+				Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, target)},
+			})
+		}
+		if len(f.Routes) > 0 {
+			integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(deploy.Title(f.Name)+"Integration"), fn, nil)
+			for _, r := range f.Routes {
+				opts := &awsapigatewayv2.AddRoutesOptions{
+					Path:        jsii.String(r.Path),
+					Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+					Integration: integration,
+				}
+				if r.Auth {
+					opts.Authorizer = authorizer
+				}
+				api.AddRoutes(opts)
+			}
+		}
+	}
+
+	for _, q := range d.Queues {
+		dlqAlarm(stack, deploy.Title(q.Name)+"DLQAlarm", queues[q.DLQ()])
+	}
+	for _, fn := range fns {
+		awscloudwatch.NewAlarm(stack, jsii.String(deploy.Title(fn.name)+"ErrorsAlarm"), &awscloudwatch.AlarmProps{
 			AlarmDescription: jsii.String("The " + fn.name + " function returned errors"),
 			Metric: fn.fn.MetricErrors(&awscloudwatch.MetricOptions{
 				Period:    awscdk.Duration_Minutes(jsii.Number(5)),
@@ -296,25 +256,42 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 
 	output(stack, "ApiUrl", publicURL)
 	output(stack, "TableName", table.TableName())
-	output(stack, "InboundQueueUrl", inbound.QueueUrl())
-	output(stack, "OutboundQueueUrl", outbound.QueueUrl())
-	output(stack, "InboundDLQUrl", inboundDLQ.QueueUrl())
-	output(stack, "OutboundDLQUrl", outboundDLQ.QueueUrl())
+	for _, q := range d.Queues {
+		output(stack, deploy.Title(q.Name)+"QueueUrl", queues[q.Name].QueueUrl())
+		output(stack, deploy.Title(q.Name)+"DLQUrl", queues[q.DLQ()].QueueUrl())
+	}
 	output(stack, "MediaBucketName", media.BucketName())
 	output(stack, "SecretsArn", secrets.SecretArn())
 	output(stack, "UserPoolId", pool.UserPoolId())
 	output(stack, "UserPoolClientId", client.UserPoolClientId())
 
-	return stack
+	return stack, nil
+}
+
+// applicationLogLevel is the functions' log level for Lambda's logging
+// configuration.
+func applicationLogLevel(level string) (awslambda.ApplicationLogLevel, error) {
+	switch strings.ToUpper(level) {
+	case "", "INFO":
+		return awslambda.ApplicationLogLevel_INFO, nil
+	case "DEBUG":
+		return awslambda.ApplicationLogLevel_DEBUG, nil
+	case "WARN":
+		return awslambda.ApplicationLogLevel_WARN, nil
+	case "ERROR":
+		return awslambda.ApplicationLogLevel_ERROR, nil
+	}
+	return "", fmt.Errorf("infra: log level %q: want DEBUG, INFO, WARN or ERROR", level)
 }
 
 // newTable defines the single table. Its key and index attribute names are
 // the contract with shared/store/keys.go.
-func newTable(stack awscdk.Stack) awsdynamodb.Table {
+// The stream, with new and old images, exists only when a function consumes it.
+func newTable(stack awscdk.Stack, stream bool) awsdynamodb.Table {
 	str := func(name string) *awsdynamodb.Attribute {
 		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
 	}
-	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+	props := &awsdynamodb.TableProps{
 		PartitionKey:        str("PK"),
 		SortKey:             str("SK"),
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
@@ -324,7 +301,11 @@ func newTable(stack awscdk.Stack) awsdynamodb.Table {
 		},
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
-	})
+	}
+	if stream {
+		props.Stream = awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES
+	}
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), props)
 	for _, gsi := range []struct {
 		name       string
 		projection awsdynamodb.ProjectionType
@@ -345,38 +326,64 @@ func newTable(stack awscdk.Stack) awsdynamodb.Table {
 	return table
 }
 
-// newFIFOQueue defines a FIFO queue in high-throughput mode and its FIFO
-// dead-letter queue. Deduplication is by MessageDeduplicationId only: the
-// producers derive it from the provider's message id, so a retried webhook
-// or a re-sent request is dropped within the five-minute window.
-func newFIFOQueue(stack awscdk.Stack, id string) (queue, dlq awssqs.Queue) {
-	fifo := func(p *awssqs.QueueProps) *awssqs.QueueProps {
-		p.Fifo = jsii.Bool(true)
-		p.ContentBasedDeduplication = jsii.Bool(false)
-		p.DeduplicationScope = awssqs.DeduplicationScope_MESSAGE_GROUP
-		p.FifoThroughputLimit = awssqs.FifoThroughputLimit_PER_MESSAGE_GROUP_ID
+// newQueue defines a queue and its dead-letter queue as q declares them. A
+// FIFO queue runs in high-throughput mode and deduplicates by
+// MessageDeduplicationId only: the producers derive it from the provider's
+// message id, so a retried webhook or a re-sent request is dropped within the
+// five-minute window.
+func newQueue(stack awscdk.Stack, q deploy.Queue) (queue, dlq awssqs.Queue) {
+	kind := func(p *awssqs.QueueProps) *awssqs.QueueProps {
+		if q.FIFO {
+			p.Fifo = jsii.Bool(true)
+			p.ContentBasedDeduplication = jsii.Bool(false)
+			p.DeduplicationScope = awssqs.DeduplicationScope_MESSAGE_GROUP
+			p.FifoThroughputLimit = awssqs.FifoThroughputLimit_PER_MESSAGE_GROUP_ID
+		}
 		p.Encryption = awssqs.QueueEncryption_SQS_MANAGED
 		p.EnforceSSL = jsii.Bool(true)
 		return p
 	}
-	dlq = awssqs.NewQueue(stack, jsii.String(id+"DLQ"), fifo(&awssqs.QueueProps{
+	id := deploy.Title(q.Name)
+	dlq = awssqs.NewQueue(stack, jsii.String(id+"DLQ"), kind(&awssqs.QueueProps{
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(dlqRetentionDays)),
 	}))
-	queue = awssqs.NewQueue(stack, jsii.String(id+"Queue"), fifo(&awssqs.QueueProps{
+	queue = awssqs.NewQueue(stack, jsii.String(id+"Queue"), kind(&awssqs.QueueProps{
 		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(consume.Visibility.Seconds())),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(q.Visibility.Seconds())),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			Queue:           dlq,
-			MaxReceiveCount: jsii.Number(consume.MaxReceives),
+			MaxReceiveCount: jsii.Number(q.MaxReceives),
 		},
 	}))
 	return queue, dlq
 }
 
+// sqsSource is a queue's event source: the consumer reports the records that
+// failed, and the rest of the batch is deleted.
 func sqsSource(q awssqs.IQueue) awslambda.IEventSource {
 	return awslambdaeventsources.NewSqsEventSource(q, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
 		ReportBatchItemFailures: jsii.Bool(true),
+	})
+}
+
+// streamSource is the table stream's event source for f. A record that keeps
+// failing is retried as long as a queue message would be, then its batch's
+// description goes to a dead-letter queue of f's own (a stream keeps no
+// records for redrive).
+func streamSource(stack awscdk.Stack, table awsdynamodb.Table, f deploy.Function) awslambda.IEventSource {
+	dlq := awssqs.NewQueue(stack, jsii.String(deploy.Title(f.Name)+"StreamDLQ"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(dlqRetentionDays)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	return awslambdaeventsources.NewDynamoEventSource(table, &awslambdaeventsources.DynamoEventSourceProps{
+		StartingPosition:        awslambda.StartingPosition_LATEST,
+		BatchSize:               jsii.Number(100),
+		ReportBatchItemFailures: jsii.Bool(true),
+		BisectBatchOnError:      jsii.Bool(true),
+		RetryAttempts:           jsii.Number(5),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(dlq),
 	})
 }
 
@@ -474,52 +481,36 @@ func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	}
 }
 
-type functionSpec struct {
-	description   string
-	memoryMB      float64
-	timeout       awscdk.Duration
-	retryAttempts *float64 // asynchronous invocations; nil keeps Lambda's default
-	env           map[string]*string
-}
-
 type namedFunction struct {
 	name string
 	fn   awslambda.Function
 }
 
-type functionFactory struct {
-	stack     awscdk.Stack
-	assetRoot string
-	logLevel  string
-	created   []namedFunction
-}
-
-// new defines one function from its Makefile-built bootstrap, with its own
-// log group. The environment is the function's only configuration.
-func (f *functionFactory) new(name string, spec functionSpec) awslambda.Function {
-	id := titleCase(name)
-	logs := awslogs.NewLogGroup(f.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+// newFunction defines f from its Makefile-built bootstrap, with its own log
+// group. The environment is the function's only configuration.
+func newFunction(stack awscdk.Stack, assetRoot string, f deploy.Function, env map[string]*string, level awslambda.ApplicationLogLevel) awslambda.Function {
+	id := deploy.Title(f.Name)
+	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention: logRetention,
 	})
-	env := map[string]*string{"LOG_LEVEL": jsii.String(f.logLevel)}
-	for k, v := range spec.env {
-		env[k] = v
+	var retry *float64 // Lambda's default
+	if f.NoRetry {
+		retry = jsii.Number(0)
 	}
-	fn := awslambda.NewFunction(f.stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
-		Description:   jsii.String(spec.description),
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		Handler:       jsii.String("bootstrap"),
-		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(f.assetRoot, name)), nil),
-		MemorySize:    jsii.Number(spec.memoryMB),
-		Timeout:       spec.timeout,
-		RetryAttempts: spec.retryAttempts,
-		LoggingFormat: awslambda.LoggingFormat_JSON,
-		LogGroup:      logs,
-		Environment:   &env,
+	return awslambda.NewFunction(stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
+		Description:           jsii.String(f.Description),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(assetRoot, f.Name)), nil),
+		MemorySize:            jsii.Number(f.MemoryMB),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(f.Timeout.Seconds())),
+		RetryAttempts:         retry,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: level,
+		LogGroup:              logs,
+		Environment:           &env,
 	})
-	f.created = append(f.created, namedFunction{name, fn})
-	return fn
 }
 
 func dlqAlarm(stack awscdk.Stack, id string, dlq awssqs.Queue) {
@@ -538,12 +529,4 @@ func dlqAlarm(stack awscdk.Stack, id string, dlq awssqs.Queue) {
 
 func output(stack awscdk.Stack, id string, value *string) {
 	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value})
-}
-
-// titleCase turns a function name into a construct id prefix: "api" → "Api".
-func titleCase(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/buzon/buzon/shared/consume"
+	"github.com/buzon/buzon/shared/deploy"
 )
 
 // The stack is synthesized once for the whole package: a synth through the
@@ -41,7 +42,7 @@ func runTests(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	// Stand-ins for the Makefile-built binaries, so the test needs no build.
 	assets := filepath.Join(dir, "lambda")
-	for _, name := range FunctionNames {
+	for _, name := range deploy.Buzon.Names() {
 		if err := os.MkdirAll(filepath.Join(assets, name), 0o755); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -56,7 +57,11 @@ func runTests(m *testing.M) int {
 	// own process monitor, which fails `go test -race`.
 
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(dir, "cdk.out"))})
-	stack = NewStack(app, "Test", &StackProps{AssetRoot: assets})
+	stack, err = NewStack(app, "Test", &StackProps{AssetRoot: assets})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	template = assertions.Template_FromStack(stack, nil)
 	tmpl = cfnTemplate(*template.ToJSON())
 	return m.Run()
@@ -161,28 +166,31 @@ func TestQueues(t *testing.T) {
 		"FifoThroughputLimit":       "perMessageGroupId",
 		"ContentBasedDeduplication": false,
 	}
-	tests := []struct {
-		name, queue, dlq, consumer string
-	}{
-		{"inbound", "InboundQueue", "InboundDLQ", "AssignFunction"},
-		{"outbound", "OutboundQueue", "OutboundDLQ", "SendFunction"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			queue, dlq := logicalID(t, tt.queue), logicalID(t, tt.dlq)
-			want := merge(highThroughputFIFO, obj{
-				"RedrivePolicy": obj{"deadLetterTargetArn": arn(dlq), "maxReceiveCount": float64(consume.MaxReceives)},
+	for _, q := range deploy.Buzon.Queues {
+		t.Run(q.Name, func(t *testing.T) {
+			queue, dlq := logicalID(t, deploy.Title(q.Name)+"Queue"), logicalID(t, deploy.Title(q.Name)+"DLQ")
+			kind := obj{}
+			if q.FIFO {
+				kind = highThroughputFIFO
+			}
+			want := merge(kind, obj{
+				"RedrivePolicy":     obj{"deadLetterTargetArn": arn(dlq), "maxReceiveCount": float64(q.MaxReceives)},
+				"VisibilityTimeout": q.Visibility.Seconds(),
 			})
 			if diff := cmp.Diff(want, subset(tmpl.props(queue), want)); diff != "" {
 				t.Errorf("queue %s (-want +got):\n%s", queue, diff)
 			}
-			wantDLQ := merge(highThroughputFIFO, obj{"MessageRetentionPeriod": 14 * 24 * 3600.0})
+			wantDLQ := merge(kind, obj{"MessageRetentionPeriod": 14 * 24 * 3600.0})
 			if diff := cmp.Diff(wantDLQ, subset(tmpl.props(dlq), wantDLQ)); diff != "" {
 				t.Errorf("DLQ %s (-want +got):\n%s", dlq, diff)
 			}
 
+			consumer, ok := deploy.Buzon.Consumer(q.Name)
+			if !ok {
+				t.Fatalf("no function consumes %s", q.Name)
+			}
 			visibility := tmpl.props(queue)["VisibilityTimeout"]
-			timeout := tmpl.props(logicalID(t, tt.consumer))["Timeout"]
+			timeout := tmpl.props(logicalID(t, deploy.Title(consumer.Name)+"Function"))["Timeout"]
 			v, ok1 := visibility.(float64)
 			ft, ok2 := timeout.(float64)
 			if !ok1 || !ok2 || v < 6*ft {
@@ -195,7 +203,9 @@ func TestQueues(t *testing.T) {
 		})
 	}
 	t.Run("count", func(t *testing.T) {
-		check(t, func() { template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(4)) })
+		check(t, func() {
+			template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(2*len(deploy.Buzon.Queues)))
+		})
 	})
 }
 
@@ -216,45 +226,71 @@ func TestEventSourceMappings(t *testing.T) {
 			})
 		})
 	}
-	t.Run("count", func(t *testing.T) {
-		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(2)) })
+	t.Run("one per declared consumer", func(t *testing.T) {
+		n := 0
+		for _, f := range deploy.Buzon.Functions {
+			if f.Consumes != "" {
+				n++
+			}
+			if f.Stream {
+				n++
+			}
+		}
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(n)) })
 	})
 }
 
 func TestFunctions(t *testing.T) {
+	// Pinned, so that a change of the declaration shows here too.
 	tests := []struct {
 		name string
 		env  []string
 	}{
-		{"webhook", []string{"INBOUND_QUEUE_URL", "LOG_LEVEL", "PUBLIC_BASE_URL", "SECRETS_ARN"}},
-		{"assign", []string{"INBOUND_DLQ_URL", "INBOUND_QUEUE_URL", "LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
-		{"api", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
-		{"send", []string{"LOG_LEVEL", "MEDIA_BUCKET", "OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
-		{"templates", []string{"LOG_LEVEL", "SECRETS_ARN", "TABLE_NAME"}},
-		{"window", []string{"LOG_LEVEL", "OUTBOUND_QUEUE_URL", "TABLE_NAME"}},
+		{"webhook", []string{"INBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN"}},
+		{"assign", []string{"INBOUND_DLQ_URL", "INBOUND_QUEUE_URL", "OUTBOUND_QUEUE_URL", "TABLE_NAME"}},
+		{"api", []string{"OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"send", []string{"OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"templates", []string{"SECRETS_ARN", "TABLE_NAME"}},
+		{"window", []string{"TABLE_NAME"}},
 	}
-	if got := len(tests); got != len(FunctionNames) {
-		t.Fatalf("test covers %d functions, stack has %d", got, len(FunctionNames))
+	if got, want := len(tests), len(deploy.Buzon.Functions); got != want {
+		t.Fatalf("test covers %d functions, the declaration has %d", got, want)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fn, logs := logicalID(t, titleCase(tt.name)+"Function"), logicalID(t, titleCase(tt.name)+"Logs")
+			decl, ok := deploy.Buzon.Function(tt.name)
+			if !ok {
+				t.Fatalf("%s is not declared", tt.name)
+			}
+			fn, logs := logicalID(t, deploy.Title(tt.name)+"Function"), logicalID(t, deploy.Title(tt.name)+"Logs")
 			p := tmpl.props(fn)
 			want := obj{
 				"Runtime":       "provided.al2023",
 				"Architectures": []any{"arm64"},
 				"Handler":       "bootstrap",
-				"LoggingConfig": obj{"LogFormat": "JSON", "LogGroup": ref(logs)},
+				"LoggingConfig": obj{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "LogGroup": ref(logs)},
+				"MemorySize":    float64(decl.MemoryMB),
+				"Timeout":       decl.Timeout.Seconds(),
 			}
 			if diff := cmp.Diff(want, subset(p, want)); diff != "" {
 				t.Errorf("function %s (-want +got):\n%s", tt.name, diff)
 			}
-			if m, _ := p["MemorySize"].(float64); m < 256 || m > 512 {
-				t.Errorf("MemorySize = %v, want 256–512", p["MemorySize"])
-			}
 			vars, _ := dig(p, "Environment", "Variables").(obj)
 			if diff := cmp.Diff(tt.env, sortedKeys(vars)); diff != "" {
 				t.Errorf("environment (-want +got):\n%s", diff)
+			}
+			// Every variable is declared, and every required one is set.
+			declared := map[string]bool{}
+			for _, s := range decl.Env() {
+				declared[s.Name] = true
+				if _, ok := vars[s.Name]; s.Required && !ok {
+					t.Errorf("required %s not set", s.Name)
+				}
+			}
+			for name := range vars {
+				if !declared[name] {
+					t.Errorf("%s set but not declared", name)
+				}
 			}
 			if u, ok := vars["PUBLIC_BASE_URL"]; ok {
 				want := any(obj{"Fn::GetAtt": []any{logicalID(t, "HttpApi"), "ApiEndpoint"}})
@@ -262,17 +298,15 @@ func TestFunctions(t *testing.T) {
 					t.Errorf("PUBLIC_BASE_URL (-want +got):\n%s", diff)
 				}
 			}
-			if got := vars["LOG_LEVEL"]; got != "info" {
-				t.Errorf("LOG_LEVEL = %v, want info", got)
-			}
 			if got := tmpl.props(logs)["RetentionInDays"]; got == nil {
 				t.Errorf("log group %s has no retention", logs)
 			}
 		})
 	}
 	t.Run("count", func(t *testing.T) {
-		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(6)) })
-		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(6)) })
+		n := jsii.Number(len(deploy.Buzon.Functions))
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), n) })
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), n) })
 	})
 }
 
@@ -399,14 +433,14 @@ func TestAlarms(t *testing.T) {
 		{"outbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
 			obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{logicalID(t, "OutboundDLQ"), "QueueName"}}}},
 	}
-	for _, name := range FunctionNames {
+	for _, name := range deploy.Buzon.Names() {
 		tests = append(tests, struct {
 			name      string
 			namespace string
 			metric    string
 			dimension obj
 		}{name + " errors", "AWS/Lambda", "Errors",
-			obj{"Name": "FunctionName", "Value": ref(logicalID(t, titleCase(name)+"Function"))}})
+			obj{"Name": "FunctionName", "Value": ref(logicalID(t, deploy.Title(name)+"Function"))}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -458,18 +492,17 @@ func TestGrants(t *testing.T) {
 	secretRead := []string{"secretsmanager:GetSecretValue"}
 	send := []string{"sqs:SendMessage"}
 	consume := []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
-	s3RW := []string{"s3:GetObject*", "s3:PutObject"}
 	tests := []struct {
 		function string
 		want     access
 		denied   []string // actions the function must not have on any resource
 	}{
 		{"webhook", access{"InboundQueue": send, "ProviderSecrets": secretRead}, []string{"dynamodb:GetItem", "s3:PutObject"}},
-		{"assign", access{"Table": tableRW, "InboundQueue": consume, "InboundDLQ": send, "OutboundQueue": send, "MediaBucket": s3RW, "ProviderSecrets": secretRead}, nil},
-		{"api", access{"Table": tableRW, "OutboundQueue": send, "MediaBucket": s3RW, "ProviderSecrets": secretRead}, []string{"sqs:ReceiveMessage"}},
-		{"send", access{"Table": tableRW, "OutboundQueue": consume, "OutboundDLQ": send, "MediaBucket": {"s3:GetObject*"}, "ProviderSecrets": secretRead}, []string{"s3:PutObject"}},
+		{"assign", access{"Table": tableRW, "InboundQueue": consume, "InboundDLQ": send, "OutboundQueue": send}, []string{"s3:GetObject*", "secretsmanager:GetSecretValue"}},
+		{"api", access{"Table": tableRW, "OutboundQueue": send, "ProviderSecrets": secretRead}, []string{"sqs:ReceiveMessage", "s3:PutObject"}},
+		{"send", access{"Table": tableRW, "OutboundQueue": consume, "OutboundDLQ": send, "ProviderSecrets": secretRead}, []string{"s3:PutObject", "s3:GetObject*"}},
 		{"templates", access{"Table": tableRW, "ProviderSecrets": secretRead}, []string{"sqs:SendMessage"}},
-		{"window", access{"Table": tableRW, "OutboundQueue": send}, []string{"secretsmanager:GetSecretValue"}},
+		{"window", access{"Table": tableRW}, []string{"sqs:SendMessage", "secretsmanager:GetSecretValue"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {
@@ -477,7 +510,7 @@ func TestGrants(t *testing.T) {
 			for construct := range tt.want {
 				byResource[logicalID(t, construct)] = construct
 			}
-			got := tmpl.grants(refID(tmpl.props(logicalID(t, titleCase(tt.function)+"Function"))["Role"]))
+			got := tmpl.grants(refID(tmpl.props(logicalID(t, deploy.Title(tt.function)+"Function"))["Role"]))
 
 			var gotResources, wantResources []string
 			for id := range got {
@@ -507,6 +540,102 @@ func TestGrants(t *testing.T) {
 				for _, a := range tt.denied {
 					if slices.Contains(allowed, a) {
 						t.Errorf("%s allowed on %s, want denied", a, id)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGrantsAreDeclared holds every function's role to its declaration: the
+// resources its policies name are exactly those its declaration grants, and
+// each allows what the declared access needs and no more. (That each grant is
+// used is shared/deploy's test: every grant comes with the setting naming its
+// resource, and the function's code reads every declared setting.)
+func TestGrantsAreDeclared(t *testing.T) {
+	tableWrites := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+	tableReads := []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:Scan"}
+	for _, f := range deploy.Buzon.Functions {
+		t.Run(f.Name, func(t *testing.T) {
+			type rule struct{ must, mustNot []string }
+			want := map[string]rule{} // construct id → actions
+			switch {
+			case f.Table == deploy.ReadWrite:
+				want["Table"] = rule{must: append(slices.Clone(tableReads), tableWrites...)}
+			case f.Table == deploy.Read:
+				want["Table"] = rule{must: tableReads, mustNot: tableWrites}
+			case f.Table == deploy.Write:
+				want["Table"] = rule{must: tableWrites, mustNot: tableReads}
+			}
+			if f.Bucket != 0 {
+				r := rule{mustNot: []string{"s3:DeleteObject*"}}
+				if f.Bucket.Can(deploy.Read) {
+					r.must = append(r.must, "s3:GetObject*")
+				} else {
+					r.mustNot = append(r.mustNot, "s3:GetObject*")
+				}
+				if f.Bucket.Can(deploy.Write) {
+					r.must = append(r.must, "s3:PutObject")
+				} else {
+					r.mustNot = append(r.mustNot, "s3:PutObject")
+				}
+				want["MediaBucket"] = r
+			}
+			queueID := func(name string) string {
+				if q, ok := strings.CutSuffix(name, "-dlq"); ok {
+					return deploy.Title(q) + "DLQ"
+				}
+				return deploy.Title(name) + "Queue"
+			}
+			for _, q := range f.SendsTo {
+				want[queueID(q)] = rule{must: []string{"sqs:SendMessage"}}
+			}
+			if f.Consumes != "" {
+				r := want[queueID(f.Consumes)]
+				r.must = append(r.must, "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
+				if !slices.Contains(f.SendsTo, f.Consumes) {
+					r.mustNot = append(r.mustNot, "sqs:SendMessage")
+				}
+				want[queueID(f.Consumes)] = r
+			}
+			if len(f.Secrets) > 0 {
+				want["ProviderSecrets"] = rule{must: []string{"secretsmanager:GetSecretValue"}}
+			}
+
+			got := tmpl.grants(refID(tmpl.props(logicalID(t, deploy.Title(f.Name)+"Function"))["Role"]))
+			byID := map[string]string{}
+			var wantResources []string
+			for c := range want {
+				byID[logicalID(t, c)] = c
+				wantResources = append(wantResources, c)
+			}
+			if f.Stream {
+				// The stream is the table's; CDK names it by the table's StreamArn.
+				byID[logicalID(t, "Table")] = "Table"
+			}
+			var gotResources []string
+			for id := range got {
+				c, ok := byID[id]
+				if !ok {
+					c = "undeclared " + id
+				}
+				gotResources = append(gotResources, c)
+			}
+			slices.Sort(gotResources)
+			slices.Sort(wantResources)
+			if diff := cmp.Diff(wantResources, slices.Compact(gotResources)); diff != "" {
+				t.Errorf("resources (-want +got):\n%s", diff)
+			}
+			for c, r := range want {
+				allowed := got[logicalID(t, c)]
+				for _, a := range r.must {
+					if !slices.Contains(allowed, a) {
+						t.Errorf("%s: %s not allowed (have %v)", c, a, allowed)
+					}
+				}
+				for _, a := range r.mustNot {
+					if slices.Contains(allowed, a) {
+						t.Errorf("%s: %s allowed, not declared", c, a)
 					}
 				}
 			}
@@ -551,11 +680,11 @@ func TestOutputs(t *testing.T) {
 func TestCheckAssets(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	err := CheckAssets(dir)
+	err := CheckAssets(deploy.Buzon, dir)
 	if err == nil {
 		t.Fatal("CheckAssets(empty dir) = nil, want an error")
 	}
-	for _, name := range FunctionNames {
+	for _, name := range deploy.Buzon.Names() {
 		if !strings.Contains(err.Error(), filepath.Join(dir, name, "bootstrap")) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
@@ -566,7 +695,7 @@ func TestCheckAssets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := CheckAssets(dir); err != nil {
+	if err := CheckAssets(deploy.Buzon, dir); err != nil {
 		t.Errorf("CheckAssets(complete dir) = %v, want nil", err)
 	}
 }

@@ -23,7 +23,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "OUTBOUND_QUEUE_URL")
+	cfg, awsCfg, err := boot.Setup(ctx, "api")
 	if err != nil {
 		slog.Error("api init failed", "error", err)
 		os.Exit(1)

@@ -25,7 +25,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "INBOUND_QUEUE_URL", "INBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL")
+	cfg, awsCfg, err := boot.Setup(ctx, "assign")
 	if err != nil {
 		slog.Error("assign init failed", "error", err)
 		os.Exit(1)

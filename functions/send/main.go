@@ -26,7 +26,7 @@ func main() {
 	ctx := context.Background()
 	// Provider credentials are not required: a line whose provider has none gets its messages
 	// marked failed with that reason, so a Meta-only business runs without Twilio settings.
-	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "OUTBOUND_QUEUE_URL", "OUTBOUND_DLQ_URL")
+	cfg, awsCfg, err := boot.Setup(ctx, "send")
 	if err != nil {
 		slog.Error("send init failed", "error", err)
 		os.Exit(1)

@@ -28,7 +28,7 @@ func main() {
 	ctx := context.Background()
 	// Without Meta credentials (a Twilio-only business) there is nothing to sync: each run
 	// says so and ends.
-	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME")
+	cfg, awsCfg, err := boot.Setup(ctx, "templates")
 	if err != nil {
 		slog.Error("templates init failed", "error", err)
 		os.Exit(1)

@@ -20,7 +20,7 @@ func main() {
 	ctx := context.Background()
 	// Provider secrets are not required: a provider without its secret answers 503 on its own
 	// route, so a Meta-only business runs without Twilio settings.
-	cfg, awsCfg, err := boot.Setup(ctx, "INBOUND_QUEUE_URL", "PUBLIC_BASE_URL")
+	cfg, awsCfg, err := boot.Setup(ctx, "webhook")
 	if err != nil {
 		slog.Error("webhook init failed", "error", err)
 		os.Exit(1)

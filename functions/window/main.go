@@ -22,7 +22,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME")
+	cfg, awsCfg, err := boot.Setup(ctx, "window")
 	if err != nil {
 		slog.Error("window init failed", "error", err)
 		os.Exit(1)

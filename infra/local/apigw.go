@@ -17,13 +17,15 @@ import (
 	"unicode/utf8"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/buzon/buzon/shared/deploy"
 )
 
 // ErrBadResponse reports a function response API Gateway could not turn into an HTTP
 // response (it answers 500).
 var ErrBadResponse = errors.New("local: malformed Lambda response")
 
-// route is one route of the HTTP API as infra/stack.go declares it.
+// route is one route of the HTTP API as shared/deploy declares it, matched to a request.
 type route struct {
 	Key        string // the routeKey: "POST /webhooks/meta", "ANY /v1/{proxy+}"
 	Function   string
@@ -31,18 +33,25 @@ type route struct {
 	PathParams map[string]string
 }
 
-// matchRoute finds the route of a request; ok is false when none matches (API Gateway
-// answers 404).
+// matchRoute finds the declared route of a request; ok is false when none matches (API
+// Gateway answers 404). A route's last segment {name+} is greedy and needs at least one
+// character.
 func matchRoute(method, path string) (r route, ok bool) {
-	switch {
-	case path == "/webhooks/meta" && (method == http.MethodGet || method == http.MethodPost):
-		return route{Key: method + " /webhooks/meta", Function: "webhook"}, true
-	case path == "/webhooks/twilio" && method == http.MethodPost:
-		return route{Key: "POST /webhooks/twilio", Function: "webhook"}, true
-	case strings.HasPrefix(path, "/v1/") && len(path) > len("/v1/"):
-		// {proxy+} is greedy and needs at least one character.
-		return route{Key: "ANY /v1/{proxy+}", Function: "api", Auth: true,
-			PathParams: map[string]string{"proxy": strings.TrimPrefix(path, "/v1/")}}, true
+	for _, f := range deploy.Buzon.Functions {
+		for _, dr := range f.Routes {
+			if dr.Method != "ANY" && dr.Method != method {
+				continue
+			}
+			rt := route{Key: dr.Key(), Function: f.Name, Auth: dr.Auth}
+			prefix, last, _ := strings.Cut(dr.Path, "{")
+			switch {
+			case last == "" && path == dr.Path:
+				return rt, true
+			case strings.HasSuffix(last, "+}") && strings.HasPrefix(path, prefix) && len(path) > len(prefix):
+				rt.PathParams = map[string]string{strings.TrimSuffix(last, "+}"): strings.TrimPrefix(path, prefix)}
+				return rt, true
+			}
+		}
 	}
 	return route{}, false
 }

@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/buzon/buzon/shared/deploy"
 )
 
 // Names and AWS identity the local stack reports in events and ARNs; scripts/emulators.sh
@@ -17,25 +20,31 @@ const (
 	tableName = "buzon"
 )
 
-// functionSpec is how one function runs. Memory and timeout mirror infra/stack.go; pool is
-// how many processes serve it at once (its local concurrency).
+// functionSpec is how one function runs locally, from its declaration in shared/deploy.
 type functionSpec struct {
 	Name     string
 	MemoryMB int
 	Timeout  time.Duration
-	Pool     int
+	Pool     int      // processes serving it at once (its local concurrency)
+	Settings []string // the variables of Buzón's configuration it reads, by name
 }
 
-// functionSpecs lists Buzón's functions as infra/stack.go deploys them.
-func functionSpecs() []functionSpec {
-	return []functionSpec{
-		{Name: "webhook", MemoryMB: 256, Timeout: 10 * time.Second, Pool: 4},
-		{Name: "assign", MemoryMB: 512, Timeout: 30 * time.Second, Pool: 2},
-		{Name: "api", MemoryMB: 512, Timeout: 29 * time.Second, Pool: 4},
-		{Name: "send", MemoryMB: 256, Timeout: 30 * time.Second, Pool: 2},
-		{Name: "templates", MemoryMB: 256, Timeout: 5 * time.Minute, Pool: 1},
-		{Name: "window", MemoryMB: 256, Timeout: 50 * time.Second, Pool: 1},
+// functionSpecs lists Buzón's functions as shared/deploy declares them. Locally a function
+// gets the provider secrets it declares as variables of their own, where AWS gives it
+// SECRETS_ARN.
+func functionSpecs(d deploy.Deployment) []functionSpec {
+	var out []functionSpec
+	for _, f := range d.Functions {
+		spec := functionSpec{Name: f.Name, MemoryMB: f.MemoryMB, Timeout: f.Timeout, Pool: f.Pool}
+		for _, s := range f.Env() {
+			if s.Name != deploy.SecretsSetting {
+				spec.Settings = append(spec.Settings, s.Name)
+			}
+		}
+		spec.Settings = append(spec.Settings, f.Secrets...)
+		out = append(out, spec)
 	}
+	return out
 }
 
 // functionARN is the ARN a function is invoked under.
@@ -43,17 +52,41 @@ func functionARN(name string) string {
 	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, accountID, name)
 }
 
-// functionEnv is the environment every function gets: Lambda's own variables, the AWS
-// endpoints of the emulators, and Buzón's configuration. Nothing is inherited from the
-// runner's environment, as in Lambda.
-func functionEnv(s settings, spec functionSpec, inbound, outbound fifoQueue) []string {
-	return []string{
+// localValues are the values the local stack gives Buzón's settings: its resources, the
+// provider sandbox in place of the providers, and the provider secrets of the runner's
+// settings. A setting without a value here keeps its default in shared/config.
+func localValues(s settings, res stackResources) map[string]string {
+	v := map[string]string{
+		deploy.TableSetting: tableName,
+		"PUBLIC_BASE_URL":   s.PublicBaseURL,
+		"META_APP_SECRET":   s.MetaAppSecret,
+		"META_VERIFY_TOKEN": s.MetaVerifyToken,
+		"META_ACCESS_TOKEN": s.MetaAccessToken,
+		"TWILIO_AUTH_TOKEN": s.TwilioAuthToken,
+		"META_GRAPH_URL":    s.sandboxURL(),
+		"TWILIO_API_URL":    s.sandboxURL(),
+	}
+	for name, q := range res.Queues {
+		v[deploy.QueueSetting(name)] = q.URL
+		v[deploy.QueueSetting(name+"-dlq")] = q.DLQURL
+	}
+	return v
+}
+
+// functionEnv is the environment of one function: Lambda's own variables, the AWS endpoints
+// of the emulators, and exactly the settings the function declares that have a local value.
+// Nothing is inherited from the runner's environment, as in Lambda.
+func functionEnv(s settings, spec functionSpec, values map[string]string) []string {
+	env := []string{
 		// Lambda's reserved variables (the runtime API address is added per process).
 		"AWS_LAMBDA_FUNCTION_NAME=" + spec.Name,
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", spec.MemoryMB),
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + spec.Name,
 		"AWS_LAMBDA_LOG_FORMAT=JSON", // infra sets the JSON log format on every function
+		// Lambda sets it from the function's application log level (infra/stack.go);
+		// the function's logger reads it.
+		"AWS_LAMBDA_LOG_LEVEL=" + strings.ToUpper(s.LogLevel),
 		"AWS_REGION=" + region,
 		"AWS_DEFAULT_REGION=" + region,
 		"PATH=/usr/local/bin:/usr/bin:/bin",
@@ -66,34 +99,34 @@ func functionEnv(s settings, spec functionSpec, inbound, outbound fifoQueue) []s
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.dynamoDBURL(),
 		"AWS_ENDPOINT_URL_SQS=" + s.sqsURL(),
 		"AWS_ENDPOINT_URL_S3=" + s.s3URL(),
-		// Buzón's configuration (shared/config).
-		"TABLE_NAME=" + tableName,
-		"INBOUND_QUEUE_URL=" + inbound.URL,
-		"OUTBOUND_QUEUE_URL=" + outbound.URL,
-		"INBOUND_DLQ_URL=" + inbound.DLQURL,
-		"OUTBOUND_DLQ_URL=" + outbound.DLQURL,
-		"PUBLIC_BASE_URL=" + s.PublicBaseURL,
-		"META_APP_SECRET=" + s.MetaAppSecret,
-		"META_VERIFY_TOKEN=" + s.MetaVerifyToken,
-		"META_ACCESS_TOKEN=" + s.MetaAccessToken,
-		"TWILIO_AUTH_TOKEN=" + s.TwilioAuthToken,
-		"META_GRAPH_URL=" + s.sandboxURL(),
-		"TWILIO_API_URL=" + s.sandboxURL(),
-		"LOG_LEVEL=" + s.LogLevel,
 	}
+	for _, name := range spec.Settings {
+		if v, ok := values[name]; ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
 }
 
-// startFunctions starts the pool of every function whose source directory exists, running
-// the bootstrap the Makefile built into binDir/<name>/bootstrap. A function not written yet
-// is skipped. On error it returns the pools it did start, for the caller to stop.
+// startFunctions starts the pool of every declared function, running the bootstrap the
+// Makefile built into binDir/<name>/bootstrap. A required setting without a local value is an
+// error here, before any process starts, not a function that fails its init. On error it
+// returns the pools it did start, for the caller to stop.
 func startFunctions(ctx context.Context, s settings, res stackResources, logs *logSink, log *slog.Logger) (map[string]*Function, error) {
-	fns := map[string]*Function{}
-	for _, spec := range functionSpecs() {
-		spec.Pool *= max(s.PoolScale, 1)
-		if _, err := os.Stat(filepath.Join("functions", spec.Name)); err != nil {
-			log.Info("function skipped: functions/"+spec.Name+" does not exist", "function", spec.Name)
-			continue
+	values := localValues(s, res)
+	for _, f := range deploy.Buzon.Functions {
+		for _, name := range f.Required() {
+			if _, ok := values[name]; !ok {
+				return nil, fmt.Errorf("function %s requires %s, which the local stack does not provide", f.Name, name)
+			}
 		}
+		if f.Stream || len(f.WebSocket) > 0 {
+			return nil, fmt.Errorf("function %s: the local stack has no table stream or WebSocket API yet", f.Name)
+		}
+	}
+	fns := map[string]*Function{}
+	for _, spec := range functionSpecs(deploy.Buzon) {
+		spec.Pool *= max(s.PoolScale, 1)
 		bin, err := filepath.Abs(filepath.Join(s.BinDir, spec.Name, "bootstrap"))
 		if err != nil {
 			return fns, err
@@ -101,7 +134,7 @@ func startFunctions(ctx context.Context, s settings, res stackResources, logs *l
 		if _, err := os.Stat(bin); err != nil {
 			return fns, fmt.Errorf("function %s: %w (run make build)", spec.Name, err)
 		}
-		f := newFunction(spec, bin, functionEnv(s, spec, res.Inbound, res.Outbound), logs, log)
+		f := newFunction(spec, bin, functionEnv(s, spec, values), logs, log)
 		f.Start(ctx)
 		fns[spec.Name] = f
 	}

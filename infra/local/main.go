@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/buzon/buzon/shared/deploy"
 )
 
 func main() {
@@ -92,29 +94,26 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 			}
 		})
 	}
-	for _, c := range []struct {
-		queue    fifoQueue
-		function string
-	}{{res.Inbound, "assign"}, {res.Outbound, "send"}} {
-		f := fns[c.function]
+	for _, decl := range deploy.Buzon.Functions {
+		f := fns[decl.Name]
 		if f == nil {
 			continue
 		}
-		for range f.spec.Pool {
-			p := &poller{sqs: clients.sqs, queueURL: c.queue.URL, queueARN: c.queue.ARN, function: c.function, invoke: f.Invoke, log: log}
-			workers.Go(func() { p.run(ctx) })
+		if decl.Consumes != "" {
+			q := res.Queues[decl.Consumes]
+			for range f.spec.Pool {
+				p := &poller{sqs: clients.sqs, queueURL: q.URL, queueARN: q.ARN, function: decl.Name, invoke: f.Invoke, log: log}
+				workers.Go(func() { p.run(ctx) })
+			}
 		}
-	}
-	for _, sc := range []schedule{
-		{rule: "WindowSchedule", function: "window", every: s.Tick},
-		{rule: "TemplatesSchedule", function: "templates", every: s.TemplatesTick, atStart: true},
-	} {
-		f := fns[sc.function]
-		if f == nil {
-			continue
+		if decl.Schedule != nil {
+			sc := schedule{rule: deploy.Title(decl.Name) + "Schedule", function: decl.Name, every: decl.Schedule.Every, atStart: decl.Schedule.AtStart,
+				invoke: f.Invoke, timeout: f.spec.Timeout + 10*time.Second, log: log}
+			if every, ok := s.ticks()[decl.Name]; ok {
+				sc.every = every
+			}
+			workers.Go(func() { sc.run(ctx) })
 		}
-		sc.invoke, sc.timeout, sc.log = f.Invoke, f.spec.Timeout+10*time.Second, log
-		workers.Go(func() { sc.run(ctx) })
 	}
 
 	// Let every process initialize before saying ready, so the first requests meet no cold

@@ -14,19 +14,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/buzon/buzon/shared/consume"
+	"github.com/buzon/buzon/shared/deploy"
 	"github.com/buzon/buzon/shared/seed"
 	"github.com/buzon/buzon/shared/store"
 )
 
-// Queue settings of the local stack. The deployed queues hide a message for consume.Visibility
-// (180 s, six times the consumer's timeout); locally a batch lost to a crash comes back sooner.
-// A failed record comes back after its backoff either way (shared/consume). The receive
-// count before the dead-letter queue is the deployed one.
-const (
-	visibilityTimeout = 30 * time.Second
-	maxReceiveCount   = consume.MaxReceives
-)
+// visibilityTimeout of the local queues. The deployed queues hide a message for their declared
+// visibility (shared/deploy: 180 s, six times the consumer's timeout); locally a batch lost to
+// a crash comes back sooner. A failed record comes back after its backoff either way
+// (shared/consume). The receive count before the dead-letter queue is the declared one.
+const visibilityTimeout = 30 * time.Second
 
 // awsClients are clients of the emulators, built from the settings rather than the
 // environment so the runner works whatever AWS_* the shell has.
@@ -56,7 +53,7 @@ type fifoQueue struct {
 	DLQURL, DLQARN string
 }
 
-// queueSpec is how the stack's FIFO queues are configured (infra/stack.go newFIFOQueue).
+// queueSpec is how the stack's FIFO queues are configured (infra/stack.go newQueue).
 type queueSpec struct {
 	Name              string // without .fifo; the DLQ is Name-dlq.fifo
 	VisibilityTimeout time.Duration
@@ -136,8 +133,8 @@ func ensureQueue(ctx context.Context, c *sqs.Client, name string, attrs map[stri
 
 // stackResources are what the functions are configured with.
 type stackResources struct {
-	Inbound, Outbound fifoQueue
-	Store             *store.Store
+	Queues map[string]fifoQueue // by declared name
+	Store  *store.Store
 }
 
 // provision creates the table and the queues the way the stack does, and loads the seed file
@@ -147,12 +144,16 @@ func provision(ctx context.Context, c awsClients, seedFile string, now time.Time
 	if err := store.CreateTable(ctx, c.dynamo, tableName); err != nil {
 		return r, err
 	}
-	var err error
-	if r.Inbound, err = createFIFOQueue(ctx, c.sqs, queueSpec{Name: "inbound", VisibilityTimeout: visibilityTimeout, MaxReceiveCount: maxReceiveCount}); err != nil {
-		return r, err
-	}
-	if r.Outbound, err = createFIFOQueue(ctx, c.sqs, queueSpec{Name: "outbound", VisibilityTimeout: visibilityTimeout, MaxReceiveCount: maxReceiveCount}); err != nil {
-		return r, err
+	r.Queues = map[string]fifoQueue{}
+	for _, q := range deploy.Buzon.Queues {
+		if !q.FIFO {
+			return r, fmt.Errorf("queue %s: the local stack makes FIFO queues only", q.Name)
+		}
+		fq, err := createFIFOQueue(ctx, c.sqs, queueSpec{Name: q.Name, VisibilityTimeout: min(q.Visibility, visibilityTimeout), MaxReceiveCount: q.MaxReceives})
+		if err != nil {
+			return r, err
+		}
+		r.Queues[q.Name] = fq
 	}
 	r.Store = store.New(c.dynamo, tableName, nil)
 	f, err := seed.Read(seedFile)

@@ -9,6 +9,10 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/buzon/buzon/shared/deploy"
 )
 
 // TestProvisionAndSignIn provisions the stack's resources on the emulators twice (a reused
@@ -25,8 +29,11 @@ func TestProvisionAndSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("provision again: %v", err)
 	}
-	if again.Inbound != res.Inbound || again.Outbound != res.Outbound {
-		t.Errorf("provision again: queues %+v %+v, want %+v %+v", again.Inbound, again.Outbound, res.Inbound, res.Outbound)
+	if diff := cmp.Diff(res.Queues, again.Queues); diff != "" {
+		t.Errorf("provision again: queues (-first +again):\n%s", diff)
+	}
+	if len(res.Queues) != len(deploy.Buzon.Queues) {
+		t.Errorf("provisioned %d queues, the declaration has %d", len(res.Queues), len(deploy.Buzon.Queues))
 	}
 
 	tk := newTokens([]byte("k"), time.Now)

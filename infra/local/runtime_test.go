@@ -18,6 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/buzon/buzon/shared/deploy"
+
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
 )
@@ -51,7 +53,14 @@ func startEcho(t *testing.T, bin string, spec functionSpec, extraEnv ...string) 
 	t.Helper()
 	out := &testLog{t: t}
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	env := append(functionEnv(settings{LogLevel: "debug"}, spec, fifoQueue{URL: "http://in"}, fifoQueue{URL: "http://out"}), extraEnv...)
+	for _, d := range functionSpecs(deploy.Buzon) {
+		if d.Name == spec.Name {
+			spec.Settings = d.Settings
+		}
+	}
+	s := settings{LogLevel: "debug"}
+	values := localValues(s, stackResources{Queues: map[string]fifoQueue{"inbound": {URL: "http://in"}, "outbound": {URL: "http://out"}}})
+	env := append(functionEnv(s, spec, values), extraEnv...)
 	f := newFunction(spec, bin, env, newLogSink(out), log)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.Start(ctx)

@@ -99,6 +99,12 @@ func (s settings) logLevel() slog.Level {
 	return lvl
 }
 
+// ticks are the runner's schedule rates by function, in place of the declared ones: a
+// minute's window check and an hourly template sync are too slow to watch.
+func (s settings) ticks() map[string]time.Duration {
+	return map[string]time.Duration{"window": s.Tick, "templates": s.TemplatesTick}
+}
+
 func (s settings) dynamoDBURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.DynamoDBPort) }
 func (s settings) sqsURL() string      { return fmt.Sprintf("http://127.0.0.1:%d", s.SQSPort) }
 func (s settings) s3URL() string       { return fmt.Sprintf("http://127.0.0.1:%d", s.S3Port) }

@@ -8,24 +8,36 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/buzon/buzon/shared/config"
+	"github.com/buzon/buzon/shared/deploy"
 )
 
-// Setup configures the default logger and returns the configuration and the AWS configuration.
-// required names the settings the function cannot run without.
-func Setup(ctx context.Context, required ...string) (config.Config, aws.Config, error) {
+// Setup configures the default logger and returns the configuration and the AWS configuration
+// of the function named name in shared/deploy: it fails when a setting the declaration marks
+// required is empty, and reads from the provider secret only the keys the function declares.
+//
+// The logger is Lambda's: JSON, at the level of AWS_LAMBDA_LOG_LEVEL, which Lambda sets from
+// the function's application log level (infra/stack.go) and the local runner from LOG_LEVEL.
+func Setup(ctx context.Context, name string) (config.Config, aws.Config, error) {
 	slog.SetDefault(lambdacontext.NewLogger())
+	fn, ok := deploy.Buzon.Function(name)
+	if !ok {
+		return config.Config{}, aws.Config{}, fmt.Errorf("boot: %q is not a function of shared/deploy", name)
+	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return config.Config{}, aws.Config{}, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(Retryer))
 	if err != nil {
 		return config.Config{}, aws.Config{}, fmt.Errorf("aws config: %w", err)
 	}
@@ -36,12 +48,34 @@ func Setup(ctx context.Context, required ...string) (config.Config, aws.Config, 
 			return "", err
 		}
 		return aws.ToString(out.SecretString), nil
-	})
+	}, fn.Secrets...)
 	if err != nil {
 		return config.Config{}, aws.Config{}, err
 	}
-	if err := cfg.Require(required...); err != nil {
+	if err := cfg.Require(fn.Required()...); err != nil {
 		return config.Config{}, aws.Config{}, err
 	}
 	return cfg, awsCfg, nil
+}
+
+// Retry bounds of every AWS call: the worst case of backoffs (at most 1+2+3+3 s with full
+// jitter) stays well inside the shortest function timeout that makes AWS calls (10 s).
+const (
+	retryMaxAttempts = 5
+	retryMaxBackoff  = 3 * time.Second
+)
+
+// Retryer is the SDK's standard retryer without its client-side retry quota. The quota is a
+// token bucket that each retry drains (5 of 500 tokens) and only successes refill: under
+// sustained throttling, which DynamoDB and SQS answer with retryable errors, it is empty after
+// a hundred retries and every later call of the process fails at once with "retry quota
+// exceeded" instead of backing off, which turns a slow table into failed batches. Attempts and
+// backoff stay bounded, so a call still ends within its Lambda's timeout; a longer outage is
+// the consumer's to ride out (redelivery with backoff, then the DLQ).
+func Retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = retryMaxAttempts
+		o.MaxBackoff = retryMaxBackoff
+		o.RateLimiter = ratelimit.None
+	})
 }

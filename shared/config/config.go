@@ -16,33 +16,34 @@ import (
 // ErrMissing reports a required setting that is not set.
 var ErrMissing = errors.New("config: required setting missing")
 
-// Config is every setting a Buzón function reads. Not every function needs every field;
-// each function checks the ones it uses with Require.
+// Config is every setting a Buzón function reads, each field tagged with its variable. Not
+// every function needs every field: shared/deploy declares which settings each function reads
+// (its tests hold the declaration to the fields each function's code uses), and the log level
+// is Lambda's own AWS_LAMBDA_LOG_LEVEL, which the logger reads.
 type Config struct {
-	TableName        string
-	InboundQueueURL  string
-	OutboundQueueURL string
-	InboundDLQURL    string // poison events go here at once, with the reason
-	OutboundDLQURL   string
-	MediaBucket      string
-	PublicBaseURL    string // the webhook's public base URL, for Twilio signatures
-	LogLevel         string
+	TableName        string `env:"TABLE_NAME"`
+	InboundQueueURL  string `env:"INBOUND_QUEUE_URL"`
+	OutboundQueueURL string `env:"OUTBOUND_QUEUE_URL"`
+	InboundDLQURL    string `env:"INBOUND_DLQ_URL"` // poison events go here at once, with the reason
+	OutboundDLQURL   string `env:"OUTBOUND_DLQ_URL"`
+	MediaBucket      string `env:"MEDIA_BUCKET"`
+	PublicBaseURL    string `env:"PUBLIC_BASE_URL"` // the webhook's public base URL, for Twilio signatures
 
 	// Provider secrets. In AWS they come from the Secrets Manager secret SECRETS_ARN
 	// (a JSON object with these names as keys); locally from the environment.
-	SecretsARN      string
-	MetaAppSecrets  []string // META_APP_SECRET, comma-separated for several Meta apps
-	MetaVerifyToken string
-	MetaAccessToken string
-	TwilioAuthToken string
+	SecretsARN      string   `env:"SECRETS_ARN"`
+	MetaAppSecrets  []string `env:"META_APP_SECRET"` // comma-separated for several Meta apps
+	MetaVerifyToken string   `env:"META_VERIFY_TOKEN"`
+	MetaAccessToken string   `env:"META_ACCESS_TOKEN"`
+	TwilioAuthToken string   `env:"TWILIO_AUTH_TOKEN"`
 
-	MetaGraphURL   string // base URL of the Graph API (the sandbox locally)
-	MetaAPIVersion string
-	TwilioAPIURL   string // base URL of Twilio's REST API (the sandbox locally)
+	MetaGraphURL   string `env:"META_GRAPH_URL"` // base URL of the Graph API (the sandbox locally)
+	MetaAPIVersion string `env:"META_API_VERSION"`
+	TwilioAPIURL   string `env:"TWILIO_API_URL"` // base URL of Twilio's REST API (the sandbox locally)
 
-	MaxWebhookBytes int           // largest accepted webhook body
-	LineRateLimit   int           // messages per second per line (Cloud API default 80)
-	WindowWarnLead  time.Duration // warn the assignee this long before the window closes
+	MaxWebhookBytes int           `env:"MAX_WEBHOOK_BYTES"` // largest accepted webhook body
+	LineRateLimit   int           `env:"LINE_RATE_LIMIT"`   // messages per second per line (Cloud API default 80)
+	WindowWarnLead  time.Duration `env:"WINDOW_WARN_LEAD"`  // warn the assignee this long before the window closes
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -58,7 +59,6 @@ func Load(getenv func(string) string) (Config, error) {
 		OutboundDLQURL:   getenv("OUTBOUND_DLQ_URL"),
 		MediaBucket:      getenv("MEDIA_BUCKET"),
 		PublicBaseURL:    strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
-		LogLevel:         or(getenv("LOG_LEVEL"), "info"),
 		SecretsARN:       getenv("SECRETS_ARN"),
 		MetaVerifyToken:  getenv("META_VERIFY_TOKEN"),
 		MetaAccessToken:  getenv("META_ACCESS_TOKEN"),
@@ -85,10 +85,11 @@ func Load(getenv func(string) string) (Config, error) {
 // SecretFetcher returns the string value of a secret (Secrets Manager in AWS).
 type SecretFetcher func(ctx context.Context, arn string) (string, error)
 
-// LoadSecrets fills the provider secrets from SECRETS_ARN when it is set. Values already set
-// in the environment win, so a local run needs no secret store.
-func (c *Config) LoadSecrets(ctx context.Context, fetch SecretFetcher) error {
-	if c.SecretsARN == "" {
+// LoadSecrets fills the provider secrets named by keys (META_APP_SECRET, ...) from SECRETS_ARN
+// when it is set; the secret's other keys are left alone. Values already set in the
+// environment win, so a local run needs no secret store.
+func (c *Config) LoadSecrets(ctx context.Context, fetch SecretFetcher, keys ...string) error {
+	if c.SecretsARN == "" || len(keys) == 0 {
 		return nil
 	}
 	raw, err := fetch(ctx, c.SecretsARN)
@@ -99,12 +100,22 @@ func (c *Config) LoadSecrets(ctx context.Context, fetch SecretFetcher) error {
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return fmt.Errorf("config: secret is not a JSON object of strings: %w", err)
 	}
-	if len(c.MetaAppSecrets) == 0 {
-		c.MetaAppSecrets = splitList(s["META_APP_SECRET"])
+	for _, k := range keys {
+		switch k {
+		case "META_APP_SECRET":
+			if len(c.MetaAppSecrets) == 0 {
+				c.MetaAppSecrets = splitList(s[k])
+			}
+		case "META_VERIFY_TOKEN":
+			c.MetaVerifyToken = or(c.MetaVerifyToken, s[k])
+		case "META_ACCESS_TOKEN":
+			c.MetaAccessToken = or(c.MetaAccessToken, s[k])
+		case "TWILIO_AUTH_TOKEN":
+			c.TwilioAuthToken = or(c.TwilioAuthToken, s[k])
+		default:
+			return fmt.Errorf("config: %s is not a provider secret", k)
+		}
 	}
-	c.MetaVerifyToken = or(c.MetaVerifyToken, s["META_VERIFY_TOKEN"])
-	c.MetaAccessToken = or(c.MetaAccessToken, s["META_ACCESS_TOKEN"])
-	c.TwilioAuthToken = or(c.TwilioAuthToken, s["TWILIO_AUTH_TOKEN"])
 	return nil
 }
 

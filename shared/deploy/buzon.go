@@ -1,0 +1,114 @@
+package deploy
+
+import (
+	"time"
+
+	"github.com/buzon/buzon/shared/consume"
+)
+
+// consumerTimeout bounds one batch of a queue consumer: consume.Visibility is six times it.
+const consumerTimeout = 30 * time.Second
+
+// Buzon is the deployment: the one place that says which functions exist and what each reads,
+// touches and is invoked by.
+var Buzon = Deployment{
+	Queues: []Queue{
+		// Provider events, one message group per conversation, from the webhook to assign.
+		// Visibility and receives are the consumer runner's outage sizing (shared/consume).
+		{Name: "inbound", FIFO: true, Visibility: consume.Visibility, MaxReceives: consume.MaxReceives},
+		// Messages to send, one group per conversation, from the API and auto-replies to send.
+		{Name: "outbound", FIFO: true, Visibility: consume.Visibility, MaxReceives: consume.MaxReceives},
+	},
+	Functions: []Function{
+		{
+			Name:        "webhook",
+			Description: "Verifies provider webhooks and enqueues them on the inbound queue",
+			MemoryMB:    256,
+			Timeout:     10 * time.Second,
+			Pool:        4,
+			Routes: []Route{
+				{Method: "GET", Path: "/webhooks/meta"}, // the subscription handshake
+				{Method: "POST", Path: "/webhooks/meta"},
+				{Method: "POST", Path: "/webhooks/twilio"},
+			},
+			SendsTo: []string{"inbound"},
+			// X-Hub-Signature-256, the verify token and X-Twilio-Signature.
+			Secrets: []string{"META_APP_SECRET", "META_VERIFY_TOKEN", "TWILIO_AUTH_TOKEN"},
+			Settings: []Setting{
+				{Name: "PUBLIC_BASE_URL", Required: true}, // the URL Twilio signs
+				{Name: "MAX_WEBHOOK_BYTES"},
+			},
+		},
+		{
+			Name:        "assign",
+			Description: "Records inbound messages and statuses, routes and assigns conversations",
+			MemoryMB:    512,
+			Timeout:     consumerTimeout,
+			Pool:        2,
+			Consumes:    "inbound",
+			Table:       ReadWrite,
+			// A poison event goes to the DLQ at once, with its reason; auto-replies go out
+			// through the outbound queue as agents' messages do.
+			SendsTo: []string{"inbound-dlq", "outbound"},
+			// A failed record's visibility is changed on its queue: the retry's backoff (the
+			// consumer's own grant covers sqs:ChangeMessageVisibility).
+			Settings: []Setting{{Name: "INBOUND_QUEUE_URL", Required: true}},
+		},
+		{
+			Name:        "api",
+			Description: "The agent API",
+			MemoryMB:    512,
+			// API Gateway gives up on an integration after 30 seconds.
+			Timeout: 29 * time.Second,
+			Pool:    4,
+			Routes:  []Route{{Method: "ANY", Path: "/v1/{proxy+}", Auth: true}},
+			Table:   ReadWrite,
+			SendsTo: []string{"outbound"},
+			// An admin's "sync now" lists the templates with the Meta access token.
+			Secrets:  []string{"META_ACCESS_TOKEN"},
+			Settings: []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}},
+		},
+		{
+			Name:        "send",
+			Description: "Sends outbound messages through the provider",
+			MemoryMB:    256,
+			Timeout:     consumerTimeout,
+			Pool:        2,
+			Consumes:    "outbound",
+			Table:       ReadWrite,
+			SendsTo:     []string{"outbound-dlq"}, // poison messages, with their reason
+			Secrets:     []string{"META_ACCESS_TOKEN", "TWILIO_AUTH_TOKEN"},
+			Settings: []Setting{
+				// Backing off on a provider's rate limit postpones one message, not the batch
+				// (the consumer's own grant covers sqs:ChangeMessageVisibility).
+				{Name: "OUTBOUND_QUEUE_URL", Required: true},
+				{Name: "PUBLIC_BASE_URL"}, // Twilio's status callback URL
+				{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "TWILIO_API_URL"},
+				{Name: "LINE_RATE_LIMIT"},
+			},
+		},
+		{
+			Name:        "templates",
+			Description: "Syncs message templates from the providers",
+			MemoryMB:    256,
+			Timeout:     5 * time.Minute,
+			Pool:        1,
+			Schedule:    &Schedule{Every: 6 * time.Hour, AtStart: true},
+			Table:       ReadWrite,
+			Secrets:     []string{"META_ACCESS_TOKEN"},
+			Settings:    []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}},
+		},
+		{
+			Name:        "window",
+			Description: "Warns before and marks the close of 24-hour customer service windows",
+			MemoryMB:    256,
+			// Ends before the next tick starts.
+			Timeout:  50 * time.Second,
+			NoRetry:  true,
+			Pool:     1,
+			Schedule: &Schedule{Every: time.Minute},
+			Table:    ReadWrite,
+			Settings: []Setting{{Name: "WINDOW_WARN_LEAD"}},
+		},
+	},
+}
