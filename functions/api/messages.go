@@ -13,7 +13,7 @@ import (
 	"github.com/buzon/buzon/shared/workflow"
 )
 
-// Limits of outbound messages [WHATSAPP.md §3].
+// Limits of outbound messages [docs/protocol.md#sending].
 const (
 	maxText     = 4096
 	maxCaption  = 1024

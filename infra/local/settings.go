@@ -30,7 +30,8 @@ type settings struct {
 	JWTKey        []byte // LOCAL_JWT_KEY, or random per run
 	Tick          time.Duration
 	TemplatesTick time.Duration
-	LogLevel      string // LOG_LEVEL, for the functions and the runner
+	LogLevel      string // LOG_LEVEL: the functions' (as AWS_LAMBDA_LOG_LEVEL) and by default the runner's
+	LocalLogLevel string // LOCAL_LOG_LEVEL: the runner's own, when it should differ
 	PoolScale     int    // LOCAL_POOL_SCALE: multiplies every function's pool (load runs); Lambda scales out, the runner does not
 
 	// Forwarded to the functions.
@@ -75,9 +76,12 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s.PoolScale = scale
 	s.BinDir = or(getenv("LOCAL_BIN_DIR"), ".cache/bin")
 	s.LogLevel = or(getenv("LOG_LEVEL"), "info")
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(s.LogLevel)); err != nil {
-		errs = append(errs, fmt.Errorf("%w: LOG_LEVEL: %v", errSettings, err))
+	s.LocalLogLevel = or(getenv("LOCAL_LOG_LEVEL"), s.LogLevel)
+	for name, v := range map[string]string{"LOG_LEVEL": s.LogLevel, "LOCAL_LOG_LEVEL": s.LocalLogLevel} {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %s: %v", errSettings, name, err))
+		}
 	}
 	if k := getenv("LOCAL_JWT_KEY"); k != "" {
 		s.JWTKey = []byte(k)
@@ -92,10 +96,11 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	return s, errors.Join(errs...)
 }
 
-// logLevel is LOG_LEVEL as a slog level; loadSettings has checked it.
+// logLevel is the runner's own level (LOCAL_LOG_LEVEL, else LOG_LEVEL) as a slog level;
+// loadSettings has checked it.
 func (s settings) logLevel() slog.Level {
 	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(s.LogLevel))
+	_ = lvl.UnmarshalText([]byte(s.LocalLogLevel))
 	return lvl
 }
 

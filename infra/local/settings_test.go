@@ -37,7 +37,7 @@ func TestLoadSettings(t *testing.T) {
 		t.Errorf("PublicBaseURL = %s, want the gateway's", s.PublicBaseURL)
 	}
 
-	for _, bad := range []map[string]string{{"PORT": "x"}, {"SQS_PORT": "70000"}, {"TICK_SECONDS": "0"}, {"LOG_LEVEL": "loud"}} {
+	for _, bad := range []map[string]string{{"PORT": "x"}, {"SQS_PORT": "70000"}, {"TICK_SECONDS": "0"}, {"LOG_LEVEL": "loud"}, {"LOCAL_LOG_LEVEL": "loud"}} {
 		if _, err := loadSettings(env(bad)); !errors.Is(err, errSettings) {
 			t.Errorf("loadSettings(%v) error = %v, want errSettings", bad, err)
 		}

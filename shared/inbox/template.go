@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Template statuses, as the Cloud API names them [WHATSAPP.md §1.4, §3.3]. Only an approved
+// Template statuses, as the Cloud API names them [docs/protocol.md#templates]. Only an approved
 // template can be sent.
 const (
 	TemplateApproved        = "APPROVED"
@@ -162,7 +162,7 @@ func (t *Template) Check(ref *TemplateRef) error {
 		return fmt.Errorf("%w: %s takes %s; got %s", ErrTemplateVariables, t.Name, listVars(want), listVars(got))
 	}
 	for _, k := range got {
-		// The Cloud API refuses such parameters (132018) [WHATSAPP.md §3.1].
+		// The Cloud API refuses such parameters (132018) [docs/protocol.md#sending].
 		if v := ref.Variables[k]; strings.ContainsAny(v, "\n\t") || strings.Contains(v, "     ") {
 			return fmt.Errorf("%w: {{%s}} has a line break, a tab or more than 4 spaces in a row", ErrTemplateVariables, k)
 		}

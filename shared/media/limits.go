@@ -35,7 +35,7 @@ type Limit struct {
 	MaxBytes int64
 }
 
-// The Cloud API's supported media (WHATSAPP.md §8, Meta's "Supported media types").
+// The Cloud API's supported media ([docs/protocol.md#media], Meta's "Supported media types").
 var metaLimits = []Limit{
 	{Audio, []string{"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}, 16 * MB},
 	{Document, []string{"text/plain", "application/pdf",

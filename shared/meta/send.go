@@ -144,7 +144,7 @@ func sendError(e provider.SendError) *provider.SendError {
 }
 
 // retryCodes are errors that a later attempt can get past; permanentCodes never will,
-// whatever the HTTP status says [WHATSAPP.md §3.1].
+// whatever the HTTP status says [docs/protocol.md#sending].
 var (
 	retryCodes = map[int]bool{
 		1: true, 2: true, // API unknown / service temporarily unavailable

@@ -12,7 +12,7 @@ import (
 	"github.com/buzon/buzon/shared/provider"
 )
 
-// templateFields are the template fields a list asks for [WHATSAPP.md §3.3].
+// templateFields are the template fields a list asks for [docs/protocol.md#templates].
 const templateFields = "id,name,language,status,category,components,parameter_format,rejected_reason"
 
 // templatePageSize is the page size asked for; maxTemplatePages bounds a listing (Meta caps a

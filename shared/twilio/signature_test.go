@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The published vectors of Twilio's SDK tests (WHATSAPP.md §5.4), auth token "12345".
+// The published vectors of Twilio's SDK tests (docs/protocol.md#twilio), auth token "12345".
 const (
 	vectorToken = "12345"
 	vectorURL   = "https://mycompany.com/myapp.php?foo=1&bar=2"
