@@ -2,8 +2,9 @@ package consume
 
 import "time"
 
-// How the consumed queues and the runner retry, written once: infra/stack.go and the local
-// stack configure the queues from these, and the runner backs off with them.
+// How the consumed queues and the runner retry, written once: the deployment's declaration
+// (shared/deploy) gives its queues Visibility and MaxReceives, from which infra/stack.go and
+// the local stack configure them, and the runner backs off with Backoff.
 //
 // A transient failure (the table or SQS unavailable, throttled, a provider answering 5xx)
 // comes back after Backoff(receives): 5 s, 10 s, 20 s, ... doubling up to BackoffMax. The
