@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,12 @@ type options struct {
 	chaos                                          time.Duration
 	freeze                                         time.Duration
 	out                                            string
+	// The open-loop sweep (-rates): one step per offered rate.
+	rates        []int
+	stepDuration time.Duration
+	perPost      int
+	ceilingConc  int
+	plot         string
 }
 
 func main() {
@@ -73,7 +80,27 @@ func main() {
 	flag.IntVar(&o.poolScale, "scale", 2, "LOCAL_POOL_SCALE for the stack: processes per function × this")
 	flag.DurationVar(&o.chaos, "chaos", 0, "every this often, SIGKILL the newest assign or webhook process mid-run (0: off)")
 	flag.DurationVar(&o.freeze, "freeze-dynamodb", 0, "once, a few seconds into the run, freeze DynamoDB Local (SIGSTOP) this long, then resume it")
+	rates := flag.String("rates", "", "open-loop sweep: offered rates in messages/s, comma-separated (e.g. 50,100,200,400); empty: the closed-loop run")
+	flag.DurationVar(&o.stepDuration, "step", 20*time.Second, "sweep: how long each rate is offered")
+	flag.IntVar(&o.perPost, "per-post", 2, "sweep: messages per POST")
+	flag.IntVar(&o.ceilingConc, "ceiling-conc", 16, "sweep: concurrency of the emulators' ceiling measurements")
+	flag.StringVar(&o.plot, "plot", "load-sweep.png", "sweep: where to draw latency against offered rate (.png or .svg)")
 	flag.Parse()
+	for _, r := range strings.Split(*rates, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		n, err := strconv.Atoi(r)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "load: -rates: %q is not a positive whole number\n", r)
+			os.Exit(2)
+		}
+		o.rates = append(o.rates, n)
+	}
+	run := run
+	if len(o.rates) > 0 {
+		run = runSweep
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -182,6 +209,8 @@ type plan struct {
 	byConv map[string][]string
 	t0     time.Time
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 2)) }
 
 func customer(i int) string { return fmt.Sprintf("54911%08d", 30000000+i) }
 
@@ -350,6 +379,9 @@ type stack struct {
 	dynamoPort, sqsP int
 	stop             func()
 	logPath          string
+	db               *dynamodb.Client
+	sqs              *sqs.Client
+	store            *store.Store
 }
 
 // startStack runs the local stack on free ports with its own emulators.
@@ -380,29 +412,30 @@ func startStack(ctx context.Context, scale int) (*stack, error) {
 		st.Stop()
 		fmt.Fprintln(os.Stderr, "load: stack logs in", logs.Name())
 	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	s.db = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(fmt.Sprintf("http://127.0.0.1:%d", s.dynamoPort))
+		o.DisableValidateResponseChecksum = true
+	})
+	s.sqs = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(fmt.Sprintf("http://127.0.0.1:%d", s.sqsP)) })
+	s.store = store.New(s.db, "buzon", nil)
 	return s, nil
 }
 
 // drainAndCheck waits until every message is stored (or nothing moves for a minute), then checks
 // the promises through the table and the dead-letter queues.
 func (s *stack) drainAndCheck(ctx context.Context, p *plan, res fireResult, rep *report) error {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
-		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	if err != nil {
-		return err
-	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(fmt.Sprintf("http://127.0.0.1:%d", s.dynamoPort))
-		o.DisableValidateResponseChecksum = true
-	})
-	sq := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(fmt.Sprintf("http://127.0.0.1:%d", s.sqsP)) })
-	st := store.New(db, "buzon", nil)
-
 	start := time.Now()
 	var stored map[string][]*inbox.Message
+	var err error
 	last, lastChange := -1, time.Now()
 	for {
-		stored, err = readAll(ctx, st, p)
+		stored, err = readAll(ctx, s.store, p)
 		if err != nil {
 			return err
 		}
@@ -418,7 +451,7 @@ func (s *stack) drainAndCheck(ctx context.Context, p *plan, res fireResult, rep 
 		} else if time.Since(lastChange) > time.Minute {
 			break
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(time.Second)
 	}
 	rep.DrainSeconds = time.Since(start).Seconds()
 
@@ -450,11 +483,11 @@ func (s *stack) drainAndCheck(ctx context.Context, p *plan, res fireResult, rep 
 	}
 	rep.EndToEndP50ms, rep.EndToEndP99ms = ms(pct(e2e, 0.5)), ms(pct(e2e, 0.99))
 	for _, name := range []string{"inbound-dlq.fifo", "outbound-dlq.fifo"} {
-		u, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+		u, err := s.queueURL(ctx, name)
 		if err != nil {
-			return fmt.Errorf("find %s: %w", name, err)
+			return err
 		}
-		dead, err := queue.New(sq, aws.ToString(u.QueueUrl)).Peek(ctx, 1000)
+		dead, err := queue.New(s.sqs, u).Peek(ctx, 1000)
 		if err != nil {
 			return err
 		}
@@ -463,7 +496,8 @@ func (s *stack) drainAndCheck(ctx context.Context, p *plan, res fireResult, rep 
 	return nil
 }
 
-// readAll reads every conversation's messages of the load's customers.
+// readAll reads the messages of the plan in each of its conversations (a sweep's earlier steps
+// wrote others there too).
 func readAll(ctx context.Context, st *store.Store, p *plan) (map[string][]*inbox.Message, error) {
 	out := map[string][]*inbox.Message{}
 	var mu sync.Mutex
@@ -479,6 +513,10 @@ func readAll(ctx context.Context, st *store.Store, p *plan) (map[string][]*inbox
 			conv := inbox.ConversationID(org, lineID, wa)
 			var msgs []*inbox.Message
 			cursor := ""
+			want := map[string]bool{}
+			for _, id := range p.byConv[wa] {
+				want[id] = true
+			}
 			for {
 				entries, next, err := st.Thread(ctx, conv, 100, cursor)
 				if err != nil {
@@ -486,7 +524,7 @@ func readAll(ctx context.Context, st *store.Store, p *plan) (map[string][]*inbox
 					return
 				}
 				for _, e := range entries {
-					if e.Message != nil {
+					if e.Message != nil && want[e.Message.ProviderID] {
 						msgs = append(msgs, e.Message)
 					}
 				}
