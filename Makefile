@@ -69,9 +69,15 @@ bench: tools
 	  $(GO) test -run="^$$" -bench=. -benchtime=300x -timeout 20m ./shared/store && \
 	  $(GO) test -run="^TestJobFindsExactlyTheDueOnes$$" -count=1 -v -timeout 20m ./functions/window -args -conversations=100000'
 
-# load: the load driver against the whole local stack (its own emulators and ports), then the
-# same load against a bare signature-checking endpoint; figures on stdout and in load-report.json.
-# LOAD_ARGS="-n 20000 -c 1000 -conns 32 -dups 0.1" (the defaults).
+# load: the open-loop sweep against the whole local stack (its own emulators and ports): the
+# emulators' own ceilings first (ElasticMQ send-batch → receive → delete-batch; DynamoDB Local
+# with the consumer's requests per message), then one step per offered rate (scheduled by the
+# clock, latency from the scheduled time), each drained and checked (lost, duplicated, order),
+# stopping after the first rate that is not sustainable (end-to-end p99 ≥ 2 s or a growing
+# backlog), then half the maximum sustainable rate. Figures on stdout, in load-report.json, and
+# latency against rate in load-sweep.png. LOAD_ARGS replaces the sweep's arguments; without
+# -rates the driver runs the closed-loop burst (what make faults uses).
+LOAD_ARGS ?= -rates 25,50,100,200,400,800 -step 20s -c 1000 -per-post 2
 load: tools build
 	$(GO) run ./cmd/load $(LOAD_ARGS)
 

@@ -97,8 +97,12 @@ func sqsCeiling(ctx context.Context, c *sqs.Client, conc int, d time.Duration) (
 			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: body,
 				MessageGroupId: aws.String("g" + id), MessageDeduplicationId: aws.String(id)})
 		}
-		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries}); err != nil {
+		sent, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries})
+		if err != nil {
 			return 0, err
+		}
+		if len(sent.Failed) > 0 {
+			return 0, fmt.Errorf("send batch: %d failed: %s", len(sent.Failed), aws.ToString(sent.Failed[0].Message))
 		}
 		got, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30})
 		if err != nil || len(got.Messages) == 0 {
