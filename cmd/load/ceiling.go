@@ -48,10 +48,18 @@ func measureCeilings(ctx context.Context, s *stack, conc int, d time.Duration) (
 	return c, nil
 }
 
-// run calls fn from conc goroutines until d has passed and returns how many units fn reported
-// per second. The first error stops it.
+// runFor calls fn from conc goroutines, each starting rounds until d has passed and finishing
+// the one under way, and returns how many units fn reported per second. A first pass of d/4
+// warms the emulator's JVM and is not counted. The first error stops it.
 func runFor(ctx context.Context, conc int, d time.Duration, fn func(ctx context.Context, worker, round int) (int, error)) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+	if _, err := pass(ctx, conc, d/4, fn, 1<<20); err != nil {
+		return 0, err
+	}
+	return pass(ctx, conc, d, fn, 0)
+}
+
+func pass(ctx context.Context, conc int, d time.Duration, fn func(ctx context.Context, worker, round int) (int, error), firstRound int) (float64, error) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		done     atomic.Int64
@@ -60,17 +68,16 @@ func runFor(ctx context.Context, conc int, d time.Duration, fn func(ctx context.
 		once     sync.Once
 	)
 	start := time.Now()
+	stop := start.Add(d)
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for round := 0; ctx.Err() == nil; round++ {
+			for round := firstRound; time.Now().Before(stop) && ctx.Err() == nil; round++ {
 				n, err := fn(ctx, w, round)
 				if err != nil {
-					if ctx.Err() == nil {
-						once.Do(func() { firstErr = err })
-						cancel()
-					}
+					once.Do(func() { firstErr = err })
+					cancel()
 					return
 				}
 				done.Add(int64(n))
@@ -82,7 +89,7 @@ func runFor(ctx context.Context, conc int, d time.Duration, fn func(ctx context.
 }
 
 func sqsCeiling(ctx context.Context, c *sqs.Client, conc int, d time.Duration) (float64, error) {
-	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("ceiling.fifo"), Attributes: map[string]string{
+	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("ceiling-%d.fifo", time.Now().UnixNano())), Attributes: map[string]string{
 		"FifoQueue": "true", "ContentBasedDeduplication": "false",
 		"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}})
 	if err != nil {
@@ -120,7 +127,7 @@ func sqsCeiling(ctx context.Context, c *sqs.Client, conc int, d time.Duration) (
 }
 
 func dynamoCeiling(ctx context.Context, db *dynamodb.Client, conc int, d time.Duration) (float64, error) {
-	table := aws.String("ceiling")
+	table := aws.String(fmt.Sprintf("ceiling-%d", time.Now().UnixNano()))
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: table, BillingMode: ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("PK"), AttributeType: ddbtypes.ScalarAttributeTypeS},
 			{AttributeName: aws.String("SK"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
