@@ -7,6 +7,7 @@ import (
 
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/workflow"
 )
 
@@ -92,7 +93,7 @@ func (a *api) listMessages(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cursor != "" && !strings.HasPrefix(cursor, "M#") {
+	if cursor != "" && !store.IsThreadCursor(cursor) {
 		return nil, badRequest("cursor is not one this API returned")
 	}
 	cv, _, err := a.visible(ctx, c)

@@ -37,6 +37,7 @@ func TestHostileRequests(t *testing.T) {
 		{"no identity", "", "POST", p + "/claim", ``, 401},
 		{"identity unknown to the org", "mallory", "POST", p + "/claim", ``, 403},
 		{"bad cursor", "ana", "GET", "/v1/conversations?cursor=!!!", ``, 400},
+		{"thread cursor of another item", "ana", "GET", p + "/messages?cursor=Q09OVg", ``, 400}, // base64url("CONV")
 		{"huge limit", "ana", "GET", "/v1/conversations?limit=100000", ``, 400},
 		{"unknown query parameter", "ana", "GET", "/v1/conversations?admin=true", ``, 400},
 		{"method not allowed", "ana", "DELETE", p, ``, 405},

@@ -55,6 +55,11 @@ func threadSK(at time.Time, id string) string {
 	return fmt.Sprintf("M#%013d#%s", at.UnixMilli(), id)
 }
 
+// IsThreadCursor reports whether cursor, a page cursor of Thread, is a sort key of a
+// conversation's timeline, so that the API can refuse a cursor it never handed out without
+// knowing the key design.
+func IsThreadCursor(cursor string) bool { return strings.HasPrefix(cursor, skThread) }
+
 // pointerSK maps a provider message id to the thread item it belongs to (outbound messages,
 // and inbound ones whose provider sends no timestamp).
 func pointerSK(providerID string) string { return "P#" + providerID }
