@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -39,7 +38,8 @@ const (
 	dlqRetentionDays   = 14 // the maximum: time to notice the alarm and redrive
 	logRetention       = awslogs.RetentionDays_ONE_MONTH
 
-	// The stage throttle must carry one line's peak of 1,000 inbound
+	// The stage throttle is the default of a route without a throttle of its own (each
+	// function's routes declare theirs in shared/deploy). It must carry one line's peak of 1,000 inbound
 	// messages per second plus their status callbacks, and stays under the
 	// account's regional default of 10,000 requests per second.
 	throttleRate  = 2500
@@ -127,7 +127,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 		CreateDefaultStage: jsii.Bool(false),
 		CorsPreflight:      corsPreflight(props.CORSOrigins),
 	})
-	api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{
@@ -135,6 +135,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 			BurstLimit: jsii.Number(throttleBurst),
 		},
 	})
+	cfnStage := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfnStage.SetRouteSettings(routeSettings(d))
+	cfnStage.SetAccessLogSettings(accessLogs(stack))
 	// The $default stage is served at the endpoint's root. The URL has no
 	// trailing slash: functions append paths such as /webhooks/twilio, whose
 	// exact spelling Twilio's signature covers.
@@ -159,6 +162,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 	}
 
 	var fns []namedFunction
+	var streamDLQs []namedQueue
 	for _, f := range d.Functions {
 		env := map[string]*string{}
 		for _, s := range f.Env() {
@@ -171,6 +175,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 			}
 		}
 		fn := newFunction(stack, assetRoot, f, env, logLevel)
+		if f.Reserved > 0 {
+			fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(f.Reserved))
+		}
 		fns = append(fns, namedFunction{f.Name, fn})
 
 		switch f.Table {
@@ -207,7 +214,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 			fn.AddEventSource(sqsSource(queue))
 		}
 		if f.Stream {
-			fn.AddEventSource(streamSource(stack, table, f))
+			source, dlq := streamSource(stack, table, f)
+			fn.AddEventSource(source)
+			streamDLQs = append(streamDLQs, namedQueue{f.Name + " stream", dlq})
 		}
 		if sc := f.Schedule; sc != nil {
 			target := &awseventstargets.LambdaFunctionProps{}
@@ -237,22 +246,19 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 		}
 	}
 
+	ops := newOperations(stack)
 	for _, q := range d.Queues {
-		dlqAlarm(stack, deploy.Title(q.Name)+"DLQAlarm", queues[q.DLQ()])
+		ops.queue(q.Name, queues[q.Name], queues[q.DLQ()])
+	}
+	for _, q := range streamDLQs {
+		ops.deadLetters(q.name, q.queue)
 	}
 	for _, fn := range fns {
-		awscloudwatch.NewAlarm(stack, jsii.String(deploy.Title(fn.name)+"ErrorsAlarm"), &awscloudwatch.AlarmProps{
-			AlarmDescription: jsii.String("The " + fn.name + " function returned errors"),
-			Metric: fn.fn.MetricErrors(&awscloudwatch.MetricOptions{
-				Period:    awscdk.Duration_Minutes(jsii.Number(5)),
-				Statistic: jsii.String("Sum"),
-			}),
-			Threshold:          jsii.Number(0),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			EvaluationPeriods:  jsii.Number(1),
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
+		f, _ := d.Function(fn.name)
+		ops.function(f, fn.fn)
 	}
+	ops.table(table)
+	ops.api(api)
 
 	output(stack, "ApiUrl", publicURL)
 	output(stack, "TableName", table.TableName())
@@ -264,6 +270,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 	output(stack, "SecretsArn", secrets.SecretArn())
 	output(stack, "UserPoolId", pool.UserPoolId())
 	output(stack, "UserPoolClientId", client.UserPoolClientId())
+	output(stack, "AlarmTopicArn", ops.topic.TopicArn())
 
 	return stack, nil
 }
@@ -371,7 +378,7 @@ func sqsSource(q awssqs.IQueue) awslambda.IEventSource {
 // failing is retried as long as a queue message would be, then its batch's
 // description goes to a dead-letter queue of f's own (a stream keeps no
 // records for redrive).
-func streamSource(stack awscdk.Stack, table awsdynamodb.Table, f deploy.Function) awslambda.IEventSource {
+func streamSource(stack awscdk.Stack, table awsdynamodb.Table, f deploy.Function) (awslambda.IEventSource, awssqs.Queue) {
 	dlq := awssqs.NewQueue(stack, jsii.String(deploy.Title(f.Name)+"StreamDLQ"), &awssqs.QueueProps{
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(dlqRetentionDays)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
@@ -384,7 +391,7 @@ func streamSource(stack awscdk.Stack, table awsdynamodb.Table, f deploy.Function
 		BisectBatchOnError:      jsii.Bool(true),
 		RetryAttempts:           jsii.Number(5),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(dlq),
-	})
+	}), dlq
 }
 
 func newMediaBucket(stack awscdk.Stack) awss3.Bucket {
@@ -471,7 +478,8 @@ func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	}
 	return &awsapigatewayv2.CorsPreflightOptions{
 		AllowOrigins: jsii.Strings(origins...),
-		AllowHeaders: jsii.Strings("authorization", "content-type"),
+		// Idempotency-Key makes a retried send or start a no-op (docs/openapi.json).
+		AllowHeaders: jsii.Strings("authorization", "content-type", "idempotency-key"),
 		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
 			awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST,
 			awsapigatewayv2.CorsHttpMethod_PUT, awsapigatewayv2.CorsHttpMethod_PATCH,
@@ -479,6 +487,11 @@ func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 		},
 		MaxAge: awscdk.Duration_Hours(jsii.Number(1)),
 	}
+}
+
+type namedQueue struct {
+	name  string
+	queue awssqs.Queue
 }
 
 type namedFunction struct {
@@ -510,20 +523,6 @@ func newFunction(stack awscdk.Stack, assetRoot string, f deploy.Function, env ma
 		ApplicationLogLevelV2: level,
 		LogGroup:              logs,
 		Environment:           &env,
-	})
-}
-
-func dlqAlarm(stack awscdk.Stack, id string, dlq awssqs.Queue) {
-	awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("Messages are waiting in a dead-letter queue"),
-		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
-			Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(0),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -306,7 +308,8 @@ func TestFunctions(t *testing.T) {
 	t.Run("count", func(t *testing.T) {
 		n := jsii.Number(len(deploy.Buzon.Functions))
 		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), n) })
-		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), n) })
+		// One log group per function, and the API's access logs.
+		check(t, func() { template.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(*n+1)) })
 	})
 }
 
@@ -421,27 +424,36 @@ func TestSchedules(t *testing.T) {
 	}
 }
 
+// alarmCase is one alarm the stack must have: the metric it watches and when it fires.
+type alarmCase struct {
+	name              string
+	namespace, metric string
+	dimension         obj
+	periods           float64
+}
+
 func TestAlarms(t *testing.T) {
-	tests := []struct {
-		name      string
-		namespace string
-		metric    string
-		dimension obj
-	}{
-		{"inbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-			obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{logicalID(t, "InboundDLQ"), "QueueName"}}}},
-		{"outbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-			obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{logicalID(t, "OutboundDLQ"), "QueueName"}}}},
+	topic := logicalID(t, "AlarmTopic")
+	queueName := func(id string) obj {
+		return obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{logicalID(t, id), "QueueName"}}}
 	}
-	for _, name := range deploy.Buzon.Names() {
-		tests = append(tests, struct {
-			name      string
-			namespace string
-			metric    string
-			dimension obj
-		}{name + " errors", "AWS/Lambda", "Errors",
-			obj{"Name": "FunctionName", "Value": ref(logicalID(t, deploy.Title(name)+"Function"))}})
+	tests := []alarmCase{
+		{"inbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible", queueName("InboundDLQ"), 1},
+		{"outbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible", queueName("OutboundDLQ"), 1},
+		{"inbound oldest message", "AWS/SQS", "ApproximateAgeOfOldestMessage", queueName("InboundQueue"), 1},
+		{"outbound oldest message", "AWS/SQS", "ApproximateAgeOfOldestMessage", queueName("OutboundQueue"), 1},
+		{"API 5xx", "AWS/ApiGateway", "5xx", obj{"Name": "ApiId", "Value": ref(logicalID(t, "HttpApi"))}, 1},
 	}
+	for _, f := range deploy.Buzon.Functions {
+		tests = append(tests, alarmCase{f.Name + " errors", "AWS/Lambda", "Errors",
+			obj{"Name": "FunctionName", "Value": ref(logicalID(t, deploy.Title(f.Name)+"Function"))}, 1})
+		// A consumer reports failed records to SQS, not to Lambda: its own metric.
+		if f.Consumes != "" {
+			tests = append(tests, alarmCase{f.Name + " record failures", consume.MetricNamespace, consume.MetricRecordFailures,
+				obj{"Name": "Function", "Value": f.Name}, recordFailurePeriods})
+		}
+	}
+	alarms := tmpl.resources("AWS::CloudWatch::Alarm")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			check(t, func() {
@@ -449,15 +461,144 @@ func TestAlarms(t *testing.T) {
 					"Namespace":          tt.namespace,
 					"MetricName":         tt.metric,
 					"Dimensions":         []any{tt.dimension},
-					"Threshold":          0,
+					"EvaluationPeriods":  tt.periods,
 					"ComparisonOperator": "GreaterThanThreshold",
 				})
 			})
 		})
 	}
-	t.Run("count", func(t *testing.T) {
-		check(t, func() { template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(len(tests))) })
+	t.Run("table throttles", func(t *testing.T) {
+		var found bool
+		for _, p := range alarms {
+			names := map[string]bool{}
+			for _, m := range asSlice(p["Metrics"]) {
+				if dig(m, "MetricStat", "Metric", "Namespace") == "AWS/DynamoDB" {
+					names[dig(m, "MetricStat", "Metric", "MetricName").(string)] = true
+				}
+			}
+			found = found || (names["ReadThrottleEvents"] && names["WriteThrottleEvents"])
+		}
+		if !found {
+			t.Error("no alarm on the table's read and write throttle events")
+		}
 	})
+	t.Run("every alarm notifies the topic", func(t *testing.T) {
+		for id, p := range alarms {
+			for _, key := range []string{"AlarmActions", "OKActions"} {
+				if diff := cmp.Diff([]any{ref(topic)}, p[key]); diff != "" {
+					t.Errorf("alarm %s %s (-want +got):\n%s", id, key, diff)
+				}
+			}
+		}
+	})
+	t.Run("the topic emails the parameter", func(t *testing.T) {
+		check(t, func() {
+			template.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), obj{
+				"Protocol": "email", "TopicArn": ref(topic), "Endpoint": ref(AlarmEmailParameter),
+			})
+		})
+		check(t, func() {
+			template.HasParameter(jsii.String(AlarmEmailParameter), obj{"Type": "String"})
+		})
+	})
+	t.Run("count", func(t *testing.T) {
+		if got, want := len(alarms), len(tests)+1; got != want {
+			t.Errorf("%d alarms, want %d", got, want)
+		}
+	})
+	t.Run("dashboard", func(t *testing.T) {
+		dashboards := tmpl.resources("AWS::CloudWatch::Dashboard")
+		if len(dashboards) != 1 {
+			t.Fatalf("%d dashboards, want 1", len(dashboards))
+		}
+		body, _ := json.Marshal(dashboards)
+		// One alarm widget per alarm: the body names each alarm's ARN.
+		for id := range alarms {
+			if !strings.Contains(string(body), id) {
+				t.Errorf("dashboard does not show alarm %s", id)
+			}
+		}
+	})
+}
+
+// TestIsolation: the webhooks and the agent API have throttles and reserved concurrency of
+// their own, as shared/deploy declares them, so a flood on one cannot starve the other.
+func TestIsolation(t *testing.T) {
+	stages := tmpl.resources("AWS::ApiGatewayV2::Stage")
+	if len(stages) != 1 {
+		t.Fatalf("%d stages, want 1", len(stages))
+	}
+	var settings obj
+	for _, p := range stages {
+		settings, _ = p["RouteSettings"].(obj)
+	}
+	want := obj{}
+	for _, f := range deploy.Buzon.Functions {
+		if len(f.Routes) > 0 && f.Throttle == nil {
+			t.Errorf("function %s has routes and no throttle", f.Name)
+		}
+		for _, r := range f.Routes {
+			want[r.Key()] = obj{"ThrottlingRateLimit": f.Throttle.Rate, "ThrottlingBurstLimit": float64(f.Throttle.Burst)}
+		}
+		t.Run(f.Name+" reserved concurrency", func(t *testing.T) {
+			got := tmpl.props(logicalID(t, deploy.Title(f.Name)+"Function"))["ReservedConcurrentExecutions"]
+			if f.Reserved == 0 {
+				if got != nil {
+					t.Errorf("ReservedConcurrentExecutions = %v, declared none", got)
+				}
+				return
+			}
+			if got != float64(f.Reserved) {
+				t.Errorf("ReservedConcurrentExecutions = %v, declared %d", got, f.Reserved)
+			}
+		})
+	}
+	if diff := cmp.Diff(want, settings); diff != "" {
+		t.Errorf("stage RouteSettings (-want +got):\n%s", diff)
+	}
+	webhook, _ := deploy.Buzon.Function("webhook")
+	api, _ := deploy.Buzon.Function("api")
+	if webhook.Reserved == 0 || api.Reserved == 0 || *webhook.Throttle == *api.Throttle {
+		t.Errorf("webhook (reserved %d, %+v) and api (reserved %d, %+v) must be reserved and throttled apart",
+			webhook.Reserved, webhook.Throttle, api.Reserved, api.Throttle)
+	}
+}
+
+// TestAccessLogs: one JSON line per request, never the query string (the Meta handshake's
+// verify token is in it).
+func TestAccessLogs(t *testing.T) {
+	for id, p := range tmpl.resources("AWS::ApiGatewayV2::Stage") {
+		format, _ := dig(p, "AccessLogSettings", "Format").(string)
+		var fields map[string]string
+		if err := json.Unmarshal([]byte(format), &fields); err != nil {
+			t.Fatalf("stage %s access log format %q is not JSON: %v", id, format, err)
+		}
+		for _, want := range []string{"$context.requestId", "$context.routeKey", "$context.status"} {
+			if !slices.Contains(slices.Collect(maps.Values(fields)), want) {
+				t.Errorf("access log lacks %s: %v", want, fields)
+			}
+		}
+		lower := strings.ToLower(format)
+		for _, banned := range []string{"querystring", "query", "authorization", "$context.authorizer"} {
+			if strings.Contains(lower, strings.ToLower(banned)) {
+				t.Errorf("access log format logs %q: %s", banned, format)
+			}
+		}
+		if got, want := refID(dig(p, "AccessLogSettings", "DestinationArn")), logicalID(t, "ApiAccessLogs"); got != want {
+			t.Errorf("access logs go to %q, want %q", got, want)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	for id, p := range tmpl.resources("AWS::ApiGatewayV2::Api") {
+		headers := asSlice(dig(p, "CorsConfiguration", "AllowHeaders"))
+		for _, h := range []string{"authorization", "content-type", "idempotency-key"} {
+			if !slices.Contains(headers, any(h)) {
+				t.Errorf("API %s CORS AllowHeaders = %v, want %s", id, headers, h)
+			}
+		}
+	}
 }
 
 func TestMediaBucket(t *testing.T) {

@@ -26,6 +26,13 @@ var Buzon = Deployment{
 			MemoryMB:    256,
 			Timeout:     10 * time.Second,
 			Pool:        4,
+			// The webhooks and the agent API are throttled and reserved apart, so a flood of
+			// deliveries (a line's peak is 1,000 messages per second plus their statuses) leaves
+			// the agents their API, and a runaway client of the API leaves the providers their
+			// webhooks. 200 instances carry 2,000 requests per second at 100 ms each; the
+			// account keeps its other 600 of the default 1,000 for the consumers and schedules.
+			Reserved: 200,
+			Throttle: &Throttle{Rate: 2000, Burst: 4000},
 			Routes: []Route{
 				{Method: "GET", Path: "/webhooks/meta"}, // the subscription handshake
 				{Method: "POST", Path: "/webhooks/meta"},
@@ -61,9 +68,13 @@ var Buzon = Deployment{
 			// API Gateway gives up on an integration after 30 seconds.
 			Timeout: 29 * time.Second,
 			Pool:    4,
-			Routes:  []Route{{Method: "ANY", Path: "/v1/{proxy+}", Auth: true}},
-			Table:   ReadWrite,
-			SendsTo: []string{"outbound"},
+			// A team's consoles make a few requests per second each; 500 per second serve a
+			// hundred busy organizations, 100 instances at 200 ms each.
+			Reserved: 100,
+			Throttle: &Throttle{Rate: 500, Burst: 1000},
+			Routes:   []Route{{Method: "ANY", Path: "/v1/{proxy+}", Auth: true}},
+			Table:    ReadWrite,
+			SendsTo:  []string{"outbound"},
 			// An admin's "sync now" lists the templates with the Meta access token.
 			Secrets:  []string{"META_ACCESS_TOKEN"},
 			Settings: []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}},

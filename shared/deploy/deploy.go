@@ -58,6 +58,12 @@ type Route struct {
 // Key is the route key as API Gateway writes it: "POST /webhooks/meta".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
+// Throttle is API Gateway's token bucket for a route: a steady rate and the burst above it.
+type Throttle struct {
+	Rate  float64 // requests per second
+	Burst int     // requests at once above the rate
+}
+
 // Schedule invokes a function at a fixed rate (an EventBridge rule).
 type Schedule struct {
 	Every time.Duration
@@ -81,13 +87,20 @@ type Function struct {
 	// the next one repeats it.
 	NoRetry bool
 	Pool    int // processes serving it at once in the local stack (Lambda scales out itself)
+	// Reserved is the function's reserved concurrency in AWS: that many instances are kept for
+	// it alone (a flood on another function cannot take them) and it never runs more. Zero
+	// means it shares the account's unreserved pool.
+	Reserved int
 
 	// What invokes it.
-	Consumes  string    // a queue's name: its event source, batches with partial failure
-	Stream    bool      // the table's stream (new and old images), batches with partial failure
-	Schedule  *Schedule // a fixed rate
-	Routes    []Route   // HTTP API routes
-	WebSocket []string  // WebSocket API route keys ($connect, $disconnect, $default, ...)
+	Consumes string    // a queue's name: its event source, batches with partial failure
+	Stream   bool      // the table's stream (new and old images), batches with partial failure
+	Schedule *Schedule // a fixed rate
+	Routes   []Route   // HTTP API routes
+	// Throttle limits the requests API Gateway passes to each of its routes (route settings of
+	// the stage), so a flood on one function's routes is refused before it reaches another's.
+	Throttle  *Throttle
+	WebSocket []string // WebSocket API route keys ($connect, $disconnect, $default, ...)
 
 	// What it may touch. Each grant gives the function the setting that names the resource.
 	Table   Access   // the one table: TABLE_NAME

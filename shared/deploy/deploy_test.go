@@ -237,7 +237,20 @@ func TestDeclaration(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	routes := map[string]string{}
+	reserved := 0
 	for _, f := range d.Functions {
+		// Each function's routes have a throttle of their own, so that a flood on one
+		// function's routes is refused before it takes another's share of the stage.
+		if (len(f.Routes) > 0) != (f.Throttle != nil) {
+			t.Errorf("function %s: %d routes, throttle %v: want a throttle exactly when it has routes", f.Name, len(f.Routes), f.Throttle)
+		}
+		if th := f.Throttle; th != nil && (th.Rate <= 0 || float64(th.Burst) < th.Rate) {
+			t.Errorf("function %s: throttle %+v, want a positive rate and a burst of at least one second's", f.Name, *th)
+		}
+		if f.Reserved < 0 {
+			t.Errorf("function %s: reserved concurrency %d", f.Name, f.Reserved)
+		}
+		reserved += f.Reserved
 		if seen[f.Name] || f.Name == "" {
 			t.Errorf("function name %q repeated or empty", f.Name)
 		}
@@ -279,7 +292,14 @@ func TestDeclaration(t *testing.T) {
 			}
 		}
 	}
+	if reserved > reservable {
+		t.Errorf("reserved concurrency %d in all, more than an account's default limit leaves (%d)", reserved, reservable)
+	}
 }
+
+// reservable is the reserved concurrency an account with Lambda's default limit of 1,000 can
+// give: Lambda keeps at least 100 unreserved.
+const reservable = 900
 
 func lastSegment(path string) string { return path[strings.LastIndex(path, "/")+1:] }
 
