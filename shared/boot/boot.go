@@ -24,38 +24,58 @@ import (
 // Setup configures the default logger and returns the configuration and the AWS configuration
 // of the function named name in shared/deploy: it fails when a setting the declaration marks
 // required is empty, and reads from the provider secret only the keys the function declares.
+// The secrets are as read now; a function that uses them on every call takes SetupSecrets,
+// whose secrets are re-read after config.SecretTTL.
 //
 // The logger is Lambda's: JSON, at the level of AWS_LAMBDA_LOG_LEVEL, which Lambda sets from
 // the function's application log level (infra/stack.go) and the local runner from LOG_LEVEL.
 func Setup(ctx context.Context, name string) (config.Config, aws.Config, error) {
-	slog.SetDefault(lambdacontext.NewLogger())
-	fn, ok := deploy.Buzon.Function(name)
-	if !ok {
-		return config.Config{}, aws.Config{}, fmt.Errorf("boot: %q is not a function of shared/deploy", name)
-	}
-	cfg, err := config.FromEnv()
+	secrets, awsCfg, err := SetupSecrets(ctx, name)
 	if err != nil {
 		return config.Config{}, aws.Config{}, err
 	}
+	cfg, err := secrets.Config(ctx) // read by SetupSecrets a moment ago: no second read
+	if err != nil {
+		return config.Config{}, aws.Config{}, err
+	}
+	return cfg, awsCfg, nil
+}
+
+// SetupSecrets is Setup for a function that reads its provider secrets on every use: the
+// configuration comes from the returned cache, which reads the secret again once its value is
+// older than config.SecretTTL. A function warmed before the secret was filled in, or before a
+// token was rotated, then uses the new value without being recycled.
+func SetupSecrets(ctx context.Context, name string) (*config.SecretCache, aws.Config, error) {
+	slog.SetDefault(lambdacontext.NewLogger())
+	fn, ok := deploy.Buzon.Function(name)
+	if !ok {
+		return nil, aws.Config{}, fmt.Errorf("boot: %q is not a function of shared/deploy", name)
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, aws.Config{}, err
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(Retryer))
 	if err != nil {
-		return config.Config{}, aws.Config{}, fmt.Errorf("aws config: %w", err)
+		return nil, aws.Config{}, fmt.Errorf("aws config: %w", err)
 	}
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	err = cfg.LoadSecrets(ctx, func(ctx context.Context, arn string) (string, error) {
+	fetch := func(ctx context.Context, arn string) (string, error) {
 		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
 		if err != nil {
 			return "", err
 		}
 		return aws.ToString(out.SecretString), nil
-	}, fn.Secrets...)
+	}
+	secrets := config.NewSecretCache(cfg, fetch, config.SecretTTL, nil, fn.Secrets...)
+	first, err := secrets.Config(ctx)
 	if err != nil {
-		return config.Config{}, aws.Config{}, err
+		return nil, aws.Config{}, err
 	}
-	if err := cfg.Require(fn.Required()...); err != nil {
-		return config.Config{}, aws.Config{}, err
+	if err := first.Require(fn.Required()...); err != nil {
+		return nil, aws.Config{}, err
 	}
-	return cfg, awsCfg, nil
+	return secrets, awsCfg, nil
 }
 
 // Retry bounds of every AWS call: the worst case of backoffs (at most 1+2+3+3 s with full
