@@ -40,7 +40,7 @@ func BenchmarkSendPath(b *testing.B) {
 	sq := testenv.SQS(b)
 	h := &handler{
 		st:      st,
-		senders: map[string]Sender{"meta": &meta.Client{BaseURL: srv.URL, Version: "v23.0", Token: "tok", HTTP: srv.Client()}},
+		senders: staticSenders{"meta": &meta.Client{BaseURL: srv.URL, Version: "v23.0", Token: "tok", HTTP: srv.Client()}},
 		limit:   newLimiter(1 << 20), // the cost, not the throttle
 		now:     time.Now,
 		backoff: backoff,

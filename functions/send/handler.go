@@ -53,7 +53,7 @@ func backoff(n int) time.Duration {
 
 type handler struct {
 	st      *store.Store
-	senders map[string]Sender // by line provider ("meta", "twilio"); a missing one is not configured
+	senders senders // by line provider ("meta", "twilio"); a missing one is not configured
 	limit   *limiter
 	now     func() time.Time
 	backoff func(receiveCount int) time.Duration
@@ -124,7 +124,7 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "line not active",
 			Message: fmt.Sprintf("The line is %s: it cannot send until an admin reactivates it", line.State)})
 	}
-	sender := h.senders[line.Provider]
+	sender := h.senders.sender(ctx, line.Provider)
 	if sender == nil {
 		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "provider not configured",
 			Message: "Buzón has no credentials for this line's provider: an admin must configure them"})

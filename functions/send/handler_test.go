@@ -117,7 +117,7 @@ func newEnv(t *testing.T) *env {
 	e.queueURL, e.dlqURL = testenv.FIFOQueue(t, 5, 30)
 	e.h = &handler{
 		st: e.st,
-		senders: map[string]Sender{
+		senders: staticSenders{
 			"meta":   &meta.Client{BaseURL: srv.URL, Version: "v23.0", Token: "tok", HTTP: srv.Client()},
 			"twilio": &twilio.Client{BaseURL: srv.URL, AuthToken: "tw", StatusCallback: "https://buzon.test/webhooks/twilio", HTTP: srv.Client()},
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/config"
 	"github.com/buzon/buzon/shared/meta"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
@@ -26,13 +27,34 @@ func main() {
 	ctx := context.Background()
 	// Provider credentials are not required: a line whose provider has none gets its messages
 	// marked failed with that reason, so a Meta-only business runs without Twilio settings.
-	cfg, awsCfg, err := boot.Setup(ctx, "send")
+	// The secret is re-read after config.SecretTTL, so credentials filled in after this
+	// instance started are used without recycling it.
+	secrets, awsCfg, err := boot.SetupSecrets(ctx, "send")
+	if err != nil {
+		slog.Error("send init failed", "error", err)
+		os.Exit(1)
+	}
+	cfg, err := secrets.Config(ctx)
 	if err != nil {
 		slog.Error("send init failed", "error", err)
 		os.Exit(1)
 	}
 	hc := &http.Client{Timeout: providerTimeout}
-	senders := map[string]Sender{}
+	senders := &secretSenders{secrets: secrets, build: func(c config.Config) staticSenders { return newSenders(c, hc) }}
+	sq := sqs.NewFromConfig(awsCfg)
+	h := &handler{
+		st:      store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),
+		senders: senders,
+		limit:   newLimiter(cfg.LineRateLimit),
+		now:     time.Now,
+		backoff: backoff,
+	}
+	lambda.Start(h.runner(queue.New(sq, cfg.OutboundQueueURL), queue.New(sq, cfg.OutboundDLQURL)).Run)
+}
+
+// newSenders builds a client for each provider whose credentials cfg holds.
+func newSenders(cfg config.Config, hc *http.Client) staticSenders {
+	senders := staticSenders{}
 	if cfg.MetaAccessToken != "" {
 		senders["meta"] = &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken, HTTP: hc}
 	}
@@ -43,13 +65,5 @@ func main() {
 		}
 		senders["twilio"] = &twilio.Client{BaseURL: cfg.TwilioAPIURL, AuthToken: cfg.TwilioAuthToken, StatusCallback: callback, HTTP: hc}
 	}
-	sq := sqs.NewFromConfig(awsCfg)
-	h := &handler{
-		st:      store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),
-		senders: senders,
-		limit:   newLimiter(cfg.LineRateLimit),
-		now:     time.Now,
-		backoff: backoff,
-	}
-	lambda.Start(h.runner(queue.New(sq, cfg.OutboundQueueURL), queue.New(sq, cfg.OutboundDLQURL)).Run)
+	return senders
 }

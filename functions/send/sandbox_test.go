@@ -70,7 +70,7 @@ func (e *env) withSandbox(t *testing.T, delay time.Duration) *sandbox.Sandbox {
 	})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(func() { srv.Close(); sb.Close() })
-	e.h.senders = map[string]Sender{
+	e.h.senders = staticSenders{
 		"meta":   &meta.Client{BaseURL: srv.URL, Version: "v23.0", Token: "tok", HTTP: srv.Client()},
 		"twilio": &twilio.Client{BaseURL: srv.URL, AuthToken: "tw", StatusCallback: "https://buzon.test/webhooks/twilio", HTTP: srv.Client()},
 	}
@@ -112,7 +112,7 @@ func TestSandboxWindowFailureShowsOnTheMessage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	sb := e.withSandbox(t, 30*time.Millisecond)
-	resp, err := http.Post(strings.TrimSuffix(e.h.senders["meta"].(*meta.Client).BaseURL, "/")+"/sandbox/fail", "application/json", strings.NewReader(`{"mode":"window"}`))
+	resp, err := http.Post(strings.TrimSuffix(e.h.senders.(staticSenders)["meta"].(*meta.Client).BaseURL, "/")+"/sandbox/fail", "application/json", strings.NewReader(`{"mode":"window"}`))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("switch: %v %v", resp, err)
 	}
