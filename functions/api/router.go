@@ -165,6 +165,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusUnauthorized, "unauthenticated", "no valid identity in the token")
 	case errors.Is(err, errNoUser):
 		return errorResponse(http.StatusForbidden, "no_user", "this identity is not a user of the organization")
+	case errors.Is(err, access.ErrContactInvisible):
+		return errorResponse(http.StatusNotFound, "not_found", "contact not found")
 	case errors.Is(err, access.ErrInvisible):
 		return errorResponse(http.StatusNotFound, "not_found", "conversation not found")
 	case errors.As(err, &nf):
@@ -189,6 +191,10 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusUnprocessableEntity, "too_many_labels", fmt.Sprintf("a conversation has at most %d labels", inbox.MaxConversationLabels))
 	case errors.As(err, &unknown):
 		return errorResponse(http.StatusUnprocessableEntity, "unknown_"+unknown.Field, "no "+unknown.Entity+" "+unknown.ID+" in this organization")
+	case errors.Is(err, workflow.ErrNoContactFilter):
+		return errorResponse(http.StatusBadRequest, "bad_request", "give what to look for: q (name or number), email, field and value, or owner_id")
+	case errors.Is(err, inbox.ErrInvalidContact):
+		return errorResponse(http.StatusUnprocessableEntity, "invalid_contact", invalidContactReason(err))
 	case errors.Is(err, workflow.ErrAssigneeHasNoInbox):
 		return errorResponse(http.StatusUnprocessableEntity, "assignee_has_no_inbox", "that user's role has no inbox")
 	case errors.Is(err, workflow.ErrLineNotActive):
@@ -226,6 +232,13 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 	}
 	log.ErrorContext(ctx, "request failed", "error", err)
 	return errorResponse(http.StatusInternalServerError, "internal", "something went wrong on our side; try again")
+}
+
+// invalidContactReason is the reason of the inbox.InvalidContactError in err.
+func invalidContactReason(err error) string {
+	var e *inbox.InvalidContactError
+	errors.As(err, &e)
+	return e.Reason
 }
 
 // denialReason is the reason of the access.Denial in err.

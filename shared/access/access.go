@@ -42,7 +42,13 @@ var (
 	ErrLineDepartment     = &Denial{"this line routes to a department you are not a member of"}
 	// ErrNotYourContact: sellers start conversations only with contacts they own.
 	ErrNotYourContact = &Denial{"sellers start conversations only with contacts they own"}
+	ErrOthersContacts = &Denial{"sellers see only their own contacts"}
+	ErrContactOwner   = &Denial{"only admins change a contact's owner"}
 )
+
+// ErrContactInvisible: a contact the user may not know (a seller and another's contact): the
+// API answers 404, as for a contact that does not exist.
+var ErrContactInvisible = errors.New("access: contact not visible")
 
 // ErrInvisible means the user may not even know the conversation exists (another organization,
 // another department): the API answers 404, not 403.
@@ -173,6 +179,39 @@ func NewContactOwner(u *inbox.User) string {
 func StartWith(u *inbox.User, ct *inbox.Contact) error {
 	if u.Role == inbox.RoleSeller && ct.OwnerID != u.ID {
 		return ErrNotYourContact
+	}
+	return nil
+}
+
+// SeeContact: sellers see only the contacts they own; everyone else with an inbox sees all of
+// the organization's.
+func SeeContact(u *inbox.User, ct *inbox.Contact) error {
+	if u.OrgID != ct.OrgID || (u.Role == inbox.RoleSeller && ct.OwnerID != u.ID) {
+		return ErrContactInvisible
+	}
+	return nil
+}
+
+// ContactsOwner is the owner a user's contact listing is narrowed to: asked (maybe none),
+// except for sellers, who list only their own.
+func ContactsOwner(u *inbox.User, asked string) (string, error) {
+	if u.Role == inbox.RoleSeller {
+		if asked != "" && asked != u.ID {
+			return "", ErrOthersContacts
+		}
+		return u.ID, nil
+	}
+	return asked, nil
+}
+
+// EditContact: whoever sees a contact edits its name, email and fields; only admins change
+// its owner.
+func EditContact(u *inbox.User, ct *inbox.Contact, changesOwner bool) error {
+	if err := SeeContact(u, ct); err != nil {
+		return err
+	}
+	if changesOwner && u.Role != inbox.RoleAdmin {
+		return ErrContactOwner
 	}
 	return nil
 }

@@ -177,3 +177,45 @@ func TestQueues(t *testing.T) {
 		})
 	}
 }
+
+func TestContactRules(t *testing.T) {
+	t.Parallel()
+	admin := &inbox.User{ID: "a", OrgID: "o", Role: inbox.RoleAdmin}
+	agent := &inbox.User{ID: "g", OrgID: "o", Role: inbox.RoleAgent}
+	seller := &inbox.User{ID: "s", OrgID: "o", Role: inbox.RoleSeller}
+	mine := &inbox.Contact{OrgID: "o", OwnerID: "s"}
+	theirs := &inbox.Contact{OrgID: "o", OwnerID: "x"}
+	other := &inbox.Contact{OrgID: "p"}
+	tests := []struct {
+		name         string
+		u            *inbox.User
+		ct           *inbox.Contact
+		changesOwner bool
+		want         error
+	}{
+		{"admin edits and changes owner", admin, theirs, true, nil},
+		{"agent edits another's contact", agent, theirs, false, nil},
+		{"agent may not change the owner", agent, theirs, true, ErrContactOwner},
+		{"seller edits their own", seller, mine, false, nil},
+		{"seller may not give it away", seller, mine, true, ErrContactOwner},
+		{"seller does not see another's", seller, theirs, false, ErrContactInvisible},
+		{"another organization is invisible", admin, other, false, ErrContactInvisible},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if err := EditContact(tt.u, tt.ct, tt.changesOwner); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("EditContact = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if owner, err := ContactsOwner(seller, ""); owner != "s" || err != nil {
+		t.Errorf("seller's listing owner = %q, %v; want s", owner, err)
+	}
+	if _, err := ContactsOwner(seller, "x"); !errors.Is(err, ErrOthersContacts) {
+		t.Errorf("seller listing another's = %v, want ErrOthersContacts", err)
+	}
+	if owner, err := ContactsOwner(agent, ""); owner != "" || err != nil {
+		t.Errorf("agent's listing owner = %q, %v; want none", owner, err)
+	}
+}

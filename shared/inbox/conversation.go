@@ -88,6 +88,10 @@ type Conversation struct {
 type ContactRef struct {
 	WaID string
 	Name string
+	// ProfileName and Named are the contact's (see Contact): a customer message updates
+	// ProfileName, and Name too unless an agent named the contact.
+	ProfileName string
+	Named       bool
 }
 
 // Preview is the last message of a conversation, as a list shows it.
@@ -111,7 +115,7 @@ func NewConversation(orgID, lineID string, contact ContactRef, now time.Time) *C
 		ID:        ConversationID(orgID, lineID, contact.WaID),
 		OrgID:     orgID,
 		LineID:    lineID,
-		Contact:   ContactRef{WaID: contact.WaID, Name: ClipName(contact.Name)},
+		Contact:   ContactRef{WaID: contact.WaID, Name: ClipName(contact.Name), ProfileName: ClipName(contact.ProfileName), Named: contact.Named},
 		CreatedAt: now,
 	}
 }
@@ -155,7 +159,10 @@ func (c *Conversation) ApplyInbound(m CustomerMessage, routeTo string) (reopened
 		reopened = true
 	}
 	if m.ProfileName != "" {
-		c.Contact.Name = ClipName(m.ProfileName)
+		c.Contact.ProfileName = ClipName(m.ProfileName)
+		if !c.Contact.Named {
+			c.Contact.Name = c.Contact.ProfileName
+		}
 	}
 	c.UnreadCount++
 	c.InboundCount++

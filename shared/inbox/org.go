@@ -107,9 +107,14 @@ func (l *Line) Authorizes(userID string) bool {
 
 // Contact is a customer known by their WhatsApp id.
 type Contact struct {
-	OrgID   string
-	WaID    string
-	Name    string
+	OrgID string
+	WaID  string
+	// Name is the name shown: an agent's (Named) or else the customer's WhatsApp profile name.
+	Name string
+	// ProfileName is the customer's WhatsApp profile name, as their latest message said it.
+	ProfileName string
+	// Named says an agent set Name: the profile name no longer replaces it.
+	Named   bool
 	Email   string
 	OwnerID string
 	Fields  map[string]string
@@ -117,4 +122,5 @@ type Contact struct {
 	// org, line and WaID), so a search finds every conversation of a contact.
 	LineIDs   []string
 	CreatedAt time.Time
+	Version   int // bumped by every write: an edit is a conditional write on it
 }

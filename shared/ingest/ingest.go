@@ -151,7 +151,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 	conv, err := p.st.UpdateConversation(ctx, line.OrgID, convID,
 		func() *inbox.Conversation {
 			created = true
-			return inbox.NewConversation(line.OrgID, line.ID, inbox.ContactRef{WaID: m.From, Name: m.ProfileName}, now)
+			return inbox.NewConversation(line.OrgID, line.ID, inbox.ContactRef{WaID: m.From, Name: m.ProfileName, ProfileName: m.ProfileName}, now)
 		},
 		func(c *inbox.Conversation) error {
 			if c.LastAppliedID == m.ID {
@@ -159,7 +159,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 				recovering = true
 				return store.ErrNoChange
 			}
-			before := c.Contact.Name
+			before := c.Contact.ProfileName
 			// Also true for a conversation an agent started (M4): its contact learns the line
 			// when the customer first answers.
 			firstInbound = c.InboundCount == 0
@@ -171,7 +171,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 				ProfileName: m.ProfileName,
 				Referral:    m.Referral != nil,
 			}, line.DepartmentID)
-			renamed = !created && c.Contact.Name != before
+			renamed = !created && c.Contact.ProfileName != before
 			if opened {
 				c.RouteRule = routeRule(line)
 			}
@@ -189,7 +189,7 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 	// message or a new profile name, never per message; a redelivery after a crash does it
 	// again (SaveContact writes only what is missing).
 	if firstInbound || recovering || renamed {
-		err := p.st.SaveContact(ctx, &inbox.Contact{OrgID: line.OrgID, WaID: m.From, Name: m.ProfileName, CreatedAt: now}, line.ID)
+		err := p.st.SaveContact(ctx, &inbox.Contact{OrgID: line.OrgID, WaID: m.From, Name: m.ProfileName, ProfileName: m.ProfileName, CreatedAt: now}, line.ID)
 		if err != nil {
 			return "", err
 		}

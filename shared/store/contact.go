@@ -22,11 +22,14 @@ type contactItem struct {
 	Org     string            `dynamodbav:"org"`
 	WaID    string            `dynamodbav:"wa"`
 	Name    string            `dynamodbav:"name,omitempty"`
+	PName   string            `dynamodbav:"pname,omitempty"`
+	Named   bool              `dynamodbav:"named,omitempty"`
 	Email   string            `dynamodbav:"email,omitempty"`
 	Owner   string            `dynamodbav:"owner,omitempty"`
 	Fields  map[string]string `dynamodbav:"fields,omitempty"`
 	Lines   []string          `dynamodbav:"lines,omitempty,stringset"`
 	Created int64             `dynamodbav:"cat"`
+	Version int               `dynamodbav:"v,omitempty"`
 }
 
 // searchItem is one word of a contact's name, or its number, in the contact search index
@@ -43,14 +46,26 @@ type searchItem struct {
 	Words  string `dynamodbav:"words,omitempty"`
 }
 
-// searchTerms are the index terms of a contact: the words of its name and its number.
-func searchTerms(name, waID string) []string {
+// searchTerms are the index terms of a contact: the words of its name, its number, its email,
+// its custom fields' values and its owner.
+func searchTerms(c *inbox.Contact) []string {
 	var terms []string
-	for _, w := range inbox.NameTerms(name) {
+	for _, w := range inbox.NameTerms(c.Name) {
 		terms = append(terms, nameTerm(w))
 	}
-	if p := inbox.PhoneTerm(waID); p != "" {
+	if p := inbox.PhoneTerm(c.WaID); p != "" {
 		terms = append(terms, phoneTerm(p))
+	}
+	if c.Email != "" {
+		terms = append(terms, emailTerm(inbox.EmailTerm(c.Email)))
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Fields)) {
+		if t := inbox.FieldTerm(k, c.Fields[k]); t != "" {
+			terms = append(terms, fieldTerm(t))
+		}
+	}
+	if c.OwnerID != "" {
+		terms = append(terms, ownerTerm(c.OwnerID))
 	}
 	return terms
 }
@@ -64,12 +79,17 @@ func indexedWords(name string) string {
 
 func toContactItem(c *inbox.Contact) contactItem {
 	return contactItem{PK: contactPK(c.OrgID, c.WaID), SK: skContact, Type: "contact", Org: c.OrgID, WaID: c.WaID, Name: c.Name,
-		Email: c.Email, Owner: c.OwnerID, Fields: c.Fields, Lines: c.LineIDs, Created: ms(c.CreatedAt)}
+		PName: c.ProfileName, Named: c.Named, Email: c.Email, Owner: c.OwnerID, Fields: c.Fields, Lines: c.LineIDs,
+		Created: ms(c.CreatedAt), Version: c.Version}
 }
 
 func (it *contactItem) contact() *inbox.Contact {
-	return &inbox.Contact{OrgID: it.Org, WaID: it.WaID, Name: it.Name, Email: it.Email, OwnerID: it.Owner,
-		Fields: it.Fields, LineIDs: it.Lines, CreatedAt: fromMS(it.Created)}
+	c := &inbox.Contact{OrgID: it.Org, WaID: it.WaID, Name: it.Name, ProfileName: it.PName, Named: it.Named, Email: it.Email,
+		OwnerID: it.Owner, Fields: it.Fields, LineIDs: it.Lines, CreatedAt: fromMS(it.Created), Version: it.Version}
+	if !it.Named && it.PName == "" {
+		c.ProfileName = it.Name // stored before profile names were kept apart
+	}
+	return c
 }
 
 // CreateContact stores a contact seen for the first time, with its search items; an existing
@@ -89,15 +109,18 @@ func (s *Store) SaveContact(ctx context.Context, c *inbox.Contact, lineID string
 
 func (s *Store) saveContact(ctx context.Context, c *inbox.Contact, lineID string, rename bool) error {
 	pk := contactPK(c.OrgID, c.WaID)
+	if c.ProfileName == "" && !c.Named {
+		c.ProfileName = c.Name
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		it, err := getItem[contactItem](ctx, s, pk, skContact)
 		if errors.Is(err, ErrNotFound) {
 			// The search items first: a stored contact is always findable.
-			if err := s.writeSearch(ctx, c.OrgID, c.WaID, c.Name, searchTerms(c.Name, c.WaID), nil); err != nil {
+			if err := s.writeSearch(ctx, c.OrgID, c.WaID, c.Name, searchTerms(c), nil); err != nil {
 				return err
 			}
 			it := toContactItem(c)
-			it.Lines = nil
+			it.Lines, it.Version = nil, 1
 			if lineID != "" {
 				it.Lines = []string{lineID}
 			}
@@ -110,62 +133,93 @@ func (s *Store) saveContact(ctx context.Context, c *inbox.Contact, lineID string
 		if err != nil {
 			return err
 		}
-		renamed := rename && c.Name != "" && c.Name != it.Name
+		old := it.contact()
+		// A new profile name is kept; it becomes the contact's name unless an agent named it.
+		profile := rename && c.ProfileName != "" && c.ProfileName != old.ProfileName
 		newLine := lineID != "" && !slices.Contains(it.Lines, lineID)
-		if !renamed && !newLine {
+		if !profile && !newLine {
 			return nil
 		}
-		var oldTerms, newTerms []string
-		if renamed {
-			// Every item of the new name is (re)written, since each holds the whole name.
-			oldTerms, newTerms = searchTerms(it.Name, c.WaID), searchTerms(c.Name, c.WaID)
-			if err := s.writeSearch(ctx, c.OrgID, c.WaID, c.Name, newTerms, nil); err != nil {
-				return err
+		next := *old
+		if profile {
+			next.ProfileName = c.ProfileName
+			if !old.Named {
+				next.Name = c.ProfileName
 			}
 		}
-		err = s.updateContact(ctx, pk, it.Name, c.Name, renamed, lineID, newLine)
+		err = s.updateContact(ctx, old, &next, lineID, newLine)
 		if errors.Is(err, ErrExists) {
-			continue // renamed meanwhile: read it again
+			continue // changed meanwhile: read it again
 		}
-		if err != nil {
-			return err
-		}
-		if renamed {
-			// Removed after the rename: a search in between finds the contact by either name,
-			// and checks the result against the stored name (inbox.ContactQuery.Matches).
-			var gone []string
-			for _, t := range oldTerms {
-				if !slices.Contains(newTerms, t) {
-					gone = append(gone, t)
-				}
-			}
-			return s.writeSearch(ctx, c.OrgID, c.WaID, "", nil, gone)
-		}
-		return nil
+		return err
 	}
 	return fmt.Errorf("contact %s: %w", c.WaID, ErrConflict)
 }
 
-// updateContact sets a new name (only if the name is still old) and adds a line. A failed
-// condition (renamed meanwhile) is ErrExists.
-func (s *Store) updateContact(ctx context.Context, pk, old, name string, renamed bool, lineID string, newLine bool) error {
-	names, vals := map[string]string{}, map[string]types.AttributeValue{}
-	cond := "attribute_exists(PK)"
-	var expr []string
-	if renamed {
-		expr = append(expr, "SET #n = :n")
-		names["#n"], vals[":n"] = "name", str(name)
-		if old == "" {
-			cond = "attribute_exists(PK) AND attribute_not_exists(#n)"
-		} else {
-			cond, vals[":old"] = "#n = :old", str(old)
+// updateContact writes next over old (the same contact as read), if it did not change
+// meanwhile (ErrExists), and adds a line; the search items follow: those of next first, so
+// the contact is findable by either version in between (every result is checked against the
+// stored contact: inbox.ContactFilter.Matches), then those next no longer has are removed.
+func (s *Store) updateContact(ctx context.Context, old, next *inbox.Contact, lineID string, newLine bool) error {
+	oldTerms, newTerms := searchTerms(old), searchTerms(next)
+	write := newTerms // every item holds the whole name: a rename rewrites them all
+	if next.Name == old.Name {
+		write = nil
+		for _, t := range newTerms {
+			if !slices.Contains(oldTerms, t) {
+				write = append(write, t)
+			}
 		}
 	}
-	if newLine {
-		expr = append(expr, "ADD #lines :l")
-		names["#lines"], vals[":l"] = "lines", &types.AttributeValueMemberSS{Value: []string{lineID}}
+	if err := s.writeSearch(ctx, next.OrgID, next.WaID, next.Name, write, nil); err != nil {
+		return err
 	}
-	return s.update(ctx, pk, skContact, strings.Join(expr, " "), cond, names, vals)
+	it := toContactItem(next)
+	it.Lines, it.Version = old.LineIDs, old.Version+1
+	if newLine {
+		it.Lines = append(slices.Clone(it.Lines), lineID)
+	}
+	cond, vals := "attribute_exists(PK) AND attribute_not_exists(#v)", map[string]types.AttributeValue(nil)
+	if old.Version > 0 {
+		cond, vals = "#v = :v", map[string]types.AttributeValue{":v": num(old.Version)}
+	}
+	if err := s.putOver(ctx, it, indexKeys{}, cond, map[string]string{"#v": "v"}, vals); err != nil {
+		return err
+	}
+	var gone []string
+	for _, t := range oldTerms {
+		if !slices.Contains(newTerms, t) {
+			gone = append(gone, t)
+		}
+	}
+	return s.writeSearch(ctx, next.OrgID, next.WaID, "", nil, gone)
+}
+
+// EditContact changes a contact of org with fn (which refuses with an error) in a write
+// conditional on the version read, retried when the contact changed meanwhile. The search
+// items follow the new name, email, fields and owner.
+func (s *Store) EditContact(ctx context.Context, org, waID string, fn func(*inbox.Contact) error) (*inbox.Contact, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		old, err := s.Contact(ctx, org, waID)
+		if err != nil {
+			return nil, err
+		}
+		next := *old
+		next.Fields = maps.Clone(old.Fields)
+		if err := fn(&next); err != nil {
+			return nil, err
+		}
+		err = s.updateContact(ctx, old, &next, "", false)
+		if errors.Is(err, ErrExists) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		next.Version = old.Version + 1
+		return &next, nil
+	}
+	return nil, fmt.Errorf("contact %s: %w", waID, ErrConflict)
 }
 
 // writeSearch puts the search items of terms (for a contact named name) and deletes those of
@@ -209,34 +263,73 @@ func (s *Store) Contact(ctx context.Context, org, waID string) (*inbox.Contact, 
 // lookup word's items.
 const searchPages = 5
 
-// SearchContacts finds up to limit contacts of org that q matches, in index order (the looked
-// up word, then the number). It reads the searchShards partitions of the organization's
-// search index in parallel, by the query's lookup term (a key range: no Scan), then the
-// contacts themselves in one BatchGetItem, and keeps those whose stored name or number
-// still matches.
+// SearchContacts finds up to limit contacts of org that q matches (FindContacts' first page).
 func (s *Store) SearchContacts(ctx context.Context, org string, q inbox.ContactQuery, limit int) ([]*inbox.Contact, error) {
-	word, phone := q.LookupTerm()
-	term := nameTerm(word)
-	if phone {
-		term = phoneTerm(word)
+	found, _, err := s.FindContacts(ctx, org, inbox.ContactFilter{Query: &q}, limit, "")
+	return found, err
+}
+
+// lookup is the one index term a filter is read by: the query's, else the email's, the
+// field's, the owner's. words are the query's other words, checked in the index read.
+func lookup(f inbox.ContactFilter) (term string, words []string) {
+	switch {
+	case f.Query != nil:
+		word, phone := f.Query.LookupTerm()
+		if phone {
+			return phoneTerm(word), nil
+		}
+		if word == "" {
+			return "", nil
+		}
+		for _, w := range f.Query.Words {
+			if w != word {
+				words = append(words, w)
+			}
+		}
+		return nameTerm(word), words
+	case f.Email != "":
+		return emailTerm(inbox.EmailTerm(f.Email)), nil
+	case f.Field != "":
+		if t := inbox.FieldTerm(f.Field, f.FieldValue); t != "" {
+			return fieldTerm(t), nil
+		}
+		return "", nil
+	case f.Owner != "":
+		return ownerTerm(f.Owner), nil
 	}
-	if word == "" || limit < 1 {
-		return nil, nil
+	return "", nil
+}
+
+// FindContacts finds up to limit contacts of org that f matches, in index order (the looked
+// up term, then the number), after cursor (the previous page's next). It reads the
+// searchShards partitions of the organization's search index in parallel, by f's lookup term
+// (a key range: no Scan), then the contacts themselves in one BatchGetItem, and keeps those
+// that still match. A name query matches a prefix of a word, so a contact with two words
+// starting alike may show on two pages.
+func (s *Store) FindContacts(ctx context.Context, org string, f inbox.ContactFilter, limit int, cursor string) ([]*inbox.Contact, string, error) {
+	term, words := lookup(f)
+	if term == "" || limit < 1 {
+		return nil, "", nil
+	}
+	if cursor != "" && !strings.HasPrefix(cursor, term) {
+		return nil, "", ErrBadCursor
 	}
 	var filter []string
 	vals := map[string]types.AttributeValue{}
-	if !phone {
-		for i, w := range q.Words {
-			if w == word {
-				continue
-			}
-			k := fmt.Sprintf(":w%d", i)
-			filter = append(filter, "contains(#words, "+k+")")
-			vals[k] = str(" " + w)
-		}
+	for i, w := range words {
+		k := fmt.Sprintf(":w%d", i)
+		filter = append(filter, "contains(#words, "+k+")")
+		vals[k] = str(" " + w)
 	}
 	results, err := parallel(searchShards, searchShards, func(sh int) ([]searchItem, error) {
 		in := s.partition(IndexLookup, searchShardPK(org, sh), term)
+		if cursor != "" {
+			// After the cursor, within the term's prefix.
+			in = s.partition(IndexLookup, searchShardPK(org, sh), "")
+			in.KeyConditionExpression = aws.String(IndexLookup + "PK = :pk AND " + IndexLookup + "SK BETWEEN :from AND :to")
+			in.ExpressionAttributeValues[":from"] = str(cursor + "\x00")
+			in.ExpressionAttributeValues[":to"] = str(term + "\U0010FFFF")
+		}
 		in.Limit = aws.Int32(int32(limit))
 		maps.Copy(in.ExpressionAttributeValues, vals)
 		if len(filter) > 0 {
@@ -252,23 +345,31 @@ func (s *Store) SearchContacts(ctx context.Context, org string, q inbox.ContactQ
 		return items, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("search contacts: %w", err)
+		return nil, "", fmt.Errorf("find contacts: %w", err)
 	}
 	found := concat(results)
 	sort.Slice(found, func(i, j int) bool { return found[i].GSI3SK < found[j].GSI3SK })
 	var order []string
+	next := ""
 	for _, it := range found {
-		if !slices.Contains(order, it.WaID) && len(order) < limit {
+		if len(order) == limit {
+			break
+		}
+		if !slices.Contains(order, it.WaID) {
 			order = append(order, it.WaID)
 		}
+		next = it.GSI3SK
+	}
+	if len(order) < limit {
+		next = "" // every shard was read to the end of the term (or to searchPages)
 	}
 	items, err := getItems[contactItem](ctx, s, order, func(wa string) (string, string) { return contactPK(org, wa), skContact }, false)
 	if err != nil {
-		return nil, fmt.Errorf("search contacts: %w", err)
+		return nil, "", fmt.Errorf("find contacts: %w", err)
 	}
 	byWa := map[string]*inbox.Contact{}
 	for _, it := range items {
-		if c := it.contact(); c.OrgID == org && q.Matches(c) {
+		if c := it.contact(); c.OrgID == org && f.Matches(c) {
 			byWa[c.WaID] = c
 		}
 	}
@@ -278,5 +379,5 @@ func (s *Store) SearchContacts(ctx context.Context, org string, q inbox.ContactQ
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out, next, nil
 }

@@ -31,6 +31,8 @@ type conversationItem struct {
 	Line         string   `dynamodbav:"line"`
 	WaID         string   `dynamodbav:"wa"`
 	Name         string   `dynamodbav:"name,omitempty"`
+	PName        string   `dynamodbav:"pname,omitempty"` // only when an agent named the contact: else it is name
+	Named        bool     `dynamodbav:"named,omitempty"`
 	Status       string   `dynamodbav:"st"`
 	Dept         string   `dynamodbav:"dept,omitempty"`
 	Assignee     string   `dynamodbav:"asg,omitempty"`
@@ -79,6 +81,9 @@ func toConversationItem(c *inbox.Conversation) conversationItem {
 		Closed: ms(c.ClosedAt), Reason: c.CloseReason, Rule: c.RouteRule, Applied: c.LastAppliedID,
 		Version: c.Version,
 	}
+	if c.Contact.Named {
+		it.PName, it.Named = inbox.ClipName(c.Contact.ProfileName), true
+	}
 	if len(it.Labels) == 0 {
 		it.Labels = nil // an empty set is not a DynamoDB value
 	}
@@ -97,9 +102,9 @@ func toConversationItem(c *inbox.Conversation) conversationItem {
 }
 
 func (it *conversationItem) conversation() *inbox.Conversation {
-	return &inbox.Conversation{
+	c := &inbox.Conversation{
 		ID: it.ID, OrgID: it.Org, LineID: it.Line,
-		Contact: inbox.ContactRef{WaID: it.WaID, Name: it.Name},
+		Contact: inbox.ContactRef{WaID: it.WaID, Name: it.Name, ProfileName: it.PName, Named: it.Named},
 		Status:  inbox.ConversationStatus(it.Status), DepartmentID: it.Dept, AssigneeID: it.Assignee,
 		Cycle: it.Cycle, Labels: it.Labels, CreatedAt: fromMS(it.Created), LastActivityAt: fromMS(it.LastActivity),
 		LastInboundAt: fromMS(it.LastInbound), WindowExpiresAt: fromMS(it.Window), WindowOpenedAt: fromMS(it.WindowOpened), UnreadCount: it.Unread,
@@ -107,6 +112,10 @@ func (it *conversationItem) conversation() *inbox.Conversation {
 		ClosedAt: fromMS(it.Closed), CloseReason: it.Reason, RouteRule: it.Rule, LastAppliedID: it.Applied,
 		Version: it.Version,
 	}
+	if !it.Named {
+		c.Contact.ProfileName = it.Name
+	}
+	return c
 }
 
 // Conversation reads one conversation of org. A conversation of another organization is

@@ -102,7 +102,7 @@ func storedItems() map[string]any {
 	later := at.Add(time.Minute)
 
 	assigned := &inbox.Conversation{
-		ID: "c_1", OrgID: "o_1", LineID: "l_1", Contact: inbox.ContactRef{WaID: "5491155550001", Name: "Lucía"},
+		ID: "c_1", OrgID: "o_1", LineID: "l_1", Contact: inbox.ContactRef{WaID: "5491155550001", Name: "Lucía", ProfileName: "Lu", Named: true},
 		Status: inbox.StatusOpen, DepartmentID: "d_1", AssigneeID: "u_1", Cycle: 2, Labels: []string{"lb_a", "lb_b"},
 		CreatedAt: at, LastActivityAt: later, LastInboundAt: later, WindowExpiresAt: later.Add(24 * time.Hour),
 		WindowOpenedAt: at, UnreadCount: 3, InboundCount: 7,
@@ -166,8 +166,8 @@ func storedItems() map[string]any {
 			State: "active", Created: ms(at), Hours: hrs, AutoReplies: ar},
 		"line_address": addrItem{PK: lineAddrPK("meta", "1234567890"), SK: skAddr, Type: "addr", Org: "o_1", Line: "l_1"},
 		"contact": contactItem{PK: contactPK("o_1", "5491155550001"), SK: skContact, Type: "contact", Org: "o_1",
-			WaID: "5491155550001", Name: "Lucía Pérez", Email: "lucia@example.com", Owner: "u_1",
-			Fields: map[string]string{"seller": "u_1"}, Lines: []string{"l_1"}, Created: ms(at)},
+			WaID: "5491155550001", Name: "Lucía Pérez", PName: "Lu", Named: true, Email: "lucia@example.com", Owner: "u_1",
+			Fields: map[string]string{"seller": "u_1"}, Lines: []string{"l_1"}, Created: ms(at), Version: 3},
 		"contact_search": searchItem{PK: contactPK("o_1", "5491155550001"), SK: searchSK(nameTerm("lucia")),
 			GSI3PK: searchPK("o_1", nameTerm("lucia"), "5491155550001"), GSI3SK: searchIndexSK(nameTerm("lucia"), "5491155550001"),
 			Type: "csearch", WaID: "5491155550001", Words: indexedWords("Lucía Pérez")},

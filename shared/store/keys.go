@@ -185,6 +185,9 @@ const skSearchPrefix = "CS#"
 
 func nameTerm(word string) string    { return "n:" + word }
 func phoneTerm(digits string) string { return "p:" + digits }
+func emailTerm(email string) string  { return "e:" + email }
+func fieldTerm(term string) string   { return "f:" + term }
+func ownerTerm(user string) string   { return "o:" + user }
 
 // searchPK is GSI3: one shard of an organization's contact search. The shard derives from the
 // term and the contact, so one contact's items spread too.

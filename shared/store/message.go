@@ -424,3 +424,22 @@ func (s *Store) SetReaction(ctx context.Context, k MessageKey, from, emoji strin
 	}
 	return fmt.Errorf("set reaction on %s: %w", k.SK, ErrConflict)
 }
+
+// Events reads a conversation's events (its timeline without the messages), oldest first.
+// The Query reads the messages too (they share the partition's key range) but returns only
+// the events: a contact's history reads each of its conversations once.
+func (s *Store) Events(ctx context.Context, convID string) ([]*inbox.Event, error) {
+	in := s.partition("", convPK(convID), skThread)
+	in.FilterExpression = aws.String("#k = :evt")
+	in.ExpressionAttributeNames = map[string]string{"#k": "kind"}
+	in.ExpressionAttributeValues[":evt"] = str("evt")
+	items, err := queryAll[threadItem](ctx, s, in)
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", convID, err)
+	}
+	out := make([]*inbox.Event, len(items))
+	for i := range items {
+		out[i] = items[i].entry().Event
+	}
+	return out, nil
+}

@@ -92,7 +92,7 @@ func TestSearchItemsSpreadOverShards(t *testing.T) {
 	for i := range 1000 {
 		wa := fmt.Sprintf("549115%07d", i*7919%10000000)
 		name := fmt.Sprintf("%s %s %s", given[i%8], given[(i/8)%8], family[(i/64)%8])
-		for _, term := range searchTerms(name, wa) {
+		for _, term := range searchTerms(&inbox.Contact{Name: name, WaID: wa}) {
 			per[searchPK("org", term, wa)]++
 		}
 	}

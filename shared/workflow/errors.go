@@ -19,6 +19,8 @@ var (
 	ErrTemplateBySID = errors.New("workflow: the line's provider sends templates by Content SID")
 	// ErrNoTemplates: the line has no WhatsApp Business Account, so no synced templates.
 	ErrNoTemplates = errors.New("workflow: the line has no synced templates")
+	// ErrNoContactFilter: an admin's or agent's contact listing names what it looks for.
+	ErrNoContactFilter = errors.New("workflow: a contact listing needs q, email, field or owner_id")
 )
 
 // UnknownError is an id given by the caller that names nothing of the organization.

@@ -58,7 +58,7 @@ func (s *Service) Start(ctx context.Context, by Caller, in Start, req Request) (
 	o := &outgoing{
 		convID: convID, req: req, draft: in.Template,
 		create: func() *inbox.Conversation {
-			return inbox.NewConversation(u.OrgID, line.ID, inbox.ContactRef{WaID: in.WaID, Name: name}, now)
+			return inbox.NewConversation(u.OrgID, line.ID, inbox.ContactRef{WaID: in.WaID, Name: name, Named: contact.Named}, now)
 		},
 		change: func(cv *inbox.Conversation, _ string, at time.Time, reserved bool) ([]*inbox.Event, error) {
 			if cv.Status == inbox.StatusOpen {
@@ -99,7 +99,8 @@ func (s *Service) Start(ctx context.Context, by Caller, in Start, req Request) (
 func (s *Service) contact(ctx context.Context, u *inbox.User, wa, name string) (*inbox.Contact, error) {
 	ct, err := s.st.Contact(ctx, u.OrgID, wa)
 	if errors.Is(err, store.ErrNotFound) {
-		ct = &inbox.Contact{OrgID: u.OrgID, WaID: wa, Name: name, CreatedAt: s.now(), OwnerID: access.NewContactOwner(u)}
+		// A name the agent typed is theirs: the customer's profile name does not replace it.
+		ct = &inbox.Contact{OrgID: u.OrgID, WaID: wa, Name: name, Named: name != "", CreatedAt: s.now(), OwnerID: access.NewContactOwner(u)}
 		// An existing contact is left as it is; an owned one is read again below, in case
 		// another request created it first.
 		if err = s.st.CreateContact(ctx, ct); err == nil && ct.OwnerID != "" {
