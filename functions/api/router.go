@@ -155,6 +155,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		window     *workflow.WindowClosedError
 		open       *workflow.OpenConversationError
 		notQueued  *workflow.NotQueuedError
+		unlisted   *workflow.UnlistedReasonError
+		reasons    *inbox.ClosingReasonsError
 	)
 	switch {
 	case errors.As(err, &de):
@@ -191,6 +193,11 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusUnprocessableEntity, "too_many_labels", fmt.Sprintf("a conversation has at most %d labels", inbox.MaxConversationLabels))
 	case errors.As(err, &unknown):
 		return errorResponse(http.StatusUnprocessableEntity, "unknown_"+unknown.Field, "no "+unknown.Entity+" "+unknown.ID+" in this organization")
+	case errors.As(err, &unlisted):
+		return errorDetails(http.StatusUnprocessableEntity, "unknown_reason", "closing needs one of the configured reasons (see reasons)",
+			map[string]any{"reasons": unlisted.Reasons})
+	case errors.As(err, &reasons):
+		return errorResponse(http.StatusUnprocessableEntity, "bad_reasons", reasons.Reason)
 	case errors.Is(err, workflow.ErrNoContactFilter):
 		return errorResponse(http.StatusBadRequest, "bad_request", "give what to look for: q (name or number), email, field and value, or owner_id")
 	case errors.Is(err, inbox.ErrInvalidContact):

@@ -177,9 +177,23 @@ func (s *Service) Transfer(ctx context.Context, by Caller, convID string, to Tar
 	})
 }
 
-// Close marks a conversation done, with the caller's reason and note.
+// Close marks a conversation done, with the caller's reason and note. When closing reasons
+// are configured for the conversation's department (or its organization), the reason must be
+// one of them (A5), spelled as the list spells it.
 func (s *Service) Close(ctx context.Context, by Caller, convID, reason, note string) (*inbox.Conversation, error) {
-	return s.act(ctx, by, by.User.OrgID, convID, access.Close, func(cv *inbox.Conversation) (*inbox.Event, error) {
+	org := by.User.OrgID
+	return s.act(ctx, by, org, convID, access.Close, func(cv *inbox.Conversation) (*inbox.Event, error) {
+		list, _, err := s.st.ClosingReasons(ctx, org, cv.DepartmentID)
+		if err != nil {
+			return nil, err
+		}
+		if len(list) > 0 {
+			r, ok := inbox.PickClosingReason(list, reason)
+			if !ok {
+				return nil, &UnlistedReasonError{Reasons: list}
+			}
+			reason = r
+		}
 		if err := cv.Close(reason, s.now()); err != nil {
 			return nil, err
 		}

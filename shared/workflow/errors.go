@@ -75,3 +75,13 @@ type NotQueuedError struct {
 
 func (e *NotQueuedError) Error() string { return "workflow: message not queued: " + e.Err.Error() }
 func (e *NotQueuedError) Unwrap() error { return e.Err }
+
+// UnlistedReasonError is a closing reason that is not in the list configured for the
+// conversation's department or organization (A5).
+type UnlistedReasonError struct {
+	Reasons []string // the reasons that may be given
+}
+
+func (e *UnlistedReasonError) Error() string {
+	return "workflow: the closing reason is not one of the configured reasons"
+}
