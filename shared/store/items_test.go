@@ -165,7 +165,7 @@ func storedItems() map[string]any {
 			Address: "1234567890", Display: "15550001111", Account: "waba_1", Dept: "d_1", Authorized: []string{"u_1"},
 			State: "active", Created: ms(at), Hours: hrs, AutoReplies: ar},
 		"closing_reasons": reasonsItem{PK: orgPK("o_1"), SK: reasonsSK("d_1"), Type: "reasons", Dept: "d_1", Reasons: []string{"Venta", "Sin respuesta"}},
-		"line_address": addrItem{PK: lineAddrPK("meta", "1234567890"), SK: skAddr, Type: "addr", Org: "o_1", Line: "l_1"},
+		"line_address":    addrItem{PK: lineAddrPK("meta", "1234567890"), SK: skAddr, Type: "addr", Org: "o_1", Line: "l_1"},
 		"contact": contactItem{PK: contactPK("o_1", "5491155550001"), SK: skContact, Type: "contact", Org: "o_1",
 			WaID: "5491155550001", Name: "Lucía Pérez", PName: "Lu", Named: true, Email: "lucia@example.com", Owner: "u_1",
 			Fields: map[string]string{"seller": "u_1"}, Lines: []string{"l_1"}, Created: ms(at), Version: 3},

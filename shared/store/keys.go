@@ -25,13 +25,13 @@ const queueShards = 8
 // bucket at most once per 10 minutes however many messages arrive.
 const windowBucket = 10 * time.Minute
 
-func orgPK(org string) string         { return "ORG#" + org }
-func userSK(id string) string         { return "USER#" + id }
-func deptSK(id string) string         { return "DEPT#" + id }
-func lineSK(id string) string         { return "LINE#" + id }
+func orgPK(org string) string { return "ORG#" + org }
+func userSK(id string) string { return "USER#" + id }
+func deptSK(id string) string { return "DEPT#" + id }
+func lineSK(id string) string { return "LINE#" + id }
 
 // reasonsSK is a list of closing reasons: the organization's ("REASONS#") or a department's.
-func reasonsSK(dept string) string { return "REASONS#" + dept }
+func reasonsSK(dept string) string    { return "REASONS#" + dept }
 func convPK(id string) string         { return "CONV#" + id }
 func contactPK(org, wa string) string { return "CONTACT#" + org + "#" + wa }
 func emailKey(email string) string    { return "EMAIL#" + strings.ToLower(email) }
