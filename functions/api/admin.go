@@ -46,7 +46,7 @@ func toLineJSON(l *inbox.Line) lineJSON {
 }
 
 func toUserJSON(u *inbox.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Departments: nonNil(u.Departments), OrgID: u.OrgID}
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Departments: nonNil(u.Departments), OrgID: u.OrgID, Disabled: u.Disabled}
 }
 
 func (a *api) listDepartments(ctx context.Context, c *call) (any, error) {
@@ -295,4 +295,19 @@ func (a *api) routeWaiting(ctx context.Context, c *call, l *inbox.Line) error {
 		}
 	}
 	return nil
+}
+
+// setDisabled serves POST /v1/users/{id}/disable and …/enable: a disabled user's next request
+// is refused, and their open conversations go back to the queue.
+func (a *api) setDisabled(disabled bool) handlerFunc {
+	return func(ctx context.Context, c *call) (any, error) {
+		if err := decode(c.req, &struct{}{}); err != nil {
+			return nil, err
+		}
+		u, err := a.flow().SetDisabled(ctx, c.caller(), c.params["id"], disabled)
+		if err != nil {
+			return nil, err
+		}
+		return toUserJSON(u), nil
+	}
 }

@@ -78,6 +78,8 @@ func (a *api) routes() *router {
 	r.add("DELETE", "/v1/departments/{id}/rules", 204, access.ManageOrganization, a.deleteRules(store.ScopeDepartment))
 	r.add("GET", "/v1/users", 200, access.ManageOrganization, a.listUsers)
 	r.add("POST", "/v1/users", 201, access.ManageOrganization, a.createUser)
+	r.add("POST", "/v1/users/{id}/disable", 200, access.ManageOrganization, a.setDisabled(true))
+	r.add("POST", "/v1/users/{id}/enable", 200, access.ManageOrganization, a.setDisabled(false))
 	r.add("GET", "/v1/users/{id}/availability", 200, access.Anyone, a.getAvailability)
 	r.add("PUT", "/v1/users/{id}/availability", 200, access.Anyone, a.setAvailability)
 	r.add("GET", "/v1/lines", 200, access.Inbox, a.listLines)
@@ -129,6 +131,7 @@ type userJSON struct {
 	Role        string   `json:"role"`
 	Departments []string `json:"departments"`
 	OrgID       string   `json:"organization_id"`
+	Disabled    bool     `json:"disabled"`
 }
 
 func (a *api) me(_ context.Context, c *call) (any, error) {

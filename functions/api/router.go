@@ -101,6 +101,9 @@ func (r *router) serve(ctx context.Context, req request) (response, error) {
 		return r.fail(ctx, log, err), nil
 	}
 	log = log.With("user_id", user.ID, "org_id", user.OrgID)
+	if err := access.Enabled(user); err != nil {
+		return r.fail(ctx, log, err), nil
+	}
 	if id := params["id"]; id != "" {
 		log = log.With("conversation_id", id)
 	}
@@ -175,6 +178,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusNotFound, "not_found", nf.Entity+" not found")
 	case errors.Is(err, store.ErrNotFound):
 		return errorResponse(http.StatusNotFound, "not_found", "not found")
+	case errors.Is(err, access.ErrDisabled):
+		return errorResponse(http.StatusForbidden, "user_disabled", denialReason(err))
 	case errors.Is(err, access.ErrNotYourContact):
 		return errorResponse(http.StatusForbidden, "not_your_contact", denialReason(err))
 	case errors.As(err, &denial):
@@ -198,6 +203,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 			map[string]any{"reasons": unlisted.Reasons})
 	case errors.As(err, &reasons):
 		return errorResponse(http.StatusUnprocessableEntity, "bad_reasons", reasons.Reason)
+	case errors.Is(err, workflow.ErrDisableSelf):
+		return errorResponse(http.StatusUnprocessableEntity, "disable_self", "you cannot disable yourself; another admin can")
 	case errors.Is(err, workflow.ErrNoContactFilter):
 		return errorResponse(http.StatusBadRequest, "bad_request", "give what to look for: q (name or number), email, field and value, or owner_id")
 	case errors.Is(err, inbox.ErrInvalidContact):

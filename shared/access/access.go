@@ -44,6 +44,7 @@ var (
 	ErrNotYourContact = &Denial{"sellers start conversations only with contacts they own"}
 	ErrOthersContacts = &Denial{"sellers see only their own contacts"}
 	ErrContactOwner   = &Denial{"only admins change a contact's owner"}
+	ErrDisabled       = &Denial{"your user is disabled; ask an admin"}
 )
 
 // ErrContactInvisible: a contact the user may not know (a seller and another's contact): the
@@ -57,6 +58,15 @@ var ErrInvisible = errors.New("access: not visible")
 // Rule is a role rule about the caller alone, checked before anything is read: the API's route
 // table names one per route. Rules about a conversation are Actions (Check).
 type Rule func(u *inbox.User) error
+
+// Enabled: a disabled user is refused on every request, whatever their token says (the API
+// checks it before any route's rule).
+func Enabled(u *inbox.User) error {
+	if u.Disabled {
+		return ErrDisabled
+	}
+	return nil
+}
 
 // Anyone of the organization (every caller is one: the API resolves the caller in its
 // organization first). Routes on a conversation use it and check their Action on the

@@ -43,6 +43,9 @@ type User struct {
 	Departments []string
 	Available   bool
 	MaxOpen     int // 0: no capacity limit
+	// Disabled users are refused on their next request, whatever their token says, and take
+	// no conversations.
+	Disabled bool
 }
 
 // InDepartment reports whether the user is a member of dept.

@@ -35,6 +35,7 @@ type userItem struct {
 	Depts     []string `dynamodbav:"depts,omitempty,stringset"`
 	Available bool     `dynamodbav:"avail"`
 	MaxOpen   int      `dynamodbav:"max,omitempty"`
+	Disabled  bool     `dynamodbav:"dis,omitempty"`
 }
 
 type deptItem struct {
@@ -111,13 +112,13 @@ func toUserItem(u *inbox.User) userItem {
 	return userItem{
 		PK: orgPK(u.OrgID), SK: userSK(u.ID), GSI3PK: emailKey(u.Email), GSI3SK: skEmailUser, Type: "user",
 		ID: u.ID, Org: u.OrgID, Email: strings.ToLower(u.Email), Name: u.Name, Role: string(u.Role),
-		Depts: u.Departments, Available: u.Available, MaxOpen: u.MaxOpen,
+		Depts: u.Departments, Available: u.Available, MaxOpen: u.MaxOpen, Disabled: u.Disabled,
 	}
 }
 
 func (it *userItem) user() *inbox.User {
 	return &inbox.User{ID: it.ID, OrgID: it.Org, Email: it.Email, Name: it.Name, Role: inbox.Role(it.Role),
-		Departments: it.Depts, Available: it.Available, MaxOpen: it.MaxOpen}
+		Departments: it.Depts, Available: it.Available, MaxOpen: it.MaxOpen, Disabled: it.Disabled}
 }
 
 // User reads a user of org.

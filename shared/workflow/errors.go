@@ -20,6 +20,8 @@ var (
 	// ErrNoTemplates: the line has no WhatsApp Business Account, so no synced templates.
 	ErrNoTemplates = errors.New("workflow: the line has no synced templates")
 	// ErrNoContactFilter: an admin's or agent's contact listing names what it looks for.
+	// ErrDisableSelf: an admin does not lock themselves out.
+	ErrDisableSelf     = errors.New("workflow: you cannot disable yourself")
 	ErrNoContactFilter = errors.New("workflow: a contact listing needs q, email, field or owner_id")
 )
 
