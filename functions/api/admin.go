@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
 )
@@ -310,4 +311,28 @@ func (a *api) setDisabled(disabled bool) handlerFunc {
 		}
 		return toUserJSON(u), nil
 	}
+}
+
+// colleagueJSON is what any user with an inbox sees of another: enough for a transfer picker.
+type colleagueJSON struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Available   bool     `json:"available"`
+	Departments []string `json:"departments"`
+}
+
+// listColleagues serves GET /v1/colleagues: the organization's users with an inbox who are not
+// disabled, with their availability and departments.
+func (a *api) listColleagues(ctx context.Context, c *call) (any, error) {
+	users, _, _, err := a.st.OrgItems(ctx, c.user.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	items := []colleagueJSON{}
+	for _, u := range users {
+		if access.HasInbox(u) && access.Enabled(u) == nil {
+			items = append(items, colleagueJSON{ID: u.ID, Name: u.Name, Available: u.Available, Departments: nonNil(u.Departments)})
+		}
+	}
+	return page[colleagueJSON]{Items: items}, nil
 }

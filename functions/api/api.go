@@ -78,6 +78,7 @@ func (a *api) routes() *router {
 	r.add("DELETE", "/v1/departments/{id}/rules", 204, access.ManageOrganization, a.deleteRules(store.ScopeDepartment))
 	r.add("GET", "/v1/users", 200, access.ManageOrganization, a.listUsers)
 	r.add("POST", "/v1/users", 201, access.ManageOrganization, a.createUser)
+	r.add("GET", "/v1/colleagues", 200, access.Inbox, a.listColleagues)
 	r.add("POST", "/v1/users/{id}/disable", 200, access.ManageOrganization, a.setDisabled(true))
 	r.add("POST", "/v1/users/{id}/enable", 200, access.ManageOrganization, a.setDisabled(false))
 	r.add("GET", "/v1/users/{id}/availability", 200, access.Anyone, a.getAvailability)

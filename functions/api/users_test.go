@@ -2,6 +2,8 @@ package main
 
 import (
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestDisabledUser: a disabled user's token is refused at once, their open conversations go
@@ -38,5 +40,23 @@ func TestDisabledUser(t *testing.T) {
 	}
 	if status, out := w.call(t, "bea", "GET", "/v1/me", ""); status != 200 {
 		t.Errorf("enabled user: %d %v", status, out)
+	}
+}
+
+func TestColleagues(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	if status, out := w.call(t, "admin", "POST", "/v1/users/bea/disable", ""); status != 200 {
+		t.Fatalf("disable: %d %v", status, out)
+	}
+	status, out := w.call(t, "sam", "GET", "/v1/colleagues", "")
+	if status != 200 {
+		t.Fatalf("colleagues: %d %v", status, out)
+	}
+	if diff := cmp.Diff([]string{"admin", "ana", "carl", "sam"}, ids(out)); diff != "" {
+		t.Errorf("colleagues: with an inbox, not disabled (-want +got):\n%s", diff)
+	}
+	if status, _ := w.call(t, "ed", "GET", "/v1/colleagues", ""); status != 403 {
+		t.Errorf("no-inbox user: %d, want 403", status)
 	}
 }
