@@ -313,7 +313,7 @@ func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
 		}
 		var shown []*inbox.Conversation
 		for _, cv := range convs {
-			line, err := a.line(ctx, lines, cv)
+			line, err := a.flow().Line(ctx, lines, cv)
 			if err != nil {
 				return nil, err
 			}
@@ -337,20 +337,6 @@ func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
 		}
 	}
 	return page[conversationJSON]{Items: items, NextCursor: encodeCursor(next)}, nil
-}
-
-func (a *api) line(ctx context.Context, cache map[string]*inbox.Line, cv *inbox.Conversation) (*inbox.Line, error) {
-	if l, ok := cache[cv.LineID]; ok {
-		return l, nil
-	}
-	l, err := a.st.Line(ctx, cv.OrgID, cv.LineID)
-	if errors.Is(err, store.ErrNotFound) {
-		l = nil
-	} else if err != nil {
-		return nil, err
-	}
-	cache[cv.LineID] = l
-	return l, nil
 }
 
 // viewSources turns a view into the index partitions it reads (V1–V3, V5):
@@ -402,20 +388,9 @@ func (a *api) viewSources(ctx context.Context, u *inbox.User, view, dept, assign
 	return sources, otherOnly, nil
 }
 
-// visible reads a conversation the caller may see, or ErrInvisible.
+// visible reads the conversation of the path, which the caller may see, or ErrInvisible.
 func (a *api) visible(ctx context.Context, c *call) (*inbox.Conversation, *inbox.Line, error) {
-	cv, err := a.st.Conversation(ctx, c.user.OrgID, c.params["id"])
-	if err != nil {
-		return nil, nil, err
-	}
-	line, err := a.line(ctx, map[string]*inbox.Line{}, cv)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !access.Visible(c.user, cv, line) {
-		return nil, nil, access.ErrInvisible
-	}
-	return cv, line, nil
+	return a.flow().Visible(ctx, c.user, c.params["id"])
 }
 
 func (a *api) getConversation(ctx context.Context, c *call) (any, error) {

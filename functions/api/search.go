@@ -43,7 +43,7 @@ func (a *api) searchConversations(ctx context.Context, c *call, q map[string]str
 	lines := map[string]*inbox.Line{}
 	var shown []*inbox.Conversation
 	for _, cv := range convs {
-		line, err := a.line(ctx, lines, cv)
+		line, err := a.flow().Line(ctx, lines, cv)
 		if err != nil {
 			return nil, err
 		}

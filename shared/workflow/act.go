@@ -32,7 +32,7 @@ func (s *Service) act(ctx context.Context, by Caller, org, convID string, action
 	cv, err := s.st.UpdateConversation(ctx, org, convID, nil, func(cv *inbox.Conversation) error {
 		ev = nil
 		if by.User != nil {
-			line, err := s.line(ctx, lines, cv)
+			line, err := s.Line(ctx, lines, cv)
 			if err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func (s *Service) afterAction(ctx context.Context, by Caller, action access.Acti
 		if action == access.Transfer {
 			trigger = routing.TriggerTransferred
 		}
-		line, err := s.line(ctx, lines, cv)
+		line, err := s.Line(ctx, lines, cv)
 		var agent string
 		if err == nil {
 			agent, err = s.routing.Route(ctx, cv, line, held, trigger)
@@ -242,7 +242,7 @@ func (s *Service) Route(ctx context.Context, by Caller, convID, lineID, dept str
 // Note records an agent's internal note on a conversation's timeline; the conversation
 // itself does not change.
 func (s *Service) Note(ctx context.Context, by Caller, convID, text string) (*inbox.Event, error) {
-	cv, line, err := s.visible(ctx, by.User, convID)
+	cv, line, err := s.Visible(ctx, by.User, convID)
 	if err != nil {
 		return nil, err
 	}

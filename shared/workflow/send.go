@@ -34,7 +34,7 @@ func (s *Service) Send(ctx context.Context, by Caller, convID string, draft *inb
 	u := by.User
 	// Reading first refuses before anything is written for a conversation the caller may
 	// not see; the write below checks again on the state it writes.
-	cv, line, err := s.visible(ctx, u, convID)
+	cv, line, err := s.Visible(ctx, u, convID)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (s *Service) Send(ctx context.Context, by Caller, convID string, draft *inb
 	o := &outgoing{
 		convID: cv.ID, req: req, draft: draft,
 		change: func(cv *inbox.Conversation, id string, at time.Time, _ bool) ([]*inbox.Event, error) {
-			line, err := s.line(ctx, lines, cv)
+			line, err := s.Line(ctx, lines, cv)
 			if err != nil {
 				return nil, err
 			}
@@ -293,14 +293,14 @@ func messageKey(convID, id string, at time.Time) store.MessageKey {
 	return store.KeyOf(&inbox.Message{ConversationID: convID, ID: id, At: at})
 }
 
-// visible reads a conversation u may see, with its line (nil if it has none any more), or
+// Visible reads a conversation u may see, with its line (nil if it has none any more), or
 // access.ErrInvisible.
-func (s *Service) visible(ctx context.Context, u *inbox.User, convID string) (*inbox.Conversation, *inbox.Line, error) {
+func (s *Service) Visible(ctx context.Context, u *inbox.User, convID string) (*inbox.Conversation, *inbox.Line, error) {
 	cv, err := s.st.Conversation(ctx, u.OrgID, convID)
 	if err != nil {
 		return nil, nil, err
 	}
-	line, err := s.line(ctx, map[string]*inbox.Line{}, cv)
+	line, err := s.Line(ctx, map[string]*inbox.Line{}, cv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -310,8 +310,8 @@ func (s *Service) visible(ctx context.Context, u *inbox.User, convID string) (*i
 	return cv, line, nil
 }
 
-// line reads cv's line through cache; a line that no longer exists is nil.
-func (s *Service) line(ctx context.Context, cache map[string]*inbox.Line, cv *inbox.Conversation) (*inbox.Line, error) {
+// Line reads cv's line through cache (lines by id); a line that no longer exists is nil.
+func (s *Service) Line(ctx context.Context, cache map[string]*inbox.Line, cv *inbox.Conversation) (*inbox.Line, error) {
 	if l, ok := cache[cv.LineID]; ok {
 		return l, nil
 	}
