@@ -230,10 +230,10 @@ func (s *Service) enqueue(ctx context.Context, by Caller, org string, m *inbox.M
 		return nil
 	}
 	err = fmt.Errorf("queue message %s: %w", m.ID, err)
+	// Whoever handles the NotQueuedError logs it (the API's error table, the consumer).
 	if retry {
 		return &NotQueuedError{Retry: true, Err: err}
 	}
-	log.ErrorContext(ctx, "message not queued", "error", err)
 	_, ferr := s.st.ApplyStatus(ctx, store.KeyOf(m), store.StatusUpdate{Status: inbox.DeliveryFailed, At: s.now(),
 		Error: &inbox.ProviderError{Title: "not queued", Message: "Buzón could not queue the message: send it again"}})
 	if ferr != nil {
