@@ -18,7 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	localstack "github.com/buzon/buzon/infra/local/stack"
+	"github.com/buzon/buzon/shared/queue"
 )
 
 const appSecret = "e2e-meta-secret"
@@ -276,6 +281,97 @@ func TestInboundThroughTheLocalStack(t *testing.T) {
 	templatesRoundTrip(t, s)
 	// And for automatic assignment, run by the assign function as a conversation opens.
 	assignmentRoundTrip(t, s)
+	// And for deliveries with unreadable parts.
+	malformedRoundTrip(t, s)
+}
+
+// malformedRoundTrip posts a signed delivery that mixes two good messages with a message
+// without an id and a change without its business number, twice (a provider retry), and a
+// delivery with no business number at all: each is answered 200, the good messages are in
+// the thread once, and every bad part is in the inbound dead-letter queue with its reason.
+func malformedRoundTrip(t *testing.T, s *stack) {
+	sofia := s.token(t, "sofia@acme.test")
+	wa := fmt.Sprintf("54911%08d", (time.Now().UnixNano()+7)%1e8)
+	msg := func(id, text string) string {
+		return fmt.Sprintf(`{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":"%s"}}`, wa, id, time.Now().Unix(), text)
+	}
+	noID := `{"from":"` + wa + `","type":"text","text":{"body":"sin id"}}`
+	mixed := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[` +
+		`{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"messages":[` + msg("wamid.mx1"+wa, "uno") + `,` + noID + `,` + msg("wamid.mx2"+wa, "dos") + `]}},` +
+		`{"field":"messages","value":{"messages":[` + msg("wamid.mx3"+wa, "sin línea") + `]}}]}]}`)
+	noNumber := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.nn` + wa + `","status":"sent","recipient_id":"` + wa + `"}]}}]}]}`)
+	for i, body := range [][]byte{mixed, mixed, noNumber} {
+		if status, b := s.do(t, "POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": sign(body)}, body); status != 200 {
+			t.Fatalf("delivery %d: %d %s, want 200", i, status, b)
+		}
+	}
+	var convID string
+	eventually(t, "the good messages of the mixed delivery", func() bool {
+		_, b := s.do(t, "GET", "/v1/conversations", sofia, nil, nil)
+		var page struct{ Items []conversation }
+		_ = json.Unmarshal(b, &page)
+		for _, c := range page.Items {
+			if c.Contact.WaID == wa && c.UnreadCount == 2 {
+				convID = c.ID
+				return true
+			}
+		}
+		return false
+	})
+	_, b := s.do(t, "GET", "/v1/conversations/"+convID+"/messages", sofia, nil, nil)
+	var thread struct{ Items []struct{ Kind, Text string } }
+	_ = json.Unmarshal(b, &thread)
+	var texts []string
+	for _, e := range thread.Items {
+		if e.Kind == "message" {
+			texts = append(texts, e.Text)
+		}
+	}
+	if strings.Join(texts, "|") != "uno|dos" {
+		t.Errorf("thread = %q, want the two good messages once each", texts)
+	}
+
+	dlq := inboundDLQ(t)
+	want := map[string]string{ // a part of each bad item's raw JSON → part of its reason
+		`sin id`:               "messages[1]: meta: invalid webhook delivery: id missing",
+		`wamid.mx3` + wa:       "changes[1]: meta: invalid webhook delivery: no business number",
+		`"wamid.nn` + wa + `"`: "changes[0]: meta: invalid webhook delivery: no business number",
+	}
+	eventually(t, "the bad parts in the inbound dead-letter queue", func() bool {
+		dead, err := dlq.Peek(context.Background(), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]int{}
+		for _, d := range dead {
+			for marker, reason := range want {
+				if strings.Contains(d.Body, marker) && strings.Contains(d.Reason, reason) {
+					found[marker]++
+				}
+			}
+		}
+		for marker := range want {
+			if found[marker] != 1 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// inboundDLQ is the local stack's inbound dead-letter queue on the emulator the tests use.
+func inboundDLQ(t *testing.T) *queue.Queue {
+	t.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := sqs.NewFromConfig(cfg)
+	out, err := client.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: aws.String("inbound-dlq.fifo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return queue.New(client, aws.ToString(out.QueueUrl))
 }
 
 // templatesRoundTrip checks the template sync against the provider sandbox (order_update

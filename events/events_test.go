@@ -58,6 +58,7 @@ func TestSamplesCoverKinds(t *testing.T) {
 		KindStatus:         "status.json",
 		KindTemplateStatus: "template_status.json",
 		KindOther:          "other.json",
+		KindMalformed:      "malformed.json",
 	}
 	for kind, file := range want {
 		if got := readInbound(t, file).Kind; got != kind {
@@ -72,6 +73,7 @@ func TestFIFOIDs(t *testing.T) {
 	status := readInbound(t, "status.json")
 	template := readInbound(t, "template_status.json")
 	other := readInbound(t, "other.json")
+	malformed := readInbound(t, "malformed.json")
 	send := readSend(t)
 
 	long := readInbound(t, "message.json")
@@ -89,6 +91,7 @@ func TestFIFOIDs(t *testing.T) {
 		{"status", status.GroupID, status.DedupID},
 		{"template status", template.GroupID, template.DedupID},
 		{"other", other.GroupID, other.DedupID},
+		{"malformed", malformed.GroupID, malformed.DedupID},
 		{"send", send.GroupID, send.DedupID},
 		{"long ids", long.GroupID, long.DedupID},
 		{"non-ASCII and spaces", unicode.GroupID, unicode.DedupID},
@@ -145,6 +148,12 @@ func TestFIFOIDs(t *testing.T) {
 	retry.RequestID = "another-request"
 	if retry.DedupID() != message.DedupID() {
 		t.Errorf("retry dedup id %q != %q", retry.DedupID(), message.DedupID())
+	}
+	// Two malformed items of one delivery are two records, not one dropped as a copy.
+	sibling := readInbound(t, "malformed.json")
+	sibling.Malformed.Path = "entry[0].changes[0].value.messages[2]"
+	if sibling.DedupID() == malformed.DedupID() {
+		t.Errorf("two malformed items share dedup id %q", malformed.DedupID())
 	}
 	if got, want := long.GroupID(), "h:"; !strings.HasPrefix(got, want) {
 		t.Errorf("long GroupID = %q, want a hash", got)

@@ -25,10 +25,14 @@ const (
 	KindStatus         Kind = "status"          // a delivery status for one of our messages
 	KindTemplateStatus Kind = "template_status" // message_template_status_update
 	KindOther          Kind = "other"           // any other webhook field: kept, never dropped
+	// KindMalformed is an item of a signed delivery that cannot be applied (a message without
+	// an id, a change without its business number): the webhook accepts its valid siblings and
+	// passes this one on, with the reason, to end in the inbound dead-letter queue.
+	KindMalformed Kind = "malformed"
 )
 
 // Inbound is one item of a provider delivery, as it travels on the inbound FIFO queue.
-// Exactly one of Message, Status, Template, Other is set, as Kind says.
+// Exactly one of Message, Status, Template, Other, Malformed is set, as Kind says.
 type Inbound struct {
 	Kind       Kind      `json:"kind"`
 	Provider   Provider  `json:"provider"`
@@ -36,10 +40,11 @@ type Inbound struct {
 	// RequestID is the webhook request that carried the item (correlation id in logs).
 	RequestID string `json:"request_id,omitempty"`
 
-	Message  *Message        `json:"message,omitempty"`
-	Status   *Status         `json:"status,omitempty"`
-	Template *TemplateStatus `json:"template,omitempty"`
-	Other    *Other          `json:"other,omitempty"`
+	Message   *Message        `json:"message,omitempty"`
+	Status    *Status         `json:"status,omitempty"`
+	Template  *TemplateStatus `json:"template,omitempty"`
+	Other     *Other          `json:"other,omitempty"`
+	Malformed *Malformed      `json:"malformed,omitempty"`
 }
 
 // Line identifies the business number an item was addressed to, as the provider names it:
@@ -178,6 +183,15 @@ type Other struct {
 	Raw     json.RawMessage `json:"raw"`
 }
 
+// Malformed is the part of a delivery that could not be read as an item: what was wrong, where,
+// and the provider's JSON for it (a message or status object, a change, an entry, or a Twilio
+// form as JSON), so an operator can see it and nothing the provider sent is lost.
+type Malformed struct {
+	Reason string          `json:"reason"`
+	Path   string          `json:"path,omitempty"` // where in the delivery, e.g. entry[0].changes[1].value.messages[2]
+	Raw    json.RawMessage `json:"raw"`
+}
+
 // GroupID is the FIFO message group: one per conversation (business line + customer), so a
 // conversation's events are applied in order while conversations proceed in parallel.
 func (e *Inbound) GroupID() string {
@@ -188,6 +202,8 @@ func (e *Inbound) GroupID() string {
 		return fifoID(string(e.Provider) + ":" + e.Status.Line.Address + ":" + e.Status.RecipientID)
 	case KindTemplateStatus:
 		return fifoID("template:" + e.Template.Account + ":" + e.Template.TemplateID)
+	case KindMalformed:
+		return fifoID("malformed:" + string(e.Provider))
 	default:
 		return fifoID("other:" + e.Other.Account + ":" + e.Other.Field)
 	}
@@ -204,6 +220,9 @@ func (e *Inbound) DedupID() string {
 		return fifoID("s:" + e.Status.MessageID + ":" + e.Status.Status)
 	case KindTemplateStatus:
 		return fifoID("t:" + e.Template.TemplateID + ":" + e.Template.Event + ":" + e.Template.Timestamp.Format(time.RFC3339))
+	case KindMalformed:
+		sum := sha256.Sum256([]byte(e.Malformed.Path + "\x00" + e.Malformed.Reason + "\x00" + string(e.Malformed.Raw)))
+		return fifoID("x:" + hex.EncodeToString(sum[:]))
 	default:
 		sum := sha256.Sum256(e.Other.Raw)
 		return fifoID("o:" + e.Other.Field + ":" + hex.EncodeToString(sum[:]))

@@ -180,11 +180,7 @@ func (h *handler) link(ctx context.Context, log *slog.Logger, k store.MessageKey
 	}
 	now := h.now()
 	for _, st := range parked {
-		ds, ok := inbox.ParseDeliveryStatus(st.Status)
-		if !ok {
-			continue
-		}
-		if _, err := h.st.ApplyStatus(ctx, k, ingest.StatusUpdate(ds, st, now)); err != nil {
+		if _, err := ingest.ApplyStatus(ctx, h.st, k, st, now); err != nil {
 			log.ErrorContext(ctx, "parked status not applied", "status", st.Status, "error", err)
 		}
 	}

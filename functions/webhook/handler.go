@@ -120,29 +120,34 @@ func (h *handler) twilio(ctx context.Context, log *slog.Logger, req lambdaevents
 		log.WarnContext(ctx, "twilio signature rejected", "error", err)
 		return text(http.StatusUnauthorized, "invalid or missing X-Twilio-Signature")
 	}
-	item, err := twilio.Parse(form, h.now().UTC())
-	if err != nil {
-		log.WarnContext(ctx, "twilio delivery rejected", "error", err)
-		return text(http.StatusBadRequest, err.Error())
-	}
+	item := twilio.Parse(form, h.now().UTC())
 	ok := response{StatusCode: http.StatusOK, Headers: map[string]string{"content-type": "text/xml"}, Body: "<Response/>"}
 	return h.enqueue(ctx, log, req, []events.Inbound{item}, events.ProviderTwilio, ok)
 }
 
 // enqueue puts every item on the inbound queue; the provider gets ok only if SQS took them all,
 // and a 5xx otherwise so that it retries the whole delivery (the copies are deduplicated).
+// Malformed items travel too: the consumer moves them to the dead-letter queue with their
+// reason, so a bad part of a signed delivery is recorded where an operator looks (make dlq)
+// while its valid siblings are applied, and the provider, answered 200, does not retry the
+// delivery for days.
 func (h *handler) enqueue(ctx context.Context, log *slog.Logger, req lambdaevents.APIGatewayV2HTTPRequest, items []events.Inbound, p events.Provider, ok response) response {
 	batch := make([]queue.Item, len(items))
+	malformed := 0
 	for i := range items {
 		ev := &items[i]
 		ev.RequestID = req.RequestContext.RequestID
 		batch[i] = queue.Item{Group: ev.GroupID(), Dedup: ev.DedupID(), Body: ev}
+		if ev.Kind == events.KindMalformed {
+			malformed++
+			log.WarnContext(ctx, "malformed item recorded", "provider", p, "path", ev.Malformed.Path, "reason", ev.Malformed.Reason)
+		}
 	}
 	if err := h.q.Send(ctx, batch); err != nil {
 		log.ErrorContext(ctx, "enqueue failed; provider will retry", "provider", p, "items", len(items), "error", err)
 		return text(http.StatusServiceUnavailable, "temporarily unable to accept the delivery; retry later")
 	}
-	log.InfoContext(ctx, "delivery accepted", "provider", p, "items", len(items))
+	log.InfoContext(ctx, "delivery accepted", "provider", p, "items", len(items), "malformed", malformed)
 	return ok
 }
 

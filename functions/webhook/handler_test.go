@@ -128,6 +128,14 @@ func TestWebhook(t *testing.T) {
 	tw := twilioForm(t, "inbound_text.txt")
 	twBody := tw.Encode()
 	twSig := twilioSig(base+"/webhooks/twilio", tw)
+	// A delivery mixing two good messages with a message without id and a change without its
+	// business number; and one whose only change has no business number.
+	const good = `{"from":"5491122334455","id":"wamid.g%d","timestamp":"1763632800","type":"text","text":{"body":"hola"}}`
+	mixed := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[` +
+		`{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"messages":[` + fmt.Sprintf(good, 1) + `,{"from":"5491122334455","type":"text"},` + fmt.Sprintf(good, 2) + `]}},` +
+		`{"field":"messages","value":{"messages":[` + fmt.Sprintf(good, 3) + `]}}]}]}`)
+	noNumber := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.x","status":"sent","recipient_id":"1"}]}}]}]}`)
+	twNoTo := url.Values{"MessageSid": {"SMnoto"}, "From": {"whatsapp:+5215512345678"}, "Body": {"hola"}, "AccountSid": {"AC1"}}
 
 	tests := []struct {
 		name       string
@@ -136,6 +144,7 @@ func TestWebhook(t *testing.T) {
 		noSecrets  bool
 		wantStatus int
 		wantItems  int
+		wantBad    int // of wantItems, the malformed ones
 		wantBody   string
 	}{
 		{name: "handshake", req: request("GET", "/webhooks/meta", "hub.mode=subscribe&hub.verify_token=vt&hub.challenge=1158201444", nil, ""),
@@ -151,6 +160,12 @@ func TestWebhook(t *testing.T) {
 		}(), wantStatus: 200, wantItems: 1},
 		{name: "meta unknown field is kept", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(unknown)}, string(unknown)),
 			wantStatus: 200, wantItems: len(wantUnknown)},
+		{name: "meta mixed delivery: good items queued, bad ones recorded, 200", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(mixed)}, string(mixed)),
+			wantStatus: 200, wantItems: 4, wantBad: 2},
+		{name: "meta delivery without a business number: recorded, 200", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig(noNumber)}, string(noNumber)),
+			wantStatus: 200, wantItems: 1, wantBad: 1},
+		{name: "twilio message without To: recorded, 200", req: request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": twilioSig(base+"/webhooks/twilio", twNoTo)}, twNoTo.Encode()),
+			wantStatus: 200, wantItems: 1, wantBad: 1, wantBody: "<Response/>"},
 		{name: "meta bad signature", req: request("POST", "/webhooks/meta", "", map[string]string{"x-hub-signature-256": metaSig([]byte("other"))}, string(multi)),
 			wantStatus: 401},
 		{name: "meta missing signature", req: request("POST", "/webhooks/meta", "", nil, string(multi)), wantStatus: 401},
@@ -199,10 +214,20 @@ func TestWebhook(t *testing.T) {
 			if len(got) != tc.wantItems {
 				t.Errorf("queued %d items, want %d", len(got), tc.wantItems)
 			}
+			bad := 0
 			for _, ev := range got {
 				if ev.RequestID != tc.req.RequestContext.RequestID {
 					t.Errorf("item request id = %q, want %q", ev.RequestID, tc.req.RequestContext.RequestID)
 				}
+				if ev.Kind == events.KindMalformed {
+					bad++
+					if ev.Malformed.Reason == "" || len(ev.Malformed.Raw) == 0 {
+						t.Errorf("malformed item without reason or raw JSON: %+v", ev.Malformed)
+					}
+				}
+			}
+			if bad != tc.wantBad {
+				t.Errorf("queued %d malformed items, want %d", bad, tc.wantBad)
 			}
 		})
 	}
@@ -226,6 +251,43 @@ func TestWebhookRetryIsDeduplicatedByQueue(t *testing.T) {
 	}
 	if got := drain(t, client, u); len(got) != len(want) {
 		t.Errorf("queued %d items after 3 identical deliveries, want %d", len(got), len(want))
+	}
+}
+
+// TestTwilioRetryAfterA5xx is the retry path of a Twilio line whose webhook URL carries the
+// connection overrides README gives (#rc=3&rp=5xx,ct,rt): Twilio strips the fragment before
+// the request, so the signature covers the URL without it, the one PUBLIC_BASE_URL builds. The
+// first attempt meets a queue outage and gets a 503; Twilio's retry carries the same form and
+// signature and is accepted; a retry after an answer that got lost is dropped by the queue.
+func TestTwilioRetryAfterA5xx(t *testing.T) {
+	t.Parallel()
+	client := testenv.SQS(t)
+	u, _ := testenv.FIFOQueue(t, 5, 30)
+	cfg := config.Config{TwilioAuthToken: twilioToken, PublicBaseURL: base, MaxWebhookBytes: 3 << 20}
+	down := newHandler(cfg, queue.New(client, strings.TrimSuffix(u, ".fifo")+"-missing.fifo"), time.Now)
+	up := newHandler(cfg, queue.New(client, u), time.Now)
+
+	const configured = base + "/webhooks/twilio#rc=3&rp=5xx,ct,rt" // as set on the Twilio number
+	requested, _, _ := strings.Cut(configured, "#")                // what Twilio requests and signs
+	form := twilioForm(t, "inbound_text.txt")
+	req := request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": twilioSig(requested, form)}, form.Encode())
+
+	if resp, _ := down.handle(context.Background(), req); resp.StatusCode != 503 {
+		t.Fatalf("attempt during the outage: %d %s, want 503 so that Twilio retries", resp.StatusCode, resp.Body)
+	}
+	for i := 0; i < 2; i++ {
+		if resp, _ := up.handle(context.Background(), req); resp.StatusCode != 200 {
+			t.Fatalf("retry %d: %d %s, want 200", i+1, resp.StatusCode, resp.Body)
+		}
+	}
+	if got := drain(t, client, u); len(got) != 1 || got[0].Kind != events.KindMessage {
+		t.Errorf("queued %+v after an outage and two retries, want the message once", got)
+	}
+	// Were the fragment part of the signed URL, no retry would ever verify: keep it out of
+	// PUBLIC_BASE_URL.
+	withFragment := request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": twilioSig(configured, form)}, form.Encode())
+	if resp, _ := up.handle(context.Background(), withFragment); resp.StatusCode != 401 {
+		t.Errorf("signature over the URL with its fragment: %d, want 401", resp.StatusCode)
 	}
 }
 

@@ -76,6 +76,18 @@ func ParseDeliveryStatus(s string) (DeliveryStatus, bool) {
 	return "", false
 }
 
+// HistoryKey names, in a message's status times, a provider status that is not a step on the
+// delivery scale but is worth keeping: Twilio's queued, accepted, sending and scheduled, Meta's
+// deleted and warning. The key is prefixed ("provider:queued") so it never clashes with
+// Buzón's own statuses of the same name. ok is false for any other status.
+func HistoryKey(status string) (key string, ok bool) {
+	switch s := strings.ToLower(status); s {
+	case "queued", "accepted", "sending", "scheduled", "deleted", "warning":
+		return "provider:" + s, true
+	}
+	return "", false
+}
+
 // Message is one entry of a thread sent by the customer or by us.
 type Message struct {
 	ID             string // Buzón's id, stable across retries

@@ -106,6 +106,13 @@ func (p *Processor) Apply(ctx context.Context, ev *events.Inbound) (Result, erro
 			return "", fmt.Errorf("%w: other event without payload", ErrMalformed)
 		}
 		return Kept, p.st.PutProviderEvent(ctx, ev.Provider, ev.Other.Account, ev)
+	case events.KindMalformed:
+		// The webhook found this part of a signed delivery unreadable and passed it on so that
+		// it ends, with its reason, in the dead-letter queue.
+		if ev.Malformed == nil {
+			return "", fmt.Errorf("%w: malformed event without payload", ErrMalformed)
+		}
+		return "", fmt.Errorf("%w: %s %s: %s", ErrMalformed, ev.Provider, ev.Malformed.Path, ev.Malformed.Reason)
 	}
 	return "", fmt.Errorf("%w: unknown kind %q", ErrMalformed, ev.Kind)
 }
@@ -297,8 +304,7 @@ func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, err
 	if st.MessageID == "" || st.RecipientID == "" || st.Line.Address == "" {
 		return "", fmt.Errorf("%w: status without message id, recipient or line", ErrMalformed)
 	}
-	ds, ok := inbox.ParseDeliveryStatus(st.Status)
-	if !ok {
+	if !Relevant(st.Status) {
 		return Irrelevant, nil
 	}
 	line, err := p.line(ctx, ev.Provider, st.Line.Address)
@@ -324,12 +330,46 @@ func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, err
 	if err != nil {
 		return "", err
 	}
-	applied, err := p.st.ApplyStatus(ctx, k, StatusUpdate(ds, st, ev.ReceivedAt))
+	return ApplyStatus(ctx, p.st, k, st, ev.ReceivedAt)
+}
+
+// Relevant reports whether a provider status says anything Buzón keeps: a step on the
+// delivery scale, or a status kept in the message's history (inbox.HistoryKey).
+func Relevant(status string) bool {
+	_, step := inbox.ParseDeliveryStatus(status)
+	_, history := inbox.HistoryKey(status)
+	return step || history
+}
+
+// ApplyStatus applies a provider status to our message at k: a step on the delivery scale
+// moves it forward only (Stale when it is older news), a history status is added to its
+// status times without moving it (Duplicate when it was there). The send path calls it for
+// the statuses parked before it knew the provider id.
+func ApplyStatus(ctx context.Context, st *store.Store, k store.MessageKey, s *events.Status, received time.Time) (Result, error) {
+	if ds, ok := inbox.ParseDeliveryStatus(s.Status); ok {
+		applied, err := st.ApplyStatus(ctx, k, StatusUpdate(ds, s, received))
+		if err != nil {
+			return "", err
+		}
+		if !applied {
+			return Stale, nil
+		}
+		return Stored, nil
+	}
+	name, ok := inbox.HistoryKey(s.Status)
+	if !ok {
+		return Irrelevant, nil
+	}
+	at := s.Timestamp
+	if at.IsZero() {
+		at = received
+	}
+	recorded, err := st.RecordStatusTime(ctx, k, name, at)
 	if err != nil {
 		return "", err
 	}
-	if !applied {
-		return Stale, nil
+	if !recorded {
+		return Duplicate, nil
 	}
 	return Stored, nil
 }

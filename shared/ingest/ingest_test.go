@@ -2,7 +2,10 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,5 +296,82 @@ func TestBrazilNinthDigitIsOneContact(t *testing.T) {
 	c := f.conv(t, f.meta, "5511987654321")
 	if diff := cmp.Diff([]string{"oi", "tudo bem?"}, f.texts(t, c)); diff != "" {
 		t.Errorf("one conversation expected (-want +got):\n%s", diff)
+	}
+}
+
+// TestMalformedGoesToTheDeadLetterQueue: a part of a delivery the webhook could not read is
+// never applied; it fails as ErrMalformed, so the consumer buries it with a reason that says
+// where it was and what was wrong.
+func TestMalformedGoesToTheDeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ev := &events.Inbound{Kind: events.KindMalformed, Provider: events.ProviderMeta, ReceivedAt: t0,
+		Malformed: &events.Malformed{Reason: "meta: invalid webhook delivery: id missing", Path: "entry[0].changes[0].value.messages[1]", Raw: []byte(`{"from":"1"}`)}}
+	_, err := f.p.Apply(context.Background(), ev)
+	if !errors.Is(err, ingest.ErrMalformed) {
+		t.Fatalf("Apply() error = %v, want ErrMalformed", err)
+	}
+	for _, want := range []string{"meta", ev.Malformed.Path, "id missing"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("reason %q does not give %q", err, want)
+		}
+	}
+}
+
+// TestHistoryStatusesAreKept: provider statuses that are not steps on the delivery scale
+// (Twilio's queued, accepted, sending, scheduled; Meta's deleted, warning) are recorded in the
+// message's status times, once, and never move its status, in any order.
+func TestHistoryStatusesAreKept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		twilio   bool
+		statuses []string
+		want     inbox.DeliveryStatus
+		times    []string // the message's status times after them
+	}{
+		{"twilio before sent", true, []string{"accepted", "scheduled", "queued", "sending", "sent"}, inbox.DeliverySent,
+			[]string{"provider:accepted", "provider:queued", "provider:scheduled", "provider:sending", "queued", "sent"}},
+		{"twilio late, after read", true, []string{"read", "queued", "sending", "queued"}, inbox.DeliveryRead,
+			[]string{"provider:queued", "provider:sending", "queued", "read"}},
+		{"meta warning and deleted", false, []string{"delivered", "warning", "deleted", "warning"}, inbox.DeliveryDelivered,
+			[]string{"delivered", "provider:deleted", "provider:warning", "queued"}},
+		{"history only", false, []string{"warning"}, inbox.DeliveryQueued, []string{"provider:warning", "queued"}},
+	}
+	f := newFixture(t)
+	for i, tc := range tests {
+		line, provider, wa := f.meta, events.ProviderMeta, fmt.Sprintf("54911000002%02d", i)
+		if tc.twilio {
+			line, provider = f.twil, events.ProviderTwilio
+		}
+		convID := inbox.ConversationID(f.org, line.ID, wa)
+		m := inbox.NewOutboundMessage(fmt.Sprintf("m_hist%d", i), convID, "u1", t0)
+		if err := f.st.PutMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		pid := fmt.Sprintf("pid.hist%d", i)
+		if err := f.st.PutPointer(ctx, pid, store.KeyOf(m)); err != nil {
+			t.Fatal(err)
+		}
+		for j, s := range tc.statuses {
+			f.apply(t, &events.Inbound{Kind: events.KindStatus, Provider: provider, ReceivedAt: t0.Add(time.Duration(j+1) * time.Second),
+				Status: &events.Status{MessageID: pid, Line: events.Line{Address: line.Address}, RecipientID: wa, Status: s}})
+		}
+		got, err := f.st.Message(ctx, store.KeyOf(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != tc.want {
+			t.Errorf("%s: status = %s, want %s", tc.name, got.Status, tc.want)
+		}
+		var times []string
+		for k := range got.StatusAt {
+			times = append(times, string(k))
+		}
+		sort.Strings(times)
+		if diff := cmp.Diff(tc.times, times); diff != "" {
+			t.Errorf("%s: status times (-want +got):\n%s", tc.name, diff)
+		}
 	}
 }

@@ -29,6 +29,9 @@ func FuzzParse(f *testing.F) {
 		``, `null`, `{}`, `[]`,
 		`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[{"from":"3","id":"w","timestamp":"1","type":"image","image":{}}]}}]}]}`,
 		`{"object":"whatsapp_business_account","entry":[{"id":"1","time":1,"changes":[{"field":"message_template_status_update","value":{"message_template_id":1}}]}]}`,
+		// One bad part among good ones: the good ones are kept, the bad one recorded.
+		`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[{"from":"3","id":"w","type":"text","text":{"body":"x"}},{"from":"3","type":"text"}],"statuses":[{"id":"w","status":"sent"}]}},{"field":"messages","value":{"messages":[{"from":"3","id":"v"}]}},{"value":{}},7]},{"id":2,"changes":[]},null]}`,
+		`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"contacts":{},"messages":{}}}]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -65,7 +68,7 @@ func checkItem(in *events.Inbound) string {
 	switch in.Kind {
 	case events.KindMessage:
 		m := in.Message
-		if m == nil || m.ID == "" || m.From == "" || m.Line.Address == "" || m.Line.Account == "" {
+		if m == nil || m.ID == "" || m.From == "" || m.Line.Address == "" {
 			return "message without ids"
 		}
 	case events.KindStatus:
@@ -78,8 +81,12 @@ func checkItem(in *events.Inbound) string {
 			return "template status without ids"
 		}
 	case events.KindOther:
-		if in.Other == nil || in.Other.Field == "" || in.Other.Account == "" || len(in.Other.Raw) == 0 {
+		if in.Other == nil || in.Other.Field == "" || len(in.Other.Raw) == 0 {
 			return "other without field"
+		}
+	case events.KindMalformed:
+		if in.Malformed == nil || in.Malformed.Reason == "" || in.Malformed.Path == "" || !json.Valid(in.Malformed.Raw) {
+			return "malformed without reason, path or raw JSON"
 		}
 	default:
 		return "kind not set"

@@ -28,13 +28,15 @@ const (
 // every change, every message and status, in the order they appear. receivedAt is stamped on
 // each item; RequestID is left for the caller.
 //
-// Parse rejects with ErrInvalid (wrapped with the reason and the JSON path) a body that is
-// not a delivery: not JSON, an object other than whatsapp_business_account, a required id
-// missing, a timestamp that is not unix seconds, a known field of the wrong JSON type, or
-// more than MaxItems items. It is liberal with everything else: unknown keys are ignored,
-// unknown webhook fields become KindOther with the raw value, unknown message types become a
-// Message with Unsupported set and the raw item kept. Every error Parse returns wraps
-// ErrInvalid.
+// Parse refuses with ErrInvalid (wrapped with the reason) only a body that is not a delivery at
+// all: not JSON, an object other than whatsapp_business_account, no entry array, or more than
+// MaxItems items. Inside a delivery one bad part never costs its siblings: an entry, a change,
+// a message or a status that cannot be read (a required id missing, a timestamp that is not
+// unix seconds, a known field of the wrong JSON type, a change without its business number)
+// becomes a KindMalformed item with the reason, its JSON path and its raw JSON, and the rest is
+// parsed as usual. It is liberal with everything else: unknown keys are ignored, unknown
+// webhook fields become KindOther with the raw value, unknown message types become a Message
+// with Unsupported set and the raw item kept. Every error Parse returns wraps ErrInvalid.
 //
 // Message.From is the sender's wa_id digits (from); a message without one (a user known only
 // by username) falls back to the business-scoped from_user_id. ProfileName comes from the
@@ -53,115 +55,168 @@ func Parse(body []byte, receivedAt time.Time) ([]events.Inbound, error) {
 		return nil, fmt.Errorf("%w: entry missing", ErrInvalid)
 	}
 	p := parser{receivedAt: receivedAt}
-	for i, e := range env.Entry {
-		if e.ID == "" {
-			return nil, fmt.Errorf("%w: entry[%d].id missing", ErrInvalid, i)
-		}
-		for j, c := range e.Changes {
-			path := fmt.Sprintf("entry[%d].changes[%d]", i, j)
-			if err := p.change(path, e, c); err != nil {
-				return nil, err
+	for i, raw := range env.Entry {
+		path := fmt.Sprintf("entry[%d]", i)
+		var e entry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			p.malformed(path, raw, err)
+		} else {
+			for j, c := range e.Changes {
+				p.change(fmt.Sprintf("%s.changes[%d]", path, j), e, c)
 			}
+		}
+		if p.err != nil {
+			return nil, p.err
 		}
 	}
 	return p.out, nil
 }
 
-// parser accumulates the items of one delivery.
+// parser accumulates the items of one delivery; err is set once it holds more than MaxItems.
 type parser struct {
 	receivedAt time.Time
 	out        []events.Inbound
+	err        error
 }
 
 // add appends one item, enforcing MaxItems.
-func (p *parser) add(in events.Inbound) error {
+func (p *parser) add(in events.Inbound) {
+	if p.err != nil {
+		return
+	}
 	if len(p.out) >= MaxItems {
-		return fmt.Errorf("%w: more than %d items in one delivery", ErrInvalid, MaxItems)
+		p.err = fmt.Errorf("%w: more than %d items in one delivery", ErrInvalid, MaxItems)
+		return
 	}
 	in.Provider = events.ProviderMeta
 	in.ReceivedAt = p.receivedAt
 	p.out = append(p.out, in)
-	return nil
+}
+
+// maxMalformedRaw bounds the raw JSON kept with a malformed item, so that the item still fits
+// an SQS message (256 KB) with its envelope.
+const maxMalformedRaw = 128 << 10
+
+// malformed records a part of the delivery that cannot be read, with the reason and its JSON.
+func (p *parser) malformed(path string, raw json.RawMessage, reason error) {
+	p.add(events.Inbound{Kind: events.KindMalformed, Malformed: Malformed(path, raw, reason)})
+}
+
+// Malformed builds the record of a delivery part that cannot be read. A raw value larger than
+// an SQS message allows is kept as a JSON string of its beginning.
+func Malformed(path string, raw json.RawMessage, reason error) *events.Malformed {
+	raw = rawOrNil(raw)
+	switch {
+	case raw == nil:
+		raw = json.RawMessage("null")
+	case len(raw) > maxMalformedRaw:
+		cut, _ := json.Marshal(string(raw[:maxMalformedRaw]) + "…")
+		raw = cut
+	}
+	return &events.Malformed{Reason: fmt.Errorf("%w: %w", ErrInvalid, reason).Error(), Path: path, Raw: raw}
 }
 
 // change routes one entry[].changes[] item on its field.
-func (p *parser) change(path string, e entry, c change) error {
+func (p *parser) change(path string, e entry, raw json.RawMessage) {
+	var c change
+	if err := json.Unmarshal(raw, &c); err != nil {
+		p.malformed(path, raw, err)
+		return
+	}
 	switch c.Field {
 	case "":
-		return fmt.Errorf("%w: %s.field missing", ErrInvalid, path)
+		p.malformed(path, raw, errors.New("field missing"))
 	case fieldMessages:
-		return p.messagesChange(path+".value", e, c.Value)
+		p.messagesChange(path, e, raw, c.Value)
 	case fieldTemplateStatus:
-		return p.templateStatus(path+".value", e, c.Value)
+		p.templateStatus(path, e, raw, c.Value)
 	default:
-		return p.other(e.ID, c.Field, c.Value)
+		p.other(e.ID, c.Field, c.Value)
 	}
 }
 
 // other keeps a change Buzón does not act on, so nothing Meta sends is lost.
-func (p *parser) other(account, field string, value json.RawMessage) error {
+func (p *parser) other(account, field string, value json.RawMessage) {
 	raw := rawOrNil(value)
 	if raw == nil {
 		raw = json.RawMessage("null")
 	}
-	return p.add(events.Inbound{
+	p.add(events.Inbound{
 		Kind:  events.KindOther,
 		Other: &events.Other{Account: account, Field: field, Raw: raw},
 	})
 }
 
+// errNoBusinessNumber is the reason a messages change without metadata is recorded rather than
+// applied: without the phone number id no line can claim it.
+var errNoBusinessNumber = errors.New("no business number: value.metadata.phone_number_id missing")
+
 // messagesChange maps the value of a "messages" change: customer messages, statuses of our
-// messages and out-of-band errors.
-func (p *parser) messagesChange(path string, e entry, value json.RawMessage) error {
+// messages and out-of-band errors. rawChange is the whole change, kept if the value is
+// unreadable.
+func (p *parser) messagesChange(path string, e entry, rawChange, value json.RawMessage) {
 	var v messagesValue
 	if err := decode(value, &v); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
+		p.malformed(path, rawChange, fmt.Errorf("value: %w", err))
+		return
 	}
 	if v.Metadata.PhoneNumberID == "" {
-		return fmt.Errorf("%w: %s.metadata.phone_number_id missing", ErrInvalid, path)
+		p.malformed(path, rawChange, errNoBusinessNumber)
+		return
 	}
 	line := events.Line{
 		Address: v.Metadata.PhoneNumberID,
 		Display: v.Metadata.DisplayPhoneNumber,
 		Account: e.ID,
 	}
+	var contacts []contact
+	_ = decode(v.Contacts, &contacts) // profile names only: unreadable contacts leave them empty
 	for k, raw := range v.Messages {
-		m, err := message(raw, line, v.Contacts)
+		m, err := message(raw, line, contacts)
 		if err != nil {
-			return fmt.Errorf("%w: %s.messages[%d]: %w", ErrInvalid, path, k, err)
+			p.malformed(fmt.Sprintf("%s.value.messages[%d]", path, k), raw, err)
+			continue
 		}
-		if err := p.add(events.Inbound{Kind: events.KindMessage, Message: m}); err != nil {
-			return err
-		}
+		p.add(events.Inbound{Kind: events.KindMessage, Message: m})
 	}
 	for k, raw := range v.Statuses {
 		s, err := status(raw, line)
 		if err != nil {
-			return fmt.Errorf("%w: %s.statuses[%d]: %w", ErrInvalid, path, k, err)
+			p.malformed(fmt.Sprintf("%s.value.statuses[%d]", path, k), raw, err)
+			continue
 		}
-		if err := p.add(events.Inbound{Kind: events.KindStatus, Status: s}); err != nil {
-			return err
-		}
+		p.add(events.Inbound{Kind: events.KindStatus, Status: s})
 	}
 	// Out-of-band errors, or a value shape Buzón does not know yet, are kept whole.
 	hasErrors := len(rawOrNil(v.Errors)) > 0 && !bytes.Equal(bytes.TrimSpace(v.Errors), []byte("[]"))
 	if hasErrors || (len(v.Messages) == 0 && len(v.Statuses) == 0) {
-		return p.other(e.ID, fieldMessages, value)
+		p.other(e.ID, fieldMessages, value)
 	}
-	return nil
 }
 
-// templateStatus maps a message_template_status_update change.
-func (p *parser) templateStatus(path string, e entry, value json.RawMessage) error {
+// templateStatus maps a message_template_status_update change. Its account is the entry id,
+// so an entry without one cannot place it.
+func (p *parser) templateStatus(path string, e entry, rawChange, value json.RawMessage) {
 	var v templateStatusValue
 	if err := decode(value, &v); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
+		p.malformed(path, rawChange, fmt.Errorf("value: %w", err))
+		return
 	}
 	id, err := decimalID(v.TemplateID)
 	if err != nil {
-		return fmt.Errorf("%w: %s.message_template_id %w", ErrInvalid, path, err)
+		p.malformed(path, rawChange, fmt.Errorf("value.message_template_id %w", err))
+		return
 	}
-	return p.add(events.Inbound{
+	if e.ID == "" {
+		p.malformed(path, rawChange, errors.New("entry id (the WhatsApp Business Account) missing"))
+		return
+	}
+	var at time.Time
+	var t unixTime
+	if err := decode(e.Time, &t); err == nil {
+		at = t.Time // a bad entry time only loses the event time; the status itself is good
+	}
+	p.add(events.Inbound{
 		Kind: events.KindTemplateStatus,
 		Template: &events.TemplateStatus{
 			Account:    e.ID,
@@ -170,7 +225,7 @@ func (p *parser) templateStatus(path string, e entry, value json.RawMessage) err
 			Language:   v.Language,
 			Event:      v.Event,
 			Reason:     v.Reason,
-			Timestamp:  e.Time.Time,
+			Timestamp:  at,
 			Raw:        rawOrNil(value),
 		},
 	})
@@ -460,14 +515,16 @@ func (t *unixTime) UnmarshalJSON(b []byte) error {
 // Wire types: the parts of Meta's payload Buzón reads. Unknown keys are ignored.
 
 type envelope struct {
-	Object string  `json:"object"`
-	Entry  []entry `json:"entry"`
+	Object string            `json:"object"`
+	Entry  []json.RawMessage `json:"entry"`
 }
 
+// entry keeps its time and changes raw: each change is read on its own, and the time is
+// needed only by template statuses.
 type entry struct {
-	ID      string   `json:"id"`
-	Time    unixTime `json:"time"`
-	Changes []change `json:"changes"`
+	ID      string            `json:"id"`
+	Time    json.RawMessage   `json:"time"`
+	Changes []json.RawMessage `json:"changes"`
 }
 
 type change struct {
@@ -480,7 +537,7 @@ type messagesValue struct {
 		DisplayPhoneNumber string `json:"display_phone_number"`
 		PhoneNumberID      string `json:"phone_number_id"`
 	} `json:"metadata"`
-	Contacts []contact         `json:"contacts"`
+	Contacts json.RawMessage   `json:"contacts"`
 	Messages []json.RawMessage `json:"messages"`
 	Statuses []json.RawMessage `json:"statuses"`
 	Errors   json.RawMessage   `json:"errors"`

@@ -400,6 +400,21 @@ func TestParseLiberal(t *testing.T) {
 			want: []events.Inbound{tmpl(events.TemplateStatus{Account: "1", TemplateID: "42", Event: "PAUSED"})},
 		},
 		{
+			name: "entry without id: its messages still have their line",
+			body: `{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[{"from":"3","id":"wamid.1","type":"text"}]}}]}]}`,
+			want: []events.Inbound{msg(events.Message{ID: "wamid.1", Line: events.Line{Address: "2"}, From: "3", Type: "text"})},
+		},
+		{
+			name: "entry time not a number: a template status without its time",
+			body: `{"object":"whatsapp_business_account","entry":[{"id":"1","time":"soon","changes":[{"field":"message_template_status_update","value":{"event":"PAUSED","message_template_id":42}}]}]}`,
+			want: []events.Inbound{tmpl(events.TemplateStatus{Account: "1", TemplateID: "42", Event: "PAUSED"})},
+		},
+		{
+			name: "contacts of another shape: no profile name",
+			body: head + `"contacts":{"wa_id":"3"},"messages":[{"from":"3","id":"wamid.1","type":"text"}]` + tail,
+			want: []events.Inbound{msg(events.Message{ID: "wamid.1", Line: line, From: "3", Type: "text"})},
+		},
+		{
 			name: "unknown field without value",
 			body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"security"}]}]}`,
 			want: []events.Inbound{other(events.Other{Account: "1", Field: "security", Raw: json.RawMessage("null")})},
@@ -443,10 +458,9 @@ func manyStatuses(n int) string {
 	return b.String()
 }
 
+// TestParseInvalid covers bodies that are not a delivery at all: the only ones refused.
 func TestParseInvalid(t *testing.T) {
 	t.Parallel()
-	const head = `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},`
-	const tail = `}}]}]}`
 	tests := []struct {
 		name   string
 		body   string
@@ -459,30 +473,7 @@ func TestParseInvalid(t *testing.T) {
 		{name: "null", body: `null`, reason: `object is ""`},
 		{name: "other object", body: `{"object":"page","entry":[]}`, reason: `object is "page"`},
 		{name: "no entry", body: `{"object":"whatsapp_business_account"}`, reason: "entry missing"},
-		{name: "entry id missing", body: `{"object":"whatsapp_business_account","entry":[{"changes":[]}]}`, reason: "entry[0].id missing"},
-		{name: "entry id a number", body: `{"object":"whatsapp_business_account","entry":[{"id":1}]}`, reason: "entry.id"},
-		{name: "entry time not a number", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","time":"soon"}]}`, reason: "not unix seconds"},
-		{name: "field missing", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{}},{"value":{}}]}]}`, reason: "entry[0].changes[0].value.metadata.phone_number_id missing"},
-		{name: "second change field missing", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"x","value":{}},{"value":{}}]}]}`, reason: "entry[0].changes[1].field missing"},
-		{name: "phone_number_id missing", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[]}}]}]}`, reason: "value.metadata.phone_number_id missing"},
-		{name: "messages value null", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":null}]}]}`, reason: "phone_number_id missing"},
-		{name: "message id missing", body: head + `"messages":[{"from":"3","type":"text"}]` + tail, reason: "value.messages[0]: id missing"},
-		{name: "message from missing", body: head + `"messages":[{"id":"wamid.1","type":"text"}]` + tail, reason: "value.messages[0]: from missing"},
-		{name: "message not an object", body: head + `"messages":["hi"]` + tail, reason: "value.messages[0]"},
-		{name: "bad message timestamp", body: head + `"messages":[{"from":"3","id":"wamid.1","timestamp":"yesterday"}]` + tail, reason: "not unix seconds"},
-		{name: "negative timestamp", body: head + `"messages":[{"from":"3","id":"wamid.1","timestamp":"-1"}]` + tail, reason: "out of range"},
-		{name: "timestamp past year 9999", body: head + `"messages":[{"from":"3","id":"wamid.1","timestamp":"253402300800"}]` + tail, reason: "out of range"},
-		{name: "NaN timestamp", body: head + `"messages":[{"from":"3","id":"wamid.1","timestamp":"NaN"}]` + tail, reason: "not unix seconds"},
-		{name: "text body a number", body: head + `"messages":[{"from":"3","id":"wamid.1","type":"text","text":{"body":5}}]` + tail, reason: "value.messages[0]: text"},
-		{name: "latitude a string", body: head + `"messages":[{"from":"3","id":"wamid.1","type":"location","location":{"latitude":"x"}}]` + tail, reason: "value.messages[0]: location"},
-		{name: "status id missing", body: head + `"statuses":[{"status":"sent","recipient_id":"3"}]` + tail, reason: "value.statuses[0]: id missing"},
-		{name: "status missing", body: head + `"statuses":[{"id":"wamid.1","recipient_id":"3"}]` + tail, reason: "value.statuses[0]: status missing"},
-		{name: "recipient missing", body: head + `"statuses":[{"id":"wamid.1","status":"sent"}]` + tail, reason: "value.statuses[0]: recipient_id missing"},
-		{name: "error code a string", body: head + `"statuses":[{"id":"wamid.1","status":"failed","recipient_id":"3","errors":[{"code":"131047"}]}]` + tail, reason: "value.statuses[0]"},
-		{name: "template id missing", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update","value":{"event":"APPROVED"}}]}]}`, reason: "message_template_id missing"},
-		{name: "template id fractional", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update","value":{"message_template_id":1.5}}]}]}`, reason: "not a decimal integer"},
-		{name: "template id negative", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update","value":{"message_template_id":-7}}]}]}`, reason: "not a decimal integer"},
-		{name: "template id an object", body: `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update","value":{"message_template_id":{}}}]}]}`, reason: "not a decimal integer"},
+		{name: "entry not an array", body: `{"object":"whatsapp_business_account","entry":{"id":"1"}}`, reason: "cannot unmarshal"},
 		{name: "too many items", body: manyStatuses(MaxItems + 1), reason: "more than 10000 items"},
 	}
 	for _, tt := range tests {
@@ -499,5 +490,127 @@ func TestParseInvalid(t *testing.T) {
 				t.Errorf("Parse() error %q does not give the reason %q", err, tt.reason)
 			}
 		})
+	}
+}
+
+// TestParseMalformed covers deliveries with one part that cannot be read: that part becomes a
+// Malformed item with its reason, path and raw JSON, and its valid siblings (a message before
+// it in the same change, and a status in another entry) are still returned, in order.
+func TestParseMalformed(t *testing.T) {
+	t.Parallel()
+	const (
+		good    = `{"from":"3","id":"wamid.ok","type":"text","text":{"body":"x"}}`
+		sibling = `{"id":"2","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"9"},"statuses":[{"id":"wamid.s","status":"read","recipient_id":"3"}]}}]}`
+	)
+	// delivery puts the bad part in the first entry after a good message, and a good status in
+	// a second entry. bad is the first entry's content after its id, or "" when bad replaces the
+	// whole entry.
+	delivery := func(entry string) string {
+		return `{"object":"whatsapp_business_account","entry":[` + entry + `,` + sibling + `]}`
+	}
+	withMessages := func(items string) string {
+		return delivery(`{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[` + good + `,` + items + `]}}]}`)
+	}
+	withStatuses := func(items string) string {
+		return delivery(`{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[` + good + `],"statuses":[` + items + `]}}]}`)
+	}
+	withChange := func(change string) string {
+		return delivery(`{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[` + good + `]}},` + change + `]}`)
+	}
+	okMessage := msg(events.Message{ID: "wamid.ok", Line: events.Line{Address: "2", Account: "1"}, From: "3", Type: "text", Text: "x"})
+	okStatus := st(events.Status{MessageID: "wamid.s", Line: events.Line{Address: "9", Account: "2"}, RecipientID: "3", Status: "read"})
+	const m1, s0, c1 = "entry[0].changes[0].value.messages[1]", "entry[0].changes[0].value.statuses[0]", "entry[0].changes[1]"
+	tests := []struct {
+		name   string
+		body   string
+		path   string
+		raw    string // the malformed part's JSON
+		reason string // part of its reason
+		noGood bool   // the bad part takes the first entry's message with it (a whole entry)
+	}{
+		{name: "message id missing", body: withMessages(`{"from":"3","type":"text"}`), path: m1, raw: `{"from":"3","type":"text"}`, reason: "id missing"},
+		{name: "message from missing", body: withMessages(`{"id":"wamid.1","type":"text"}`), path: m1, raw: `{"id":"wamid.1","type":"text"}`, reason: "from missing"},
+		{name: "message not an object", body: withMessages(`"hi"`), path: m1, raw: `"hi"`, reason: "cannot unmarshal"},
+		{name: "bad message timestamp", body: withMessages(`{"from":"3","id":"wamid.1","timestamp":"yesterday"}`), path: m1, raw: `{"from":"3","id":"wamid.1","timestamp":"yesterday"}`, reason: "not unix seconds"},
+		{name: "negative timestamp", body: withMessages(`{"from":"3","id":"wamid.1","timestamp":"-1"}`), path: m1, raw: `{"from":"3","id":"wamid.1","timestamp":"-1"}`, reason: "out of range"},
+		{name: "timestamp past year 9999", body: withMessages(`{"from":"3","id":"wamid.1","timestamp":"253402300800"}`), path: m1, raw: `{"from":"3","id":"wamid.1","timestamp":"253402300800"}`, reason: "out of range"},
+		{name: "NaN timestamp", body: withMessages(`{"from":"3","id":"wamid.1","timestamp":"NaN"}`), path: m1, raw: `{"from":"3","id":"wamid.1","timestamp":"NaN"}`, reason: "not unix seconds"},
+		{name: "text body a number", body: withMessages(`{"from":"3","id":"wamid.1","type":"text","text":{"body":5}}`), path: m1, raw: `{"from":"3","id":"wamid.1","type":"text","text":{"body":5}}`, reason: "text"},
+		{name: "latitude a string", body: withMessages(`{"from":"3","id":"wamid.1","type":"location","location":{"latitude":"x"}}`), path: m1, raw: `{"from":"3","id":"wamid.1","type":"location","location":{"latitude":"x"}}`, reason: "location"},
+		{name: "status id missing", body: withStatuses(`{"status":"sent","recipient_id":"3"}`), path: s0, raw: `{"status":"sent","recipient_id":"3"}`, reason: "id missing"},
+		{name: "status missing", body: withStatuses(`{"id":"wamid.1","recipient_id":"3"}`), path: s0, raw: `{"id":"wamid.1","recipient_id":"3"}`, reason: "status missing"},
+		{name: "recipient missing", body: withStatuses(`{"id":"wamid.1","status":"sent"}`), path: s0, raw: `{"id":"wamid.1","status":"sent"}`, reason: "recipient_id missing"},
+		{name: "error code a string", body: withStatuses(`{"id":"wamid.1","status":"failed","recipient_id":"3","errors":[{"code":"131047"}]}`), path: s0, raw: `{"id":"wamid.1","status":"failed","recipient_id":"3","errors":[{"code":"131047"}]}`, reason: "cannot unmarshal"},
+		{name: "change without metadata: no business number", body: withChange(`{"field":"messages","value":{"messages":[` + good + `]}}`), path: c1, raw: `{"field":"messages","value":{"messages":[` + good + `]}}`, reason: "no business number"},
+		{name: "messages value null", body: withChange(`{"field":"messages","value":null}`), path: c1, raw: `{"field":"messages","value":null}`, reason: "no business number"},
+		{name: "messages not an array", body: withChange(`{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":{}}}`), path: c1, raw: `{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":{}}}`, reason: "value: json"},
+		{name: "field missing", body: withChange(`{"value":{}}`), path: c1, raw: `{"value":{}}`, reason: "field missing"},
+		{name: "change not an object", body: withChange(`7`), path: c1, raw: `7`, reason: "cannot unmarshal"},
+		{name: "template id missing", body: withChange(`{"field":"message_template_status_update","value":{"event":"APPROVED"}}`), path: c1, raw: `{"field":"message_template_status_update","value":{"event":"APPROVED"}}`, reason: "message_template_id missing"},
+		{name: "template id fractional", body: withChange(`{"field":"message_template_status_update","value":{"message_template_id":1.5}}`), path: c1, raw: `{"field":"message_template_status_update","value":{"message_template_id":1.5}}`, reason: "not a decimal integer"},
+		{name: "template id negative", body: withChange(`{"field":"message_template_status_update","value":{"message_template_id":-7}}`), path: c1, raw: `{"field":"message_template_status_update","value":{"message_template_id":-7}}`, reason: "not a decimal integer"},
+		{name: "template id an object", body: withChange(`{"field":"message_template_status_update","value":{"message_template_id":{}}}`), path: c1, raw: `{"field":"message_template_status_update","value":{"message_template_id":{}}}`, reason: "not a decimal integer"},
+		{name: "entry id a number", body: delivery(`{"id":1,"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[` + good + `]}}]}`), path: "entry[0]", raw: `{"id":1,"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[` + good + `]}}]}`, reason: "entry.id", noGood: true},
+		{name: "changes not an array", body: delivery(`{"id":"1","changes":"soon"}`), path: "entry[0]", raw: `{"id":"1","changes":"soon"}`, reason: "cannot unmarshal", noGood: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Parse([]byte(tt.body), received)
+			if err != nil {
+				t.Fatalf("Parse() error = %v; want the delivery accepted", err)
+			}
+			var bad []*events.Malformed
+			var rest []events.Inbound
+			for _, in := range got {
+				if in.Kind == events.KindMalformed {
+					bad = append(bad, in.Malformed)
+					continue
+				}
+				rest = append(rest, in)
+			}
+			if len(bad) != 1 {
+				t.Fatalf("Parse() gave %d malformed items, want 1: %+v", len(bad), got)
+			}
+			if bad[0].Path != tt.path {
+				t.Errorf("path = %q, want %q", bad[0].Path, tt.path)
+			}
+			if !strings.Contains(bad[0].Reason, tt.reason) || !strings.HasPrefix(bad[0].Reason, ErrInvalid.Error()) {
+				t.Errorf("reason %q does not give %q", bad[0].Reason, tt.reason)
+			}
+			if string(bad[0].Raw) != tt.raw {
+				t.Errorf("raw = %s, want %s", bad[0].Raw, tt.raw)
+			}
+			want := []events.Inbound{okMessage, okStatus}
+			if tt.noGood {
+				want = want[1:]
+			}
+			if diff := cmp.Diff(want, rest, cmpOpts); diff != "" {
+				t.Errorf("valid siblings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestParseMalformedLarge keeps a huge unreadable part as a JSON string of its beginning, so
+// its record still fits one SQS message.
+func TestParseMalformedLarge(t *testing.T) {
+	t.Parallel()
+	huge := `{"from":"3","type":"text","text":{"body":"` + strings.Repeat("a", 300<<10) + `"}}`
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"2"},"messages":[` + huge + `]}}]}]}`
+	got, err := Parse([]byte(body), received)
+	if err != nil || len(got) != 1 || got[0].Kind != events.KindMalformed {
+		t.Fatalf("Parse() = %+v, %v; want one malformed item", got, err)
+	}
+	out, err := json.Marshal(got[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) > 200<<10 {
+		t.Errorf("malformed item is %d bytes on the queue, want under 200 KB", len(out))
+	}
+	var kept string
+	if err := json.Unmarshal(got[0].Malformed.Raw, &kept); err != nil || !strings.HasPrefix(kept, `{"from":"3"`) {
+		t.Errorf("raw kept = %.40q (err %v), want the beginning of the item as a string", kept, err)
 	}
 }

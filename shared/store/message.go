@@ -285,6 +285,21 @@ func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (
 	return true, nil
 }
 
+// RecordStatusTime adds name to an outbound message's status times (its history) without
+// touching its status: for provider statuses that are not steps on the delivery scale. Only
+// the first time of a name is kept; recorded is false when it was there already.
+func (s *Store) RecordStatusTime(ctx context.Context, k MessageKey, name string, at time.Time) (recorded bool, err error) {
+	err = s.update(ctx, convPK(k.ConversationID), k.SK, "SET sat.#s = :at",
+		"attribute_exists(sat) AND attribute_not_exists(sat.#s)", map[string]string{"#s": name}, map[string]types.AttributeValue{":at": num(ms(at))})
+	if errors.Is(err, ErrExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record status %s: %w", name, err)
+	}
+	return true, nil
+}
+
 // parkedItem is a status that arrived before the send path recorded its message's provider id.
 type parkedItem struct {
 	PK     string `dynamodbav:"PK"`

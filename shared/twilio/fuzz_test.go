@@ -2,10 +2,10 @@ package twilio
 
 import (
 	"encoding/json"
-	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/buzon/buzon/events"
@@ -13,7 +13,7 @@ import (
 
 // FuzzParse feeds arbitrary form bodies to Parse, seeded with testdata/*.txt. Parse must never
 // panic; it either fails with ErrInvalid or returns a well-formed item that the inbound queue
-// can carry.
+// can carry (a message, a status, or a malformed record of the form).
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob("testdata/*.txt")
 	if err != nil {
@@ -26,7 +26,8 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(string(b))
 	}
-	for _, s := range []string{"", "MessageSid=SM1", "MessageSid=SM1&From=%2B&To=whatsapp:&Body=", "MessageSid=SM1&From=1&To=2&MessageStatus=undelivered&ErrorCode=x"} {
+	for _, s := range []string{"", "MessageSid=SM1", "MessageSid=SM1&From=%2B&To=whatsapp:&Body=", "MessageSid=SM1&From=1&To=2&MessageStatus=undelivered&ErrorCode=x",
+		"MessageSid=SM1&To=whatsapp:%2B1&MessageStatus=sent", "MessageSid=SM1&From=whatsapp:%2B1&Body=hi"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -34,13 +35,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return // not a form body; the handler answers 400 before Parse
 		}
-		in, err := Parse(form, received)
-		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Parse() error %v does not wrap ErrInvalid", err)
-			}
-			return
-		}
+		in := Parse(form, received)
 		if in.Provider != events.ProviderTwilio {
 			t.Fatalf("provider %q", in.Provider)
 		}
@@ -54,6 +49,11 @@ func FuzzParse(f *testing.F) {
 			s := in.Status
 			if s == nil || s.MessageID == "" || s.RecipientID == "" || s.Status == "" || len(s.Line.Address) < 2 || len(s.Raw) == 0 {
 				t.Fatalf("status without ids: %+v", s)
+			}
+		case events.KindMalformed:
+			b := in.Malformed
+			if b == nil || !strings.HasPrefix(b.Reason, ErrInvalid.Error()) || !json.Valid(b.Raw) || in.Message != nil || in.Status != nil {
+				t.Fatalf("malformed without reason or form: %+v", in)
 			}
 		default:
 			t.Fatalf("kind %q", in.Kind)

@@ -8,8 +8,9 @@ package twilio
 
 import "errors"
 
-// Errors returned by VerifySignature, VerifyBodySignature and Parse. Callers inspect them
-// with errors.Is; the wrapped text gives a human reason and is safe to return in a 4xx body.
+// Errors returned by VerifySignature and VerifyBodySignature, and the reason of Parse's
+// malformed items. Callers inspect them with errors.Is; the wrapped text gives a human reason
+// and is safe to return in a 4xx body.
 var (
 	// ErrMissingSignature means the request carried no X-Twilio-Signature header.
 	ErrMissingSignature = errors.New("twilio: missing signature")
@@ -18,6 +19,7 @@ var (
 	// ErrNoAuthToken means no auth token was configured: a server-side problem, never the
 	// caller's.
 	ErrNoAuthToken = errors.New("twilio: no auth token configured")
-	// ErrInvalid means the parameters are not a WhatsApp message or status callback.
+	// ErrInvalid means the parameters are not a WhatsApp message or status callback (the
+	// reason of a malformed item).
 	ErrInvalid = errors.New("twilio: invalid webhook")
 )

@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -29,29 +30,39 @@ var knownTypes = map[string]bool{
 //
 // Twilio sends no event time, so Timestamp stays zero. Line.Address is the business number as
 // "+E164" (the message's To, the status's From); customer ids are digits without "+" (WaId
-// when present). The whole form is kept as JSON in Raw. Parse fails with ErrInvalid, wrapped
-// with the reason, when MessageSid, From or To is missing, or the form is neither kind of
-// webhook; unknown parameters are ignored. Every error Parse returns wraps ErrInvalid.
-func Parse(form url.Values, receivedAt time.Time) (events.Inbound, error) {
+// when present). The whole form is kept as JSON in Raw; unknown parameters are ignored.
+//
+// Parse never refuses a form: the signature already proved it is Twilio's, and a 4xx would
+// only make it lost. A form without MessageSid, without the business or the customer number,
+// or that is neither kind of webhook becomes a KindMalformed item whose reason wraps
+// ErrInvalid, with the form as its raw JSON.
+func Parse(form url.Values, receivedAt time.Time) events.Inbound {
+	in := events.Inbound{Provider: events.ProviderTwilio, ReceivedAt: receivedAt}
+	raw, _ := json.Marshal(form) // a map of string slices always encodes
+	if err := parse(&in, form, raw); err != nil {
+		in.Kind, in.Message, in.Status = events.KindMalformed, nil, nil
+		in.Malformed = &events.Malformed{Reason: fmt.Errorf("%w: %w", ErrInvalid, err).Error(), Path: "form", Raw: raw}
+	}
+	return in
+}
+
+// parse fills in with the message or status of form.
+func parse(in *events.Inbound, form url.Values, raw json.RawMessage) error {
 	sid := strings.TrimSpace(form.Get("MessageSid"))
 	if sid == "" {
-		return events.Inbound{}, fmt.Errorf("%w: MessageSid missing", ErrInvalid)
+		return errors.New("MessageSid missing")
 	}
 	from, to := address(form.Get("From")), address(form.Get("To"))
-	if from == "" {
-		return events.Inbound{}, fmt.Errorf("%w: From missing", ErrInvalid)
-	}
-	if to == "" {
-		return events.Inbound{}, fmt.Errorf("%w: To missing", ErrInvalid)
-	}
-	raw, err := json.Marshal(form)
-	if err != nil {
-		return events.Inbound{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	in := events.Inbound{Provider: events.ProviderTwilio, ReceivedAt: receivedAt}
 	status := strings.ToLower(strings.TrimSpace(form.Get("MessageStatus")))
 	switch {
 	case status != "" && status != "received":
+		// A status callback comes from the business number to the customer.
+		if from == "" {
+			return errors.New("no business number: From missing")
+		}
+		if to == "" {
+			return errors.New("To missing")
+		}
 		in.Kind = events.KindStatus
 		in.Status = &events.Status{
 			MessageID:   sid,
@@ -62,12 +73,18 @@ func Parse(form url.Values, receivedAt time.Time) (events.Inbound, error) {
 			Raw:         raw,
 		}
 	case isInbound(form, status):
+		if to == "" {
+			return errors.New("no business number: To missing")
+		}
+		if from == "" {
+			return errors.New("From missing")
+		}
 		in.Kind = events.KindMessage
 		in.Message = message(sid, from, to, form, raw)
 	default:
-		return events.Inbound{}, fmt.Errorf("%w: neither an inbound message nor a status callback", ErrInvalid)
+		return errors.New("neither an inbound message nor a status callback")
 	}
-	return in, nil
+	return nil
 }
 
 // isInbound reports whether form is an inbound-message webhook.

@@ -2,7 +2,6 @@ package twilio
 
 import (
 	"encoding/json"
-	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -146,10 +145,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := Parse(form, received)
-			if err != nil {
-				t.Fatalf("Parse() error = %v", err)
-			}
+			got := Parse(form, received)
 			if diff := cmp.Diff(tt.want, got, cmpOpts); diff != "" {
 				t.Errorf("Parse() mismatch (-want +got):\n%s", diff)
 			}
@@ -171,10 +167,7 @@ func TestParseRaw(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in, err := Parse(form, received)
-			if err != nil {
-				t.Fatalf("Parse() error = %v", err)
-			}
+			in := Parse(form, received)
 			var raw json.RawMessage
 			if in.Message != nil {
 				raw = in.Message.Raw
@@ -242,10 +235,7 @@ func TestParseEdgeCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := Parse(form, received)
-			if err != nil {
-				t.Fatalf("Parse() error = %v", err)
-			}
+			got := Parse(form, received)
 			want := tt.want
 			if !strings.Contains(tt.form, "AccountSid") {
 				want.Message.Line.Account = ""
@@ -257,7 +247,9 @@ func TestParseEdgeCases(t *testing.T) {
 	}
 }
 
-func TestParseInvalid(t *testing.T) {
+// TestParseMalformed covers signed forms that are not a message or status Buzón can apply:
+// each becomes one malformed item with the reason and the whole form, never a refusal.
+func TestParseMalformed(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -268,7 +260,9 @@ func TestParseInvalid(t *testing.T) {
 		{name: "no MessageSid", form: "From=whatsapp:%2B1&To=whatsapp:%2B2&Body=hi", reason: "MessageSid missing"},
 		{name: "no From", form: "MessageSid=SM1&To=whatsapp:%2B2&Body=hi", reason: "From missing"},
 		{name: "From without a number", form: "MessageSid=SM1&From=whatsapp:%2B&To=whatsapp:%2B2&Body=hi", reason: "From missing"},
-		{name: "no To", form: "MessageSid=SM1&From=whatsapp:%2B1&Body=hi", reason: "To missing"},
+		{name: "message without To: no business number", form: "MessageSid=SM1&From=whatsapp:%2B1&Body=hi", reason: "no business number: To missing"},
+		{name: "status without From: no business number", form: "MessageSid=SM1&To=whatsapp:%2B1&MessageStatus=sent", reason: "no business number: From missing"},
+		{name: "status without To", form: "MessageSid=SM1&From=whatsapp:%2B1&MessageStatus=sent", reason: "To missing"},
 		{name: "neither kind", form: "MessageSid=SM1&From=whatsapp:%2B1&To=whatsapp:%2B2&AccountSid=AC1", reason: "neither"},
 	}
 	for _, tt := range tests {
@@ -278,12 +272,22 @@ func TestParseInvalid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Parse(form, received)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Parse() error = %v, want ErrInvalid", err)
+			got := Parse(form, received)
+			if got.Kind != events.KindMalformed || got.Malformed == nil || got.Message != nil || got.Status != nil {
+				t.Fatalf("Parse() = %+v, want only a malformed item", got)
 			}
-			if !strings.Contains(err.Error(), tt.reason) {
-				t.Errorf("Parse() error %q does not give the reason %q", err, tt.reason)
+			if !strings.HasPrefix(got.Malformed.Reason, ErrInvalid.Error()) || !strings.Contains(got.Malformed.Reason, tt.reason) {
+				t.Errorf("reason %q does not give %q", got.Malformed.Reason, tt.reason)
+			}
+			var kept url.Values
+			if err := json.Unmarshal(got.Malformed.Raw, &kept); err != nil {
+				t.Fatalf("raw %s: %v", got.Malformed.Raw, err)
+			}
+			if diff := cmp.Diff(form, kept, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("raw is not the form (-want +got):\n%s", diff)
+			}
+			if got.Provider != events.ProviderTwilio || !got.ReceivedAt.Equal(received) {
+				t.Errorf("provider %q, received %v", got.Provider, got.ReceivedAt)
 			}
 		})
 	}

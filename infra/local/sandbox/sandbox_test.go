@@ -63,9 +63,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
-		item, err := twilio.Parse(form, time.Now())
-		if err != nil {
-			rc.t.Errorf("twilio webhook: %v: %s", err, body)
+		item := twilio.Parse(form, time.Now())
+		if item.Kind == events.KindMalformed {
+			rc.t.Errorf("twilio webhook: %s: %s", item.Malformed.Reason, body)
 		}
 		got = []events.Inbound{item}
 	default:
