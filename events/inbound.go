@@ -160,7 +160,10 @@ type Status struct {
 	Status      string          `json:"status"`       // sent, delivered, read, failed, played, ...
 	Timestamp   time.Time       `json:"timestamp,omitzero"`
 	Errors      []ProviderError `json:"errors,omitempty"`
-	Raw         json.RawMessage `json:"raw,omitempty"`
+	// Ref is our reference of the message as the provider echoes it (inbox.Message.Ref: the
+	// Cloud API's biz_opaque_callback_data, our Twilio StatusCallback's query), when it does.
+	Ref string          `json:"ref,omitempty"`
+	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
 // TemplateStatus is a message_template_status_update.

@@ -165,27 +165,12 @@ func (h *handler) sent(ctx context.Context, log *slog.Logger, k store.MessageKey
 	log.InfoContext(ctx, "message sent")
 }
 
-// link maps the provider id to the message and applies the statuses parked before the
-// mapping existed. It is idempotent, so a redelivery of an event whose message has a provider
-// id repairs a link an earlier attempt did not finish.
+// link maps the provider id to the message and applies the statuses parked before the mapping
+// existed (ingest.Link). A failure is logged: a redelivery of an event whose message has a
+// provider id repairs it.
 func (h *handler) link(ctx context.Context, log *slog.Logger, k store.MessageKey, convID, pid string) {
-	if err := h.st.PutPointer(ctx, pid, k); err != nil && !errors.Is(err, store.ErrExists) {
-		log.ErrorContext(ctx, "provider id not mapped; its statuses stay parked", "error", err)
-		return
-	}
-	parked, err := h.st.Parked(ctx, convID, pid)
-	if err != nil {
-		log.ErrorContext(ctx, "parked statuses not read", "error", err)
-		return
-	}
-	now := h.now()
-	for _, st := range parked {
-		if _, err := ingest.ApplyStatus(ctx, h.st, k, st, now); err != nil {
-			log.ErrorContext(ctx, "parked status not applied", "status", st.Status, "error", err)
-		}
-	}
-	if len(parked) > 0 {
-		log.InfoContext(ctx, "parked statuses applied", "count", len(parked))
+	if err := ingest.Link(ctx, h.st, k, pid, h.now()); err != nil {
+		log.ErrorContext(ctx, "provider id not linked; its statuses may stay parked", "error", err)
 	}
 }
 

@@ -121,6 +121,13 @@ func (h *handler) twilio(ctx context.Context, log *slog.Logger, req lambdaevents
 		return text(http.StatusUnauthorized, "invalid or missing X-Twilio-Signature")
 	}
 	item := twilio.Parse(form, h.now().UTC())
+	if item.Kind == events.KindStatus {
+		// Our reference of the message, in the query of the StatusCallback URL we gave with
+		// the send: covered by the signature just checked.
+		if q, err := url.ParseQuery(req.RawQueryString); err == nil {
+			item.Status.Ref = q.Get(twilio.RefParam)
+		}
+	}
 	ok := response{StatusCode: http.StatusOK, Headers: map[string]string{"content-type": "text/xml"}, Body: "<Response/>"}
 	return h.enqueue(ctx, log, req, []events.Inbound{item}, events.ProviderTwilio, ok)
 }

@@ -254,6 +254,31 @@ func TestWebhookRetryIsDeduplicatedByQueue(t *testing.T) {
 	}
 }
 
+// TestTwilioStatusCarriesOurReference: a status posted to the StatusCallback URL of a send
+// (our reference in its query) is verified over that full URL and keeps the reference; the
+// same status with the reference changed is refused.
+func TestTwilioStatusCarriesOurReference(t *testing.T) {
+	t.Parallel()
+	client := testenv.SQS(t)
+	u, _ := testenv.FIFOQueue(t, 5, 30)
+	h := newHandler(config.Config{TwilioAuthToken: twilioToken, PublicBaseURL: base, MaxWebhookBytes: 3 << 20}, queue.New(client, u), time.Now)
+	form := twilioForm(t, "status_delivered.txt")
+	const query = "ref=c_k3fq2w.1763632800123.m_0187a1"
+	sig := twilioSig(base+"/webhooks/twilio?"+query, form)
+	forged := request("POST", "/webhooks/twilio", "ref=c_other.1.m_x", map[string]string{"x-twilio-signature": sig}, form.Encode())
+	if resp, _ := h.handle(context.Background(), forged); resp.StatusCode != 401 {
+		t.Errorf("status with another reference: %d, want 401", resp.StatusCode)
+	}
+	resp, _ := h.handle(context.Background(), request("POST", "/webhooks/twilio", query, map[string]string{"x-twilio-signature": sig}, form.Encode()))
+	if resp.StatusCode != 200 {
+		t.Fatalf("status: %d %s", resp.StatusCode, resp.Body)
+	}
+	got := drain(t, client, u)
+	if len(got) != 1 || got[0].Status == nil || got[0].Status.Ref != "c_k3fq2w.1763632800123.m_0187a1" {
+		t.Errorf("queued %+v, want the status with our reference", got)
+	}
+}
+
 // TestTwilioRetryAfterA5xx is the retry path of a Twilio line whose webhook URL carries the
 // connection overrides README gives (#rc=3&rp=5xx,ct,rt): Twilio strips the fragment before
 // the request, so the signature covers the URL without it, the one PUBLIC_BASE_URL builds. The

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,13 +23,15 @@ const (
 )
 
 // DeliveryStatus is where a message stands. Inbound messages are "received"; outbound ones move
-// queued → sent → delivered → read, or end failed.
+// queued → sending → sent → delivered → read, or end failed. "sending" means the send function
+// is calling the provider, or called it and does not know the outcome yet.
 type DeliveryStatus string
 
 // Delivery statuses.
 const (
 	DeliveryReceived  DeliveryStatus = "received"
 	DeliveryQueued    DeliveryStatus = "queued"
+	DeliverySending   DeliveryStatus = "sending"
 	DeliverySent      DeliveryStatus = "sent"
 	DeliveryDelivered DeliveryStatus = "delivered"
 	DeliveryRead      DeliveryStatus = "read"
@@ -40,7 +43,9 @@ const (
 // message's current one, so webhooks in any order leave the same result.
 func (s DeliveryStatus) Rank() int {
 	switch s {
-	case DeliveryQueued:
+	case DeliveryQueued, DeliverySending:
+		// One rank: sending is the send function's own mark on a queued message (it may go
+		// back to queued when the provider refused for now); any provider status is above both.
 		return 1
 	case DeliverySent:
 		return 2
@@ -88,6 +93,26 @@ func HistoryKey(status string) (key string, ok bool) {
 	return "", false
 }
 
+// Ref is the reference of an outbound message the providers echo in its status webhooks (the
+// Cloud API's biz_opaque_callback_data, the query of a Twilio StatusCallback URL), so that a
+// status names the message even when the provider's answer to the send was lost:
+// "<conversation id>.<at in unix ms>.<message id>".
+func (m *Message) Ref() string {
+	return m.ConversationID + "." + strconv.FormatInt(m.At.UnixMilli(), 10) + "." + m.ID
+}
+
+// ParseRef reads a reference made by Ref into the conversation id, the time and the id of the
+// message it names; ok is false for anything else.
+func ParseRef(ref string) (convID string, at time.Time, id string, ok bool) {
+	convID, rest, ok1 := strings.Cut(ref, ".")
+	ms, id, ok2 := strings.Cut(rest, ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok1 || !ok2 || err != nil || convID == "" || id == "" || n < 0 {
+		return "", time.Time{}, "", false
+	}
+	return convID, time.UnixMilli(n).UTC(), id, true
+}
+
 // Message is one entry of a thread sent by the customer or by us.
 type Message struct {
 	ID             string // Buzón's id, stable across retries
@@ -97,6 +122,7 @@ type Message struct {
 	Type           string
 	Text           string // body or caption, or a short description for other types
 	Status         DeliveryStatus
+	Attempt        int // of an outbound message, the send attempt that marked it sending
 	StatusAt       map[DeliveryStatus]time.Time
 	Error          *ProviderError
 	At             time.Time // when it was written (provider time for inbound)

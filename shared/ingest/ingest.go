@@ -317,6 +317,11 @@ func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, err
 	convID := inbox.ConversationID(line.OrgID, line.ID, customerID(st.RecipientID))
 	k, err := p.st.Pointer(ctx, convID, st.MessageID)
 	if errors.Is(err, store.ErrNotFound) {
+		if res, linked, err := p.linkByRef(ctx, convID, ev); linked || err != nil {
+			return res, err
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		// The send path has not recorded the provider's id yet (the status raced it): park it;
 		// the send path applies parked statuses right after recording the id.
 		if err := p.st.ParkStatus(ctx, convID, st, p.now()); err != nil {
@@ -331,6 +336,54 @@ func (p *Processor) status(ctx context.Context, ev *events.Inbound) (Result, err
 		return "", err
 	}
 	return ApplyStatus(ctx, p.st, k, st, ev.ReceivedAt)
+}
+
+// linkByRef applies a status whose provider id the send path has not recorded, when the
+// status names its message by our reference (the send's answer was lost, or is still on its
+// way): the provider id is linked to the message, the statuses parked for it are applied, then
+// this one. linked is false when the reference names no message of this conversation that can
+// take the id; the caller parks the status then.
+func (p *Processor) linkByRef(ctx context.Context, convID string, ev *events.Inbound) (Result, bool, error) {
+	st := ev.Status
+	refConv, at, id, ok := inbox.ParseRef(st.Ref)
+	if !ok || refConv != convID {
+		return "", false, nil
+	}
+	k := store.KeyOf(&inbox.Message{ConversationID: convID, ID: id, At: at})
+	err := p.st.LinkProvider(ctx, k, st.MessageID)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		slog.WarnContext(ctx, "status names a message that cannot take its provider id; parked", "ref", st.Ref, "provider_message_id", st.MessageID, "error", err)
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if err := Link(ctx, p.st, k, st.MessageID, p.now()); err != nil {
+		return "", false, err
+	}
+	res, err := ApplyStatus(ctx, p.st, k, st, ev.ReceivedAt)
+	return res, true, err
+}
+
+// Link maps the provider id pid to our message k and applies the statuses parked before the
+// mapping existed. It is idempotent: the send path calls it after recording the id, a status
+// naming the message by our reference calls it too, and a redelivery repairs a link an earlier
+// attempt did not finish.
+func Link(ctx context.Context, st *store.Store, k store.MessageKey, pid string, now time.Time) error {
+	if err := st.PutPointer(ctx, pid, k); err != nil && !errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("map provider id %s: %w", pid, err)
+	}
+	parked, err := st.Parked(ctx, k.ConversationID, pid)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range parked {
+		if _, err := ApplyStatus(ctx, st, k, s, now); err != nil {
+			errs = append(errs, fmt.Errorf("parked status %s: %w", s.Status, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Relevant reports whether a provider status says anything Buzón keeps: a step on the

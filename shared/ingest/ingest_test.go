@@ -375,3 +375,47 @@ func TestHistoryStatusesAreKept(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusNamingOurMessageLinksIt: when the send path never learnt the provider id (its
+// answer was lost), a status that carries our reference links the id to the message and
+// applies itself and what was parked before; a reference to another conversation's message
+// is not trusted, and the status is parked.
+func TestStatusNamingOurMessageLinksIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	wa := "5491100000031"
+	convID := inbox.ConversationID(f.org, f.meta.ID, wa)
+	m := inbox.NewOutboundMessage("m_lost", convID, "u1", t0)
+	if err := f.st.PutMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.MarkSending(ctx, store.KeyOf(m), 1, t0); err != nil {
+		t.Fatal(err)
+	}
+	status := func(s, ref string) *events.Inbound {
+		return &events.Inbound{Kind: events.KindStatus, Provider: events.ProviderMeta, ReceivedAt: t0.Add(time.Second),
+			Status: &events.Status{MessageID: "wamid.lost", Line: events.Line{Address: f.meta.Address}, RecipientID: wa, Status: s, Ref: ref}}
+	}
+	other := inbox.NewOutboundMessage("m_lost", inbox.ConversationID(f.org, f.meta.ID, "5491100000032"), "u1", t0)
+	if r := f.apply(t, status("sent", other.Ref())); r != ingest.Parked {
+		t.Errorf("status naming another conversation's message: %s, want parked", r)
+	}
+	if r := f.apply(t, status("delivered", m.Ref())); r != ingest.Stored {
+		t.Errorf("status naming our message: %s, want stored", r)
+	}
+	got, err := f.st.Message(ctx, store.KeyOf(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ProviderID != "wamid.lost" || got.Status != inbox.DeliveryDelivered || got.StatusAt[inbox.DeliverySent].IsZero() {
+		t.Errorf("message = %s %s %v, want wamid.lost delivered, with the parked sent applied", got.ProviderID, got.Status, got.StatusAt)
+	}
+	if k, err := f.st.Pointer(ctx, convID, "wamid.lost"); err != nil || k != store.KeyOf(m) {
+		t.Errorf("pointer = %v, %v; want the message", k, err)
+	}
+	// The send path can no longer mark it sending: it left.
+	if err := f.st.MarkSending(ctx, store.KeyOf(m), 2, t0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("MarkSending after the link = %v, want ErrConflict", err)
+	}
+}

@@ -29,8 +29,10 @@ type Client struct {
 //
 // Every failure is a *provider.SendError; Retryable tells whether sending again later may succeed
 // (rate limits, Meta's own errors, timeouts) or never will (invalid request, closed window,
-// template problems, credentials). A request that timed out may still have been accepted by
-// Meta, so a retry can deliver the message twice: the Cloud API has no idempotency key.
+// template problems, credentials). A request that timed out after it was written may still
+// have been accepted by Meta, and the Cloud API has no idempotency key: that failure is
+// Uncertain, and the request carries the message's Ref as biz_opaque_callback_data so that its
+// status webhooks name it.
 func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox.Message) (string, error) {
 	body, err := Request(to, m)
 	if err != nil {
@@ -57,8 +59,9 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 		} `json:"messages"`
 	}
 	if err := json.Unmarshal(raw, &ok); err != nil || len(ok.Messages) == 0 || ok.Messages[0].ID == "" {
-		// Accepted but unreadable: sending again could deliver twice, so this is final.
-		return "", sendError(provider.SendError{HTTPStatus: status, Title: "unexpected response", Message: "the Cloud API answered without a message id"})
+		// Accepted but unreadable: sending again could deliver twice; its status callbacks,
+		// which carry our reference, will name the message.
+		return "", sendError(provider.SendError{HTTPStatus: status, Title: "unexpected response", Message: "the Cloud API answered without a message id", Uncertain: true})
 	}
 	return ok.Messages[0].ID, nil
 }
@@ -73,6 +76,11 @@ func Request(to string, m *inbox.Message) ([]byte, error) {
 	}
 	if m.ReplyTo != "" {
 		body["context"] = map[string]string{"message_id": m.ReplyTo}
+	}
+	if m.ConversationID != "" && m.ID != "" {
+		// Echoed in every status webhook of the message: it names the message even when the
+		// answer to this request (with the wamid) is lost.
+		body["biz_opaque_callback_data"] = m.Ref()
 	}
 	switch m.Type {
 	case "text":

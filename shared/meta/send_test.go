@@ -83,6 +83,8 @@ func TestSendRequests(t *testing.T) {
 		{"template_named", inbox.Message{Type: "template", Template: &inbox.TemplateRef{Name: "welcome", Language: "es",
 			Variables: map[string]string{"customer_name": "Ana", "agent_name": "Bea"}}}},
 		{"template_plain", inbox.Message{Type: "template", Template: &inbox.TemplateRef{Name: "hello_world", Language: "en_US"}}},
+		// A stored message carries its Ref, echoed in its status webhooks.
+		{"text_ref", inbox.Message{ID: "m_0187a1", ConversationID: "c_k3fq2w", At: time.UnixMilli(1763632800123), Type: "text", Text: "¿Te llegó?"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,15 +184,68 @@ func TestSendErrors(t *testing.T) {
 	}
 }
 
-func TestSendTimeoutIsRetryable(t *testing.T) {
+// TestSendAmbiguity tells a send that never left (retry it) from one whose outcome is unknown
+// (the request was written, no usable answer came: the provider may have the message, so it
+// must not be sent again blindly).
+func TestSendAmbiguity(t *testing.T) {
 	t.Parallel()
-	g, c := newGraph(t, http.StatusOK, accepted)
-	g.delay = 5 * time.Second
-	c.HTTP.Timeout = 50 * time.Millisecond
-	_, err := c.Send(context.Background(), sendLine, "5491155550000", &inbox.Message{Type: "text", Text: "hola"})
-	var se *provider.SendError
-	if !errors.As(err, &se) || !se.Retryable || se.HTTPStatus != 0 {
-		t.Fatalf("Send error = %#v, want a retryable SendError without HTTP status", err)
+	hijack := func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close() // the request was read: reset without an answer
+		}
+	}
+	tests := []struct {
+		name                  string
+		setup                 func(t *testing.T, c *Client)
+		wantRetry, wantUncert bool
+	}{
+		{name: "timeout after the request was written", wantUncert: true, setup: func(t *testing.T, c *Client) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.ReadAll(r.Body)
+				select {
+				case <-time.After(5 * time.Second):
+				case <-r.Context().Done():
+				}
+			}))
+			t.Cleanup(srv.Close)
+			c.BaseURL, c.HTTP = srv.URL, srv.Client()
+			c.HTTP.Timeout = 50 * time.Millisecond
+		}},
+		{name: "connection reset after the request", wantUncert: true, setup: func(t *testing.T, c *Client) {
+			srv := httptest.NewServer(http.HandlerFunc(hijack))
+			t.Cleanup(srv.Close)
+			c.BaseURL, c.HTTP = srv.URL, srv.Client()
+		}},
+		{name: "accepted without an id", wantUncert: true, setup: func(t *testing.T, c *Client) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusOK)
+				io.WriteString(w, `{"messaging_product":"whatsapp","messages":[]}`)
+			}))
+			t.Cleanup(srv.Close)
+			c.BaseURL, c.HTTP = srv.URL, srv.Client()
+		}},
+		{name: "connection refused: never sent", wantRetry: true, setup: func(t *testing.T, c *Client) {
+			srv := httptest.NewServer(http.NotFoundHandler())
+			c.BaseURL, c.HTTP = srv.URL, srv.Client()
+			srv.Close()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, c := newGraph(t, http.StatusOK, accepted)
+			tc.setup(t, c)
+			_, err := c.Send(context.Background(), sendLine, "5491155550000", &inbox.Message{Type: "text", Text: "hola"})
+			var se *provider.SendError
+			if !errors.As(err, &se) {
+				t.Fatalf("Send error = %v, want a SendError", err)
+			}
+			if se.Retryable != tc.wantRetry || se.Uncertain != tc.wantUncert || se.Reason == "" {
+				t.Errorf("Send error = %#v, want retryable %v, uncertain %v, a reason", se, tc.wantRetry, tc.wantUncert)
+			}
+		})
 	}
 }
 

@@ -401,6 +401,7 @@ func status(raw json.RawMessage, line events.Line) (*events.Status, error) {
 		Status:      w.Status,
 		Timestamp:   w.Timestamp.Time,
 		Errors:      providerErrors(w.Errors),
+		Ref:         w.BizOpaqueCallbackData,
 		Raw:         raw,
 	}, nil
 }
@@ -648,11 +649,12 @@ type wireError struct {
 }
 
 type wireStatus struct {
-	ID          string      `json:"id"`
-	Status      string      `json:"status"`
-	Timestamp   unixTime    `json:"timestamp"`
-	RecipientID string      `json:"recipient_id"`
-	Errors      []wireError `json:"errors"`
+	ID                    string      `json:"id"`
+	BizOpaqueCallbackData string      `json:"biz_opaque_callback_data"`
+	Status                string      `json:"status"`
+	Timestamp             unixTime    `json:"timestamp"`
+	RecipientID           string      `json:"recipient_id"`
+	Errors                []wireError `json:"errors"`
 }
 
 type templateStatusValue struct {

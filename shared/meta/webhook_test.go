@@ -225,7 +225,7 @@ func TestParse(t *testing.T) {
 			name: "statuses incl. played and failed with errors",
 			file: "statuses.json",
 			want: []events.Inbound{
-				st(events.Status{MessageID: "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJDNjY1QzM0NzJGQjYwMzE3QkUA", Line: lineA, RecipientID: "16505551234", Status: "sent", Timestamp: unix(1750263773)}),
+				st(events.Status{MessageID: "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJDNjY1QzM0NzJGQjYwMzE3QkUA", Line: lineA, RecipientID: "16505551234", Status: "sent", Timestamp: unix(1750263773), Ref: "conv-7f3a"}),
 				st(events.Status{MessageID: "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJDNjY1QzM0NzJGQjYwMzE3QkUA", Line: lineA, RecipientID: "16505551234", Status: "delivered", Timestamp: unix(1750263775)}),
 				st(events.Status{MessageID: "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJDNjY1QzM0NzJGQjYwMzE3QkUA", Line: lineA, RecipientID: "16505551234", Status: "read", Timestamp: unix(1750263790)}),
 				st(events.Status{MessageID: "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJBMUQ3NzE0QzRDNDU4NEY4NzIA", Line: lineA, RecipientID: "16505551234", Status: "played", Timestamp: unix(1750263801)}),
@@ -393,6 +393,11 @@ func TestParseLiberal(t *testing.T) {
 			name: "empty string timestamp",
 			body: head + `"statuses":[{"id":"wamid.1","status":"sent","recipient_id":"3","timestamp":""}]` + tail,
 			want: []events.Inbound{st(events.Status{MessageID: "wamid.1", Line: line, RecipientID: "3", Status: "sent"})},
+		},
+		{
+			name: "status echoing our reference",
+			body: head + `"statuses":[{"id":"wamid.1","status":"sent","recipient_id":"3","biz_opaque_callback_data":"c_k3fq2w.1763632800123.m_0187a1"}]` + tail,
+			want: []events.Inbound{st(events.Status{MessageID: "wamid.1", Line: line, RecipientID: "3", Status: "sent", Ref: "c_k3fq2w.1763632800123.m_0187a1"})},
 		},
 		{
 			name: "template id as a string, no entry time",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +33,7 @@ type threadItem struct {
 	Text       string             `dynamodbav:"txt,omitempty"`
 	Status     string             `dynamodbav:"st,omitempty"`
 	Rank       int                `dynamodbav:"rank,omitempty"`
+	Attempt    int                `dynamodbav:"att,omitempty"`
 	StatusAt   map[string]int64   `dynamodbav:"sat,omitempty"`
 	Error      *providerErrorAttr `dynamodbav:"err,omitempty"`
 	Created    int64              `dynamodbav:"cat,omitempty"`
@@ -160,7 +162,7 @@ func toMessageItem(m *inbox.Message) threadItem {
 		PK: convPK(m.ConversationID), SK: threadSK(m.At, m.ID), Type: "thread", Kind: "msg",
 		ID: m.ID, Conv: m.ConversationID, At: ms(m.At),
 		ProviderID: m.ProviderID, Direction: string(m.Direction), MsgType: m.Type, Text: m.Text,
-		Status: string(m.Status), Rank: m.Status.Rank(), Error: optional(m.Error, toProviderErrorAttr), Created: ms(m.CreatedAt),
+		Status: string(m.Status), Rank: m.Status.Rank(), Attempt: m.Attempt, Error: optional(m.Error, toProviderErrorAttr), Created: ms(m.CreatedAt),
 		Agent: m.AgentID, Automatic: m.Automatic, ReplyTo: m.ReplyTo, Reactions: m.Reactions,
 		Media: optional(m.Media, toMediaAttr), Location: optional(m.Location, toLocationAttr), Reply: optional(m.Reply, toReplyAttr),
 		Template: optional(m.Template, toTemplateRefAttr), Detail: m.Detail,
@@ -177,7 +179,7 @@ func toMessageItem(m *inbox.Message) threadItem {
 func (it *threadItem) message() *inbox.Message {
 	m := &inbox.Message{
 		ID: it.ID, ConversationID: it.Conv, ProviderID: it.ProviderID, Direction: inbox.Direction(it.Direction),
-		Type: it.MsgType, Text: it.Text, Status: inbox.DeliveryStatus(it.Status), Error: optional(it.Error, (*providerErrorAttr).providerError),
+		Type: it.MsgType, Text: it.Text, Status: inbox.DeliveryStatus(it.Status), Attempt: it.Attempt, Error: optional(it.Error, (*providerErrorAttr).providerError),
 		At: fromMS(it.At), CreatedAt: fromMS(it.Created), AgentID: it.Agent, Automatic: it.Automatic,
 		ReplyTo: it.ReplyTo, Reactions: it.Reactions, Media: optional(it.Media, (*mediaAttr).media),
 		Location: optional(it.Location, (*locationAttr).location), Reply: optional(it.Reply, (*replyAttr).reply),
@@ -283,6 +285,60 @@ func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (
 		return false, fmt.Errorf("apply status %s: %w", u.Status, err)
 	}
 	return true, nil
+}
+
+// MarkSending marks a queued outbound message "sending" by send attempt n, before the provider
+// is called, so that a crash or an unanswered call leaves a trace: the next attempt finds the
+// message sending and does not call the provider again blindly. It fails with ErrConflict when
+// the message is neither queued nor sending, or already has a provider id.
+func (s *Store) MarkSending(ctx context.Context, k MessageKey, n int, at time.Time) error {
+	return s.sendState(ctx, k, "SET st = :to, att = :n, sat.#to = :at", "st IN (:queued, :to)", inbox.DeliverySending,
+		map[string]types.AttributeValue{":n": num(n), ":at": num(ms(at)), ":queued": str(string(inbox.DeliveryQueued))})
+}
+
+// Requeue puts a sending message back to queued after the provider refused it for now (a
+// definite answer, so sending again later cannot deliver it twice). ErrConflict when it is not
+// sending any more.
+func (s *Store) Requeue(ctx context.Context, k MessageKey) error {
+	return s.sendState(ctx, k, "SET st = :to", "st = :sending", inbox.DeliveryQueued,
+		map[string]types.AttributeValue{":sending": str(string(inbox.DeliverySending))})
+}
+
+// sendState moves an outbound message between queued and sending (one rank) under cond, never
+// once it has a provider id.
+func (s *Store) sendState(ctx context.Context, k MessageKey, set, cond string, to inbox.DeliveryStatus, vals map[string]types.AttributeValue) error {
+	vals[":to"] = str(string(to))
+	var names map[string]string
+	if strings.Contains(set, "#to") {
+		names = map[string]string{"#to": string(to)}
+	}
+	err := s.update(ctx, convPK(k.ConversationID), k.SK, set, "attribute_exists(sat) AND attribute_not_exists(pid) AND "+cond, names, vals)
+	if errors.Is(err, ErrExists) {
+		return fmt.Errorf("mark %s %s: %w", k.SK, to, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s %s: %w", k.SK, to, err)
+	}
+	return nil
+}
+
+// LinkProvider records the provider's id of an outbound message without touching its status:
+// for a status webhook that names the message by our reference while the send path never
+// learnt the id (its answer was lost). Idempotent for the same id; ErrNotFound when there is
+// no such message, ErrConflict when it is not outbound or has another provider id.
+func (s *Store) LinkProvider(ctx context.Context, k MessageKey, providerID string) error {
+	err := s.update(ctx, convPK(k.ConversationID), k.SK, "SET pid = :pid",
+		"attribute_exists(sat) AND (attribute_not_exists(pid) OR pid = :pid)", nil, map[string]types.AttributeValue{":pid": str(providerID)})
+	if errors.Is(err, ErrExists) {
+		if _, gerr := s.Message(ctx, k); errors.Is(gerr, ErrNotFound) {
+			return fmt.Errorf("link %s to %s: %w", providerID, k.SK, ErrNotFound)
+		}
+		return fmt.Errorf("link %s to %s: %w", providerID, k.SK, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("link %s to %s: %w", providerID, k.SK, err)
+	}
+	return nil
 }
 
 // RecordStatusTime adds name to an outbound message's status times (its history) without

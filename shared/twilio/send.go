@@ -60,8 +60,9 @@ func (c *Client) Send(ctx context.Context, line *inbox.Line, to string, m *inbox
 		SID string `json:"sid"`
 	}
 	if err := json.Unmarshal(raw, &ok); err != nil || ok.SID == "" {
-		// Accepted but unreadable: sending again could deliver twice, so this is final.
-		return "", sendError(provider.SendError{HTTPStatus: status, Title: "unexpected response", Message: "Twilio answered without a message SID"})
+		// Accepted but unreadable: sending again could deliver twice; its status callbacks,
+		// which carry our reference, will name the message.
+		return "", sendError(provider.SendError{HTTPStatus: status, Title: "unexpected response", Message: "Twilio answered without a message SID", Uncertain: true})
 	}
 	return ok.SID, nil
 }
@@ -73,7 +74,7 @@ func Form(from, to, statusCallback string, m *inbox.Message) (url.Values, error)
 	f.Set("From", channelPrefix+plus(from))
 	f.Set("To", channelPrefix+plus(to))
 	if statusCallback != "" {
-		f.Set("StatusCallback", statusCallback)
+		f.Set("StatusCallback", callbackURL(statusCallback, m))
 	}
 	switch m.Type {
 	case "text":
@@ -106,6 +107,29 @@ func Form(from, to, statusCallback string, m *inbox.Message) (url.Values, error)
 	}
 	return f, nil
 }
+
+// callbackURL is the message's own StatusCallback: the configured URL with the message's Ref
+// in its query, before any connection-override fragment (#rc=…). Twilio signs the URL it
+// calls, query included, so the reference reaches the webhook authenticated with every status,
+// even when the answer to the send (with the SID) was lost.
+func callbackURL(base string, m *inbox.Message) string {
+	if m.ConversationID == "" || m.ID == "" {
+		return base
+	}
+	u, fragment, hasFragment := strings.Cut(base, "#")
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	u += sep + RefParam + "=" + url.QueryEscape(m.Ref())
+	if hasFragment {
+		u += "#" + fragment
+	}
+	return u
+}
+
+// RefParam is the query parameter of a StatusCallback URL that carries the message's Ref.
+const RefParam = "ref"
 
 func plus(number string) string { return "+" + strings.TrimPrefix(number, "+") }
 

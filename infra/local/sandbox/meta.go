@@ -43,6 +43,7 @@ func (s *Sandbox) metaSend(w http.ResponseWriter, r *http.Request, phoneNumberID
 	var req struct {
 		Product   string `json:"messaging_product"`
 		To        string `json:"to"`
+		Callback  string `json:"biz_opaque_callback_data"`
 		Type      string `json:"type"`
 		Status    string `json:"status"`
 		MessageID string `json:"message_id"`
@@ -102,13 +103,9 @@ func (s *Sandbox) metaSend(w http.ResponseWriter, r *http.Request, phoneNumberID
 	}
 	s.record(Sent{Provider: "meta", ID: id, From: phoneNumberID, To: to, Request: raw, At: time.Now().UTC(), Media: fetched})
 	s.log.InfoContext(r.Context(), "meta send accepted", "id", id, "type", req.Type, "fail", mode)
-	writeJSON(w, http.StatusOK, map[string]any{
-		"messaging_product": "whatsapp",
-		"contacts":          []map[string]string{{"input": req.To, "wa_id": to}},
-		"messages":          []map[string]string{{"id": id, "message_status": "accepted"}},
-	})
 
-	// Then the statuses, as Meta posts them: one webhook each.
+	// The statuses, as Meta posts them: one webhook each, echoing biz_opaque_callback_data.
+	// They are scheduled before the answer, which accept_timeout and accept_reset lose.
 	steps := []string{"sent", "delivered", "read"}
 	if mode == FailWindow {
 		// The Cloud API accepts a free-form message outside the window and fails it after.
@@ -116,9 +113,18 @@ func (s *Sandbox) metaSend(w http.ResponseWriter, r *http.Request, phoneNumberID
 	}
 	for i, st := range steps {
 		s.later(time.Duration(i+1)*s.opt.StatusDelay, func(ctx context.Context) {
-			s.postMeta(ctx, phoneNumberID, map[string]any{"statuses": []any{metaStatus(id, to, st)}})
+			status := metaStatus(id, to, st)
+			if req.Callback != "" {
+				status["biz_opaque_callback_data"] = req.Callback
+			}
+			s.postMeta(ctx, phoneNumberID, map[string]any{"statuses": []any{status}})
 		})
 	}
+	s.answer(w, r, mode, http.StatusOK, map[string]any{
+		"messaging_product": "whatsapp",
+		"contacts":          []map[string]string{{"input": req.To, "wa_id": to}},
+		"messages":          []map[string]string{{"id": id, "message_status": "accepted"}},
+	})
 }
 
 // checkMeta returns why a send request is invalid, or "".

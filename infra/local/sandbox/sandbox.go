@@ -9,7 +9,7 @@
 //
 // Control endpoints (not the providers'):
 //
-//	POST /sandbox/fail      {"mode":"429|500|window|timeout|off","count":N}  (count -1: until switched off)
+//	POST /sandbox/fail      {"mode":"429|500|window|timeout|accept_timeout|accept_reset|off","count":N}  (count -1: until switched off)
 //	GET  /sandbox/fail      the current switch
 //	POST /sandbox/customer  {"line":"meta|twilio","phone_number_id":"…"|"to":"+E164","from":"549…","name":"…","text":"…",
 //	                         "media":{"type":"image|audio|video|document|sticker","id":"…","caption":"…","filename":"…"},
@@ -87,6 +87,12 @@ const (
 	FailServer    = "500"     // Meta 131000 / Twilio 20500, HTTP 500: retryable
 	FailWindow    = "window"  // accepted, then a failed status: Meta 131047 / Twilio 63016
 	FailTimeout   = "timeout" // no answer until the client gives up
+	// FailAcceptTimeout accepts the send (it is delivered and its status webhooks are posted)
+	// but answers only after the client gave up: the client cannot know it was accepted.
+	FailAcceptTimeout = "accept_timeout"
+	// FailAcceptReset accepts the send (delivered, status webhooks posted) and drops the
+	// connection instead of answering.
+	FailAcceptReset = "accept_reset"
 )
 
 // Fail is the failure switch: the next Count sends fail with Mode; Count -1 keeps failing
@@ -119,9 +125,9 @@ func (f Fail) valid() (Fail, error) {
 	switch f.Mode {
 	case FailOff, "off":
 		return Fail{}, nil
-	case FailRateLimit, FailServer, FailWindow, FailTimeout:
+	case FailRateLimit, FailServer, FailWindow, FailTimeout, FailAcceptTimeout, FailAcceptReset:
 	default:
-		return Fail{}, fmt.Errorf("%w: mode %q: want 429, 500, window, timeout or off", ErrBadFail, f.Mode)
+		return Fail{}, fmt.Errorf("%w: mode %q: want 429, 500, window, timeout, accept_timeout, accept_reset or off", ErrBadFail, f.Mode)
 	}
 	switch {
 	case f.Count == 0:
@@ -236,7 +242,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) setFail(w http.ResponseWriter, r *http.Request) {
 	var f Fail
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&f); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"mode\":\"429|500|window|timeout|off\",\"count\":N}"})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"mode\":\"429|500|window|timeout|accept_timeout|accept_reset|off\",\"count\":N}"})
 		return
 	}
 	f, err := f.valid()
@@ -268,6 +274,9 @@ func (s *Sandbox) takeFail() string {
 	return mode
 }
 
+// Sent returns the latest sends it accepted, oldest first (GET /sandbox/messages).
+func (s *Sandbox) Sent() []Sent { return s.sentCopy() }
+
 // sentCopy returns the sends kept, oldest first.
 func (s *Sandbox) sentCopy() []Sent {
 	s.mu.Lock()
@@ -291,6 +300,23 @@ func (s *Sandbox) hold(w http.ResponseWriter, r *http.Request) {
 	case <-s.ctx.Done():
 	case <-time.After(s.opt.TimeoutAfter):
 		w.WriteHeader(http.StatusGatewayTimeout)
+	}
+}
+
+// answer writes the answer to an accepted send, unless the failure mode loses it: held past
+// the client's timeout (accept_timeout) or cut by closing the connection (accept_reset).
+func (s *Sandbox) answer(w http.ResponseWriter, r *http.Request, mode string, status int, v any) {
+	switch mode {
+	case FailAcceptTimeout:
+		s.hold(w, r)
+	case FailAcceptReset:
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+		s.hold(w, r)
+	default:
+		writeJSON(w, status, v)
 	}
 }
 

@@ -67,6 +67,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if item.Kind == events.KindMalformed {
 			rc.t.Errorf("twilio webhook: %s: %s", item.Malformed.Reason, body)
 		}
+		if item.Status != nil {
+			item.Status.Ref = r.URL.Query().Get(twilio.RefParam) // as the webhook function does
+		}
 		got = []events.Inbound{item}
 	default:
 		rc.t.Errorf("webhook posted to %s", r.URL.Path)
@@ -169,6 +172,33 @@ func TestTwilioSendPostsSignedStatuses(t *testing.T) {
 	}
 }
 
+// TestStatusesNameOurMessage: the statuses of a stored message carry its Ref, as the providers
+// echo it (Meta's biz_opaque_callback_data; the query of the message's Twilio StatusCallback,
+// posted and signed without the connection-override fragment).
+func TestStatusesNameOurMessage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	f.tw.StatusCallback += "#rc=5&rp=5xx,ct,rt"
+	m := &inbox.Message{ID: "m_1", ConversationID: "c_abc", At: time.UnixMilli(1763632800123), Type: "text", Text: "¿Llegó?"}
+	if _, err := f.meta.Send(context.Background(), metaLine, "54911555500004", m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tw.Send(context.Background(), twilioLine, "5491155550004", m); err != nil {
+		t.Fatal(err)
+	}
+	f.sb.Wait()
+	f.rc.mu.Lock()
+	defer f.rc.mu.Unlock()
+	if len(f.rc.events) != 6 {
+		t.Fatalf("%d statuses, want 6", len(f.rc.events))
+	}
+	for _, e := range f.rc.events {
+		if e.Status == nil || e.Status.Ref != m.Ref() {
+			t.Errorf("%s status %+v: want the reference %q", e.Provider, e.Status, m.Ref())
+		}
+	}
+}
+
 func TestFailureSwitch(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -177,16 +207,22 @@ func TestFailureSwitch(t *testing.T) {
 		send      func(f *fixture) (string, error)
 		wantCode  int
 		wantRetry bool
+		wantUnc   bool     // the client cannot tell whether the send was accepted
 		wantAsync []string // statuses after an accepted send: "failed <code>"
+		accepted  bool     // accepted although the client got no answer: recorded, statuses posted
 	}{
 		{name: "meta 429", fail: `{"mode":"429"}`, send: metaSend, wantCode: 130429, wantRetry: true},
 		{name: "meta 500", fail: `{"mode":"500"}`, send: metaSend, wantCode: 131000, wantRetry: true},
 		{name: "meta window", fail: `{"mode":"window"}`, send: metaSend, wantAsync: []string{"failed 131047"}},
-		{name: "meta timeout", fail: `{"mode":"timeout"}`, send: metaSend, wantRetry: true},
+		{name: "meta timeout", fail: `{"mode":"timeout"}`, send: metaSend, wantUnc: true},
+		{name: "meta accept_timeout", fail: `{"mode":"accept_timeout"}`, send: metaSend, wantUnc: true, accepted: true},
+		{name: "meta accept_reset", fail: `{"mode":"accept_reset"}`, send: metaSend, wantUnc: true, accepted: true},
 		{name: "twilio 429", fail: `{"mode":"429"}`, send: twilioSend, wantCode: 20429, wantRetry: true},
 		{name: "twilio 500", fail: `{"mode":"500"}`, send: twilioSend, wantCode: 20500, wantRetry: true},
 		{name: "twilio window", fail: `{"mode":"window","count":1}`, send: twilioSend, wantAsync: []string{"failed 63016"}},
-		{name: "twilio timeout", fail: `{"mode":"timeout"}`, send: twilioSend, wantRetry: true},
+		{name: "twilio timeout", fail: `{"mode":"timeout"}`, send: twilioSend, wantUnc: true},
+		{name: "twilio accept_timeout", fail: `{"mode":"accept_timeout"}`, send: twilioSend, wantUnc: true, accepted: true},
+		{name: "twilio accept_reset", fail: `{"mode":"accept_reset"}`, send: twilioSend, wantUnc: true, accepted: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,9 +244,25 @@ func TestFailureSwitch(t *testing.T) {
 					t.Errorf("statuses (-want +got):\n%s", diff)
 				}
 			} else {
-				code, retry := sendErr(t, err)
-				if code != tc.wantCode || retry != tc.wantRetry {
-					t.Errorf("send error %v: code %d retryable %v, want %d %v", err, code, retry, tc.wantCode, tc.wantRetry)
+				code, retry, unc := sendErr(t, err)
+				if code != tc.wantCode || retry != tc.wantRetry || unc != tc.wantUnc {
+					t.Errorf("send error %v: code %d retryable %v uncertain %v, want %d %v %v", err, code, retry, unc, tc.wantCode, tc.wantRetry, tc.wantUnc)
+				}
+				f.sb.Wait()
+				var want []string
+				if tc.accepted {
+					want = []string{"delivered", "read", "sent"}
+				}
+				var got []string
+				for _, e := range f.rc.events {
+					got = append(got, e.Status.Status)
+				}
+				sort.Strings(got)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("statuses posted (-want +got):\n%s", diff)
+				}
+				if n := len(f.sb.Sent()); tc.accepted != (n == 1) {
+					t.Errorf("%d sends recorded, want accepted = %v", n, tc.accepted)
 				}
 			}
 			// One failure was asked for: the next send goes through.
@@ -237,15 +289,15 @@ func itoa(errs []events.ProviderError) string {
 	return string(b)
 }
 
-// sendErr returns the provider code and retryability of a send error.
-func sendErr(t *testing.T, err error) (int, bool) {
+// sendErr returns the provider code, retryability and uncertainty of a send error.
+func sendErr(t *testing.T, err error) (int, bool, bool) {
 	t.Helper()
 	var se *provider.SendError
 	if errors.As(err, &se) {
-		return se.Code, se.Retryable
+		return se.Code, se.Retryable, se.Uncertain
 	}
 	t.Fatalf("send error = %v, want a provider SendError", err)
-	return 0, false
+	return 0, false, false
 }
 
 func setFail(t *testing.T, f *fixture, body string, want int) Fail {
@@ -404,11 +456,11 @@ func TestCredentialsAreChecked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Options{})
 	f.meta.Token = "wrong"
-	if code, retry := sendErr(t, func() error { _, err := metaSend(f); return err }()); code != 190 || retry {
+	if code, retry, _ := sendErr(t, func() error { _, err := metaSend(f); return err }()); code != 190 || retry {
 		t.Errorf("meta wrong token: %d %v, want 190 permanent", code, retry)
 	}
 	f.tw.AuthToken = "wrong"
-	if code, retry := sendErr(t, func() error { _, err := twilioSend(f); return err }()); code != 20003 || retry {
+	if code, retry, _ := sendErr(t, func() error { _, err := twilioSend(f); return err }()); code != 20003 || retry {
 		t.Errorf("twilio wrong token: %d %v, want 20003 permanent", code, retry)
 	}
 }

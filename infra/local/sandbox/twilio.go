@@ -71,14 +71,6 @@ func (s *Sandbox) twilioSend(w http.ResponseWriter, r *http.Request, account str
 	if form.Has("MediaUrl") {
 		numMedia = strconv.Itoa(len(form["MediaUrl"]))
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{
-		"sid": sid, "account_sid": account, "from": from, "to": to, "body": form.Get("Body"),
-		"status": "queued", "direction": "outbound-api", "api_version": "2010-04-01", "num_media": numMedia, "num_segments": "1",
-		"date_created": now.Format(time.RFC1123Z), "date_updated": now.Format(time.RFC1123Z), "date_sent": nil,
-		"error_code": nil, "error_message": nil, "price": nil, "price_unit": "USD", "messaging_service_sid": nil,
-		"uri": "/2010-04-01/Accounts/" + account + "/Messages/" + sid + ".json",
-	})
-
 	callback := form.Get("StatusCallback")
 	steps := []string{"sent", "delivered", "read"}
 	if mode == FailWindow {
@@ -104,6 +96,14 @@ func (s *Sandbox) twilioSend(w http.ResponseWriter, r *http.Request, account str
 			s.postTwilio(ctx, callback, f)
 		})
 	}
+	// The answer last: accept_timeout and accept_reset lose it, the statuses above still come.
+	s.answer(w, r, mode, http.StatusCreated, map[string]any{
+		"sid": sid, "account_sid": account, "from": from, "to": to, "body": form.Get("Body"),
+		"status": "queued", "direction": "outbound-api", "api_version": "2010-04-01", "num_media": numMedia, "num_segments": "1",
+		"date_created": now.Format(time.RFC1123Z), "date_updated": now.Format(time.RFC1123Z), "date_sent": nil,
+		"error_code": nil, "error_message": nil, "price": nil, "price_unit": "USD", "messaging_service_sid": nil,
+		"uri": "/2010-04-01/Accounts/" + account + "/Messages/" + sid + ".json",
+	})
 }
 
 // postTwilio posts a signed Twilio webhook. It is signed against the URL Twilio was given
@@ -112,6 +112,9 @@ func (s *Sandbox) twilioSend(w http.ResponseWriter, r *http.Request, account str
 func (s *Sandbox) postTwilio(ctx context.Context, callback string, form url.Values) int {
 	signed := s.opt.PublicBaseURL + "/webhooks/twilio"
 	path := "/webhooks/twilio"
+	// A fragment holds Twilio's connection overrides (#rc=…): Twilio reads it and strips it
+	// before the request, so the URL it calls and signs is without it.
+	callback, _, _ = strings.Cut(callback, "#")
 	if callback != "" {
 		if u, err := url.Parse(callback); err == nil && u.Path != "" {
 			signed = callback
