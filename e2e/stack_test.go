@@ -14,7 +14,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +35,25 @@ type stack struct {
 	base    string
 	sandbox string
 	http    *http.Client
+	logs    *syncBuffer // what the stack logs
+}
+
+// syncBuffer is a bytes.Buffer safe for the stack's writer and the test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // start runs the local stack with its own ports and waits for its ready line. The emulators
@@ -53,13 +75,13 @@ func start(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	port, sandboxPort := ports[0], ports[1]
-	var logs bytes.Buffer
+	logs := &syncBuffer{}
 	st, err := localstack.Start(context.Background(), root, []string{
 		fmt.Sprintf("PORT=%d", port),
 		fmt.Sprintf("SANDBOX_PORT=%d", sandboxPort),
 		"META_APP_SECRET=" + appSecret,
 		"TICK_SECONDS=3600",
-	}, &logs, 4*time.Minute)
+	}, logs, 4*time.Minute)
 	if err != nil {
 		t.Fatalf("%v; logs:\n%s", err, tail(logs.String(), 4000))
 	}
@@ -70,7 +92,7 @@ func start(t *testing.T) *stack {
 		}
 	})
 	return &stack{base: fmt.Sprintf("http://127.0.0.1:%d", port), sandbox: fmt.Sprintf("http://127.0.0.1:%d", sandboxPort),
-		http: &http.Client{Timeout: 30 * time.Second}}
+		http: &http.Client{Timeout: 30 * time.Second}, logs: logs}
 }
 
 func tail(s string, n int) string {
@@ -283,6 +305,141 @@ func TestInboundThroughTheLocalStack(t *testing.T) {
 	assignmentRoundTrip(t, s)
 	// And for deliveries with unreadable parts.
 	malformedRoundTrip(t, s)
+	// And for a send function killed between the provider's acceptance and saving it.
+	crashRoundTrip(t, s)
+}
+
+// crashRoundTrip kills the send function's processes while the provider sandbox, which
+// accepted the message and posts its statuses, holds its answer (accept_timeout): the crash
+// between the provider call and the save. The message ends read, the record redelivered after
+// the visibility timeout finds it sent, and the sandbox got it once.
+func crashRoundTrip(t *testing.T, s *stack) {
+	sofia := s.token(t, "sofia@acme.test")
+	wa := fmt.Sprintf("54911%08d", (time.Now().UnixNano()+13)%1e8)
+	in := delivery(`"contacts":[{"profile":{"name":"Rosa"},"wa_id":"` + wa + `"}],"messages":[{"from":"` + wa + `","id":"wamid.cr` + wa + `","timestamp":"` + fmt.Sprint(time.Now().Unix()) + `","type":"text","text":{"body":"hola"}}]`)
+	if status, b := s.do(t, "POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": sign(in)}, in); status != 200 {
+		t.Fatalf("delivery: %d %s", status, b)
+	}
+	var convID string
+	eventually(t, "the crash test's conversation", func() bool {
+		_, b := s.do(t, "GET", "/v1/conversations", sofia, nil, nil)
+		var page struct{ Items []conversation }
+		_ = json.Unmarshal(b, &page)
+		for _, c := range page.Items {
+			if c.Contact.WaID == wa {
+				convID = c.ID
+				return true
+			}
+		}
+		return false
+	})
+	p := "/v1/conversations/" + convID
+	if status, b := s.do(t, "POST", p+"/claim", sofia, nil, nil); status != 200 {
+		t.Fatalf("claim: %d %s", status, b)
+	}
+	resp, err := s.http.Post(s.sandbox+"/sandbox/fail", "application/json", strings.NewReader(`{"mode":"accept_timeout","count":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	status, b := s.do(t, "POST", p+"/messages", sofia, map[string]string{"Idempotency-Key": "crash-1"}, []byte(`{"type":"text","text":"¿Seguís ahí?"}`))
+	if status != 202 {
+		t.Fatalf("send: %d %s", status, b)
+	}
+	var msg struct{ ID string }
+	_ = json.Unmarshal(b, &msg)
+	sends := func() int {
+		resp, err := s.http.Get(s.sandbox + "/sandbox/messages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Messages []struct{ Request json.RawMessage }
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&page)
+		n := 0
+		for _, m := range page.Messages {
+			if strings.Contains(string(m.Request), msg.ID) {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "the send accepted at the sandbox", func() bool { return sends() == 1 })
+	killed := 0
+	for _, pid := range descendants(t, "/send/bootstrap") {
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no send process of this stack to kill")
+	}
+	eventually(t, "the message read through its status callbacks", func() bool {
+		_, b := s.do(t, "GET", p+"/messages", sofia, nil, nil)
+		var th struct{ Items []struct{ ID, Status string } }
+		_ = json.Unmarshal(b, &th)
+		for _, e := range th.Items {
+			if e.ID == msg.ID {
+				return e.Status == "read"
+			}
+		}
+		return false
+	})
+	// The killed invocation's record comes back after the visibility timeout (30 s locally).
+	eventually(t, "the redelivered record finding the message sent", func() bool {
+		for _, line := range strings.Split(s.logs.String(), "\n") {
+			if strings.Contains(line, `"already sent"`) && strings.Contains(line, msg.ID) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := sends(); n != 1 {
+		t.Errorf("%d sends at the sandbox after the crash, want 1", n)
+	}
+}
+
+// descendants are the processes under this test process whose executable path ends with
+// suffix: the functions of the stack this test started, not another test's.
+func descendants(t *testing.T, suffix string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := map[int]int{}
+	var match []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: the command may hold spaces and parentheses.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) < 2 {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(fields[1])
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && strings.HasSuffix(exe, suffix) {
+			match = append(match, pid)
+		}
+	}
+	var out []int
+	for _, pid := range match {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == os.Getpid() {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // malformedRoundTrip posts a signed delivery that mixes two good messages with a message
@@ -292,13 +449,14 @@ func TestInboundThroughTheLocalStack(t *testing.T) {
 func malformedRoundTrip(t *testing.T, s *stack) {
 	sofia := s.token(t, "sofia@acme.test")
 	wa := fmt.Sprintf("54911%08d", (time.Now().UnixNano()+7)%1e8)
-	msg := func(id, text string) string {
-		return fmt.Sprintf(`{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":"%s"}}`, wa, id, time.Now().Unix(), text)
+	ts := time.Now().Unix()
+	msg := func(id string, at int64, text string) string {
+		return fmt.Sprintf(`{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":"%s"}}`, wa, id, at, text)
 	}
 	noID := `{"from":"` + wa + `","type":"text","text":{"body":"sin id"}}`
 	mixed := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[` +
-		`{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"messages":[` + msg("wamid.mx1"+wa, "uno") + `,` + noID + `,` + msg("wamid.mx2"+wa, "dos") + `]}},` +
-		`{"field":"messages","value":{"messages":[` + msg("wamid.mx3"+wa, "sin línea") + `]}}]}]}`)
+		`{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"messages":[` + msg("wamid.mx1"+wa, ts, "uno") + `,` + noID + `,` + msg("wamid.mx2"+wa, ts+1, "dos") + `]}},` +
+		`{"field":"messages","value":{"messages":[` + msg("wamid.mx3"+wa, ts+2, "sin línea") + `]}}]}]}`)
 	noNumber := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.nn` + wa + `","status":"sent","recipient_id":"` + wa + `"}]}}]}]}`)
 	for i, body := range [][]byte{mixed, mixed, noNumber} {
 		if status, b := s.do(t, "POST", "/webhooks/meta", "", map[string]string{"X-Hub-Signature-256": sign(body)}, body); status != 200 {

@@ -42,6 +42,19 @@ const (
 	providerTimeout = 10 * time.Second // the clients' HTTP timeout (main)
 )
 
+// An unknown outcome (the provider got the request and its answer was lost, or the function
+// died between the call and the save) is never sent again blindly: the message stays
+// "sending" and the record comes back every recheck to see whether a status callback, which
+// names the message by its Ref, linked the provider's id. After callbackWait without one the
+// message is failed as "delivery uncertain, not resent" so that an agent decides: neither
+// provider can confirm that it did not accept a message (the Cloud API has no lookup by our
+// reference, Twilio's finds messages by the SID the lost answer carried). Only a send that
+// never left (no connection) is retried.
+const (
+	callbackWait = 2 * time.Minute
+	recheck      = 5 * time.Second
+)
+
 // backoff is 4^n seconds, capped: 4 s, 16 s, 64 s, ... (Meta's advice for pair rate limits).
 func backoff(n int) time.Duration {
 	d := time.Second
@@ -57,6 +70,8 @@ type handler struct {
 	limit   *limiter
 	now     func() time.Time
 	backoff func(receiveCount int) time.Duration
+	// callbackWait and recheck: see the constants (tests shorten them).
+	callbackWait, recheck time.Duration
 }
 
 // errThrottled is the retry of a message over its line's local rate limit.
@@ -66,7 +81,29 @@ var errThrottled = errors.New("send: line over its rate limit")
 // by side, each in order; a failed record holds its conversation's later ones and comes back
 // after its backoff (its visibility is changed: the function never sleeps).
 func (h *handler) runner(outbound, dlq *queue.Queue) *consume.Runner {
-	return &consume.Runner{Name: "send", Handle: h.process, Queue: outbound, DLQ: dlq}
+	return &consume.Runner{Name: "send", Handle: h.handle, Queue: outbound, DLQ: dlq}
+}
+
+// handle is process, and on the record's last receive before the queue's redrive to the
+// dead-letter queue, a failed message: an agent never waits on a message that stays queued or
+// sending while its record lies in the DLQ.
+func (h *handler) handle(ctx context.Context, r *lambdaevents.SQSMessage) error {
+	err := h.process(ctx, r)
+	if err == nil || errors.Is(err, consume.ErrPoison) || receiveCount(r) < consume.MaxReceives {
+		return err
+	}
+	var ev events.Send
+	if json.Unmarshal([]byte(r.Body), &ev) != nil || ev.ConversationID == "" || ev.MessageID == "" || ev.MessageAt.IsZero() {
+		return err
+	}
+	k := store.KeyOf(&inbox.Message{ConversationID: ev.ConversationID, ID: ev.MessageID, At: ev.MessageAt})
+	if _, ferr := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliveryFailed, At: h.now(), Error: &inbox.ProviderError{
+		Title:   "not sent",
+		Message: "Buzón could not finish sending it for too long; it may not have reached the customer: check with the customer or send it again.",
+	}}); ferr != nil {
+		slog.ErrorContext(ctx, "record goes to the dead-letter queue; its message not marked failed", "message_id", ev.MessageID, "error", ferr)
+	}
+	return err
 }
 
 // process sends one record's message, or decides it never can (consume.Poison, after marking
@@ -101,7 +138,7 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 		h.link(ctx, log, k, ev.ConversationID, m.ProviderID)
 		return nil
 	}
-	if m.Status != inbox.DeliveryQueued {
+	if m.Status != inbox.DeliveryQueued && m.Status != inbox.DeliverySending {
 		log.InfoContext(ctx, "not queued any more", "status", m.Status)
 		return nil
 	}
@@ -120,6 +157,9 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 		return fmt.Errorf("read line %s: %w", cv.LineID, err)
 	}
 	log = log.With("line_id", line.ID, "provider", line.Provider, "attempt", attempt)
+	if m.Status == inbox.DeliverySending {
+		return h.unknownOutcome(ctx, log, k, m, line, attempt)
+	}
 	if line.State != inbox.LineActive {
 		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "line not active",
 			Message: fmt.Sprintf("The line is %s: it cannot send until an admin reactivates it", line.State)})
@@ -138,10 +178,29 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 		return consume.RetryAfter(time.Second, errors.New("send: too little time left for the provider to answer"))
 	}
 
+	// From here until the outcome is saved, a crash or a lost answer leaves the mark: the next
+	// attempt waits for the provider's callback instead of calling it again.
+	if err := h.st.MarkSending(ctx, k, attempt, h.now()); errors.Is(err, store.ErrConflict) {
+		log.InfoContext(ctx, "moved on while being read; not sent")
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("mark %s sending: %w", ev.MessageID, err)
+	}
 	pid, err := sender.Send(ctx, line, cv.Contact.WaID, m)
 	if err != nil {
+		var se *provider.SendError
+		if errors.As(err, &se) && se.Uncertain {
+			log.WarnContext(ctx, "provider outcome unknown; not resent, waiting for its status callback", "error", err)
+			return consume.RetryAfter(h.recheckIn(0), fmt.Errorf("outcome unknown, waiting for the status callback: %w", err))
+		}
 		pe, retryable := classify(err)
 		if retryable && attempt < maxAttempts {
+			// A definite refusal: the provider does not have the message, so the next attempt
+			// may send it. If this write fails the mark stays, and the next attempt treats the
+			// outcome as unknown: never a second send on a guess.
+			if err := h.st.Requeue(ctx, k); err != nil && !errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("requeue after the provider refused for now: %w", err)
+			}
 			return consume.RetryAfter(h.backoff(attempt), fmt.Errorf("provider refused for now (code %d): %w", pe.Code, err))
 		}
 		log.WarnContext(ctx, "provider refused", "error", err, "code", pe.Code, "retryable", retryable)
@@ -151,18 +210,64 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 	return nil
 }
 
-// sent records what the provider accepted. The message gets its provider id (and "sent")
-// before the pointer exists: until then status webhooks are parked, so none can move the
-// message past "sent" first and make that write a no-op that would lose the id. The message
-// left already: a failure here must not make SQS send it again, so it is logged (with the
-// provider id, for an operator) and the record acknowledged.
+// sent records what the provider accepted: its id, "sent", then the pointer and the statuses
+// parked before it. A status callback naming the message by its Ref may have linked the id
+// already (LinkProvider is idempotent). The message left already: a failure here must not
+// make SQS send it again, so it is logged (with the provider id, for an operator) and the
+// record acknowledged; the message stays "sending" and its callbacks link it.
 func (h *handler) sent(ctx context.Context, log *slog.Logger, k store.MessageKey, convID, pid string) {
+	if err := h.st.LinkProvider(ctx, k, pid); err != nil {
+		log.ErrorContext(ctx, "message sent but its provider id not recorded", "error", err)
+		return
+	}
 	if _, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliverySent, At: h.now(), ProviderID: pid}); err != nil {
 		log.ErrorContext(ctx, "message sent but not marked sent", "error", err)
 		return
 	}
 	h.link(ctx, log, k, convID, pid)
 	log.InfoContext(ctx, "message sent")
+}
+
+// unknownOutcome handles a message an earlier attempt marked sending and never resolved: its
+// provider call got no answer, or the function died before saving the answer. A status
+// callback naming the message would have linked its provider id (the caller checked there is
+// none), so the record waits for one, rechecking, up to callbackWait after the mark; then the
+// message is failed with the reason the agent sees, and not sent again.
+func (h *handler) unknownOutcome(ctx context.Context, log *slog.Logger, k store.MessageKey, m *inbox.Message, line *inbox.Line, attempt int) error {
+	waited := h.now().Sub(m.StatusAt[inbox.DeliverySending])
+	if waited < h.wait() && attempt < consume.MaxReceives-1 {
+		return consume.RetryAfter(h.recheckIn(waited), fmt.Errorf("attempt %d's outcome is unknown: waiting for the status callback (%s so far)", m.Attempt, waited.Round(time.Second)))
+	}
+	log.WarnContext(ctx, "no status callback after an unknown outcome; failed, not resent", "marked_by_attempt", m.Attempt, "waited", waited.Round(time.Second))
+	return h.fail(ctx, log, k, uncertain(line.Provider))
+}
+
+// uncertain is the failure an agent sees when a send's outcome stayed unknown, with why it
+// was not sent again on this provider.
+func uncertain(provider string) *inbox.ProviderError {
+	why := "WhatsApp did not answer and sent no status for it; the Cloud API cannot be asked whether it has a message"
+	if provider == "twilio" {
+		why = "Twilio did not answer and sent no status for it; Twilio finds a message only by the id its lost answer carried"
+	}
+	return &inbox.ProviderError{Title: "delivery uncertain, not resent",
+		Message: "It may or may not have reached the customer: " + why + ". It was not sent again so that the customer does not get it twice: check with the customer or send it again."}
+}
+
+// wait is how long an unknown outcome waits for a status callback.
+func (h *handler) wait() time.Duration {
+	if h.callbackWait > 0 {
+		return h.callbackWait
+	}
+	return callbackWait
+}
+
+// recheckIn is when a record waiting for a callback comes back, having waited so far.
+func (h *handler) recheckIn(waited time.Duration) time.Duration {
+	d := recheck
+	if h.recheck > 0 {
+		d = h.recheck
+	}
+	return max(min(d, h.wait()-waited), time.Second/10)
 }
 
 // link maps the provider id to the message and applies the statuses parked before the mapping

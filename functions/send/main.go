@@ -61,7 +61,7 @@ func newSenders(cfg config.Config, hc *http.Client) staticSenders {
 	if cfg.TwilioAuthToken != "" {
 		var callback string
 		if cfg.PublicBaseURL != "" {
-			callback = cfg.PublicBaseURL + "/webhooks/twilio"
+			callback = cfg.PublicBaseURL + "/webhooks/twilio" + twilio.RetryOverrides
 		}
 		senders["twilio"] = &twilio.Client{BaseURL: cfg.TwilioAPIURL, AuthToken: cfg.TwilioAuthToken, StatusCallback: callback, HTTP: hc}
 	}

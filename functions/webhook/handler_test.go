@@ -25,6 +25,7 @@ import (
 	"github.com/buzon/buzon/shared/meta"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/testenv"
+	"github.com/buzon/buzon/shared/twilio"
 )
 
 const (
@@ -280,7 +281,7 @@ func TestTwilioStatusCarriesOurReference(t *testing.T) {
 }
 
 // TestTwilioRetryAfterA5xx is the retry path of a Twilio line whose webhook URL carries the
-// connection overrides README gives (#rc=3&rp=5xx,ct,rt): Twilio strips the fragment before
+// connection overrides README gives (twilio.RetryOverrides): Twilio strips the fragment before
 // the request, so the signature covers the URL without it, the one PUBLIC_BASE_URL builds. The
 // first attempt meets a queue outage and gets a 503; Twilio's retry carries the same form and
 // signature and is accepted; a retry after an answer that got lost is dropped by the queue.
@@ -292,8 +293,8 @@ func TestTwilioRetryAfterA5xx(t *testing.T) {
 	down := newHandler(cfg, queue.New(client, strings.TrimSuffix(u, ".fifo")+"-missing.fifo"), time.Now)
 	up := newHandler(cfg, queue.New(client, u), time.Now)
 
-	const configured = base + "/webhooks/twilio#rc=3&rp=5xx,ct,rt" // as set on the Twilio number
-	requested, _, _ := strings.Cut(configured, "#")                // what Twilio requests and signs
+	const configured = base + "/webhooks/twilio" + twilio.RetryOverrides // as set on the Twilio number
+	requested, _, _ := strings.Cut(configured, "#")                      // what Twilio requests and signs
 	form := twilioForm(t, "inbound_text.txt")
 	req := request("POST", "/webhooks/twilio", "", map[string]string{"x-twilio-signature": twilioSig(requested, form)}, form.Encode())
 

@@ -128,6 +128,12 @@ func callbackURL(base string, m *inbox.Message) string {
 	return u
 }
 
+// RetryOverrides are the connection overrides Buzón appends to its Twilio webhook URLs (the
+// incoming-message webhook set on the sender, the StatusCallback of each send): up to 5 retries
+// on a 5xx, a connect failure or a read timeout, where Twilio retries none by default. Twilio
+// strips the fragment before the request and signs the URL without it.
+const RetryOverrides = "#rc=5&rp=5xx,ct,rt"
+
 // RefParam is the query parameter of a StatusCallback URL that carries the message's Ref.
 const RefParam = "ref"
 

@@ -87,7 +87,7 @@ func TestSendRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			a, c := newAPI(t, http.StatusCreated, created)
-			c.StatusCallback += "#rc=5&rp=5xx,ct,rt"
+			c.StatusCallback += RetryOverrides
 			sid, err := c.Send(context.Background(), sendLine, "5491155550000", &tc.m)
 			if err != nil {
 				t.Fatal(err)
@@ -267,5 +267,18 @@ func TestSendRefusesUnsendable(t *testing.T) {
 	}
 	if len(a.reqs) != 0 {
 		t.Errorf("%d requests sent, want none", len(a.reqs))
+	}
+}
+
+// TestReadmeGivesTheRetryOverrides keeps README's Twilio line setup and the StatusCallback of
+// sends on the same connection overrides.
+func TestReadmeGivesTheRetryOverrides(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "/webhooks/twilio" + RetryOverrides; !strings.Contains(string(b), want) {
+		t.Errorf("README does not give the webhook URL %q", want)
 	}
 }
