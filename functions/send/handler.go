@@ -44,8 +44,8 @@ const (
 
 // An unknown outcome (the provider got the request and its answer was lost, or the function
 // died between the call and the save) is never sent again blindly: the message stays
-// "sending" and the record comes back every recheck to see whether a status callback, which
-// names the message by its Ref, linked the provider's id. After callbackWait without one the
+// "sending" and the record comes back, more and more seldom from recheck on, to see whether a
+// status callback, which names the message by its Ref, linked the provider's id. After callbackWait without one the
 // message is failed as "delivery uncertain, not resent" so that an agent decides: neither
 // provider can confirm that it did not accept a message (the Cloud API has no lookup by our
 // reference, Twilio's finds messages by the SID the lost answer carried). Only a send that
@@ -210,16 +210,13 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 	return nil
 }
 
-// sent records what the provider accepted: its id, "sent", then the pointer and the statuses
-// parked before it. A status callback naming the message by its Ref may have linked the id
-// already (LinkProvider is idempotent). The message left already: a failure here must not
-// make SQS send it again, so it is logged (with the provider id, for an operator) and the
-// record acknowledged; the message stays "sending" and its callbacks link it.
+// sent records what the provider accepted: its id with "sent", then the pointer and the
+// statuses parked before it. When a status callback got there first, it named the message by
+// its Ref and linked the id itself, so "sent" arriving later than it loses nothing. The message
+// left already: a failure here must not make SQS send it again, so it is logged (with the
+// provider id, for an operator) and the record acknowledged; the message stays "sending" and
+// its callbacks link it.
 func (h *handler) sent(ctx context.Context, log *slog.Logger, k store.MessageKey, convID, pid string) {
-	if err := h.st.LinkProvider(ctx, k, pid); err != nil {
-		log.ErrorContext(ctx, "message sent but its provider id not recorded", "error", err)
-		return
-	}
 	if _, err := h.st.ApplyStatus(ctx, k, store.StatusUpdate{Status: inbox.DeliverySent, At: h.now(), ProviderID: pid}); err != nil {
 		log.ErrorContext(ctx, "message sent but not marked sent", "error", err)
 		return
@@ -261,13 +258,16 @@ func (h *handler) wait() time.Duration {
 	return callbackWait
 }
 
-// recheckIn is when a record waiting for a callback comes back, having waited so far.
+// recheckIn is when a record waiting for a callback comes back, having waited so far: after
+// recheck, then after as long again as it waited (5 s, 5 s, 10 s, 20 s, ...), so that the wait
+// takes a handful of receives, for it and for the records of its conversation behind it,
+// well within the queue's redrive limit.
 func (h *handler) recheckIn(waited time.Duration) time.Duration {
 	d := recheck
 	if h.recheck > 0 {
 		d = h.recheck
 	}
-	return max(min(d, h.wait()-waited), time.Second/10)
+	return max(min(max(d, waited), h.wait()-waited), time.Second/10)
 }
 
 // link maps the provider id to the message and applies the statuses parked before the mapping

@@ -114,7 +114,7 @@ func newEnv(t *testing.T) *env {
 	opts := testenv.SQS(t).Options()
 	opts.Logger = logging.Nop{} // moto's answers trip the SDK's checksum warning
 	e.sqs = sqs.New(opts)
-	e.queueURL, e.dlqURL = testenv.FIFOQueue(t, 5, 30)
+	e.queueURL, e.dlqURL = testenv.FIFOQueue(t, consume.MaxReceives, 30) // the stack's redrive limit
 	e.h = &handler{
 		st: e.st,
 		senders: staticSenders{

@@ -146,6 +146,7 @@ func (e *env) drainSends(t *testing.T, done func() bool) {
 			return
 		}
 	}
+	done() // once more, for its errors
 	t.Fatal("sends not resolved before the deadline")
 }
 
@@ -191,13 +192,18 @@ func TestAmbiguousSendIsSentOnce(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				last := ""
 				e.drainSends(t, func() bool {
+					var st []string
 					for _, m := range msgs {
-						if e.message(t, m).Status != inbox.DeliveryRead {
-							return false
-						}
+						got := e.message(t, m)
+						st = append(st, fmt.Sprintf("%s %q %v", got.Status, got.ProviderID, got.Error))
 					}
-					return true
+					if now := strings.Join(st, "; "); now != last {
+						t.Logf("%s: %s", time.Now().Format("15:04:05.000"), now)
+						last = now
+					}
+					return !strings.Contains(last, "queued") && !strings.Contains(last, "sending") && !strings.Contains(last, "sent ") && !strings.Contains(last, "delivered")
 				})
 				sb.Wait()
 				sends := map[string]int{}

@@ -67,6 +67,7 @@ type report struct {
 	Warned     int       `json:"warned"`      // "window closing" events written
 	Closed     int       `json:"closed"`      // "window closed" events written
 	AutoClosed int       `json:"auto_closed"` // conversations closed for being idle
+	StaleSends int       `json:"stale_sends"` // outbound messages failed for being left pending
 	Behind     bool      `json:"behind"`      // stopped before catching up; the next tick goes on
 
 	warnDue, closedDue []string // conversations found due, written now or before
@@ -87,7 +88,7 @@ func (j *job) handle(ctx context.Context, ev lambdaevents.EventBridgeEvent) (*re
 		return rep, err
 	}
 	slog.InfoContext(ctx, "window job done", "at", rep.At, "buckets", rep.Buckets, "warned", rep.Warned,
-		"closed", rep.Closed, "auto_closed", rep.AutoClosed, "behind", rep.Behind)
+		"closed", rep.Closed, "auto_closed", rep.AutoClosed, "stale_sends", rep.StaleSends, "behind", rep.Behind)
 	return rep, nil
 }
 
@@ -140,6 +141,10 @@ func (j *job) run(ctx context.Context, t time.Time) (*report, error) {
 		}
 	}
 
+	if runErr == nil && !rep.Behind {
+		runErr = j.sweepSends(ctx, t, &cp, rep)
+	}
+
 	if !sameCheckpoint(cp, saved) {
 		switch err := j.st.SaveWindowCheckpoint(ctx, cp); {
 		case errors.Is(err, store.ErrConflict):
@@ -152,7 +157,7 @@ func (j *job) run(ctx context.Context, t time.Time) (*report, error) {
 }
 
 func sameCheckpoint(a, b store.WindowCheckpoint) bool {
-	return a.WarnNext.Equal(b.WarnNext) && a.ClosedNext.Equal(b.ClosedNext) && a.IdleAt.Equal(b.IdleAt)
+	return a.WarnNext.Equal(b.WarnNext) && a.ClosedNext.Equal(b.ClosedNext) && a.IdleAt.Equal(b.IdleAt) && a.SendsNext.Equal(b.SendsNext)
 }
 
 // late reports whether the invocation is about to time out.

@@ -109,6 +109,9 @@ func storedItems() map[string]any {
 		Preview:  inbox.Preview{Text: "hola", Direction: inbox.Inbound, Type: "text", At: later},
 		ClosedAt: at, CloseReason: "resolved", RouteRule: "least_loaded", LastAppliedID: "wamid.1", Version: 5,
 	}
+	// An outbound message being sent: in the pending-send index, with its attempt.
+	pending := inbox.NewOutboundMessage("m_2", "c_1", "u_1", at)
+	pending.Type, pending.Text, pending.Status, pending.Attempt = "text", "hola", inbox.DeliverySending, 2
 	waiting := *assigned
 	waiting.ID, waiting.AssigneeID, waiting.Labels = "c_2", "", nil
 	waitingItem := toConversationItem(&waiting)
@@ -146,6 +149,7 @@ func storedItems() map[string]any {
 		"conversation":         toConversationItem(assigned),
 		"conversation_waiting": waitingItem,
 		"message":              toMessageItem(msg),
+		"message_pending":      toMessageItem(pending),
 		"message_sparse":       toMessageItem(sparse),
 		"event":                eventItem(ev),
 		"pointer":              pointerItem{PK: convPK("c_1"), SK: pointerSK("wamid.1"), Type: "pointer", Thread: threadSK(at, "m_1")},
@@ -179,7 +183,7 @@ func storedItems() map[string]any {
 		"auto_close": autoCloseItem{PK: autoClosePK, SK: autoCloseSK("o_1", "l_1"), Type: "autoclose", Org: "o_1", Line: "l_1", Idle: 3600},
 		"auto_reply_mark": autoReplyItem{PK: convPK("c_1"), SK: autoReplySK(at, "outside_hours"), Type: "autoreply",
 			Trigger: "outside_hours", By: "wamid.1", Msg: "m_2", At: ms(later), Outcome: "sent", TTL: at.Add(autoReplyMarkTTL).Unix()},
-		"window_checkpoint": checkpointItem{PK: jobPK(windowJob), SK: skJob, Type: "job", Warn: ms(at), Closed: ms(later), Idle: ms(at)},
+		"window_checkpoint": checkpointItem{PK: jobPK(windowJob), SK: skJob, Type: "job", Warn: ms(at), Closed: ms(later), Idle: ms(at), Sends: ms(at)},
 		"template": templateItem{PK: templatePK("o_1"), SK: templateSK("waba_1", "factura", "es_AR"), Type: "template",
 			Org: "o_1", WABA: "waba_1", ID: "tpl_1", Name: "factura", Language: "es_AR", Category: "UTILITY", Status: "APPROVED",
 			Reason: "NONE", Format: "POSITIONAL", Comp: `[{"type":"BODY","text":"Hola {{1}}"}]`, StatusAt: ms(at), Synced: ms(later)},

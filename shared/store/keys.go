@@ -128,6 +128,17 @@ func windowPK(expires time.Time, shard int) string {
 	return fmt.Sprintf("W#%s#%02d", expires.UTC().Truncate(windowBucket).Format("200601021504"), shard)
 }
 
+// pendingSendPK is GSI4 too: outbound messages not sent yet (queued or sending), by the
+// 10-minute bucket they were written in, split like the window buckets. The entry goes as the
+// message is sent or failed; the window job reads old buckets to resolve the messages whose
+// send record was lost, without a Scan.
+func pendingSendPK(written time.Time, shard int) string {
+	return fmt.Sprintf("S#%s#%02d", written.UTC().Truncate(windowBucket).Format("200601021504"), shard)
+}
+
+// pendingSendSK names the message of a pending-send entry: its conversation and thread key.
+func pendingSendSK(k MessageKey) string { return k.ConversationID + "|" + k.SK }
+
 // jobPK is a scheduled job's own item (its checkpoint), written at most once per run.
 func jobPK(name string) string { return "JOB#" + name }
 

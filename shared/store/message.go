@@ -47,6 +47,10 @@ type threadItem struct {
 	Template   *templateRefAttr   `dynamodbav:"tpl,omitempty"`
 	Detail     []byte             `dynamodbav:"raw,omitempty"`
 
+	// outbound messages not sent yet: the pending-send index (pendingSendPK)
+	GSI4PK string `dynamodbav:"GSI4PK,omitempty"`
+	GSI4SK string `dynamodbav:"GSI4SK,omitempty"`
+
 	// events
 	EventType string            `dynamodbav:"et,omitempty"`
 	Actor     string            `dynamodbav:"actor,omitempty"`
@@ -173,6 +177,9 @@ func toMessageItem(m *inbox.Message) threadItem {
 			it.StatusAt[string(k)] = ms(v)
 		}
 	}
+	if m.Direction == inbox.Outbound && (m.Status == inbox.DeliveryQueued || m.Status == inbox.DeliverySending) {
+		it.GSI4PK, it.GSI4SK = pendingSendPK(m.CreatedAt, shardOf(m.ConversationID)), pendingSendSK(KeyOf(m))
+	}
 	return it
 }
 
@@ -275,6 +282,8 @@ func (s *Store) ApplyStatus(ctx context.Context, k MessageKey, u StatusUpdate) (
 		set += ", err = :err"
 		vals[":err"] = ev
 	}
+	// Every status above sending takes the message out of the pending-send index.
+	set += " REMOVE GSI4PK, GSI4SK"
 	// sat (status times) exists on every outbound message from the moment it is queued; an item
 	// without it is not an outbound message and the condition refuses it.
 	err = s.update(ctx, convPK(k.ConversationID), k.SK, set, "attribute_exists(PK) AND attribute_exists(sat) AND #rank < :rank", names, vals)
@@ -327,7 +336,7 @@ func (s *Store) sendState(ctx context.Context, k MessageKey, set, cond string, t
 // learnt the id (its answer was lost). Idempotent for the same id; ErrNotFound when there is
 // no such message, ErrConflict when it is not outbound or has another provider id.
 func (s *Store) LinkProvider(ctx context.Context, k MessageKey, providerID string) error {
-	err := s.update(ctx, convPK(k.ConversationID), k.SK, "SET pid = :pid",
+	err := s.update(ctx, convPK(k.ConversationID), k.SK, "SET pid = :pid REMOVE GSI4PK, GSI4SK", // sent: no longer pending
 		"attribute_exists(sat) AND (attribute_not_exists(pid) OR pid = :pid)", nil, map[string]types.AttributeValue{":pid": str(providerID)})
 	if errors.Is(err, ErrExists) {
 		if _, gerr := s.Message(ctx, k); errors.Is(gerr, ErrNotFound) {
@@ -339,6 +348,31 @@ func (s *Store) LinkProvider(ctx context.Context, k MessageKey, providerID strin
 		return fmt.Errorf("link %s to %s: %w", providerID, k.SK, err)
 	}
 	return nil
+}
+
+// PendingSends lists the outbound messages written in the 10-minute bucket that starts at start
+// and still in the pending-send index (not sent, not failed): one Query per shard of the
+// keys-only index. The entries may lag their messages; read the message before acting.
+func (s *Store) PendingSends(ctx context.Context, start time.Time) ([]MessageKey, error) {
+	start = WindowBucketOf(start)
+	type entry struct {
+		SK string `dynamodbav:"GSI4SK"`
+	}
+	shards, err := parallel(queueShards, queueShards, func(sh int) ([]entry, error) {
+		in := s.partition(IndexWindow, pendingSendPK(start, sh), "")
+		in.ProjectionExpression = aws.String("GSI4SK")
+		return queryAll[entry](ctx, s, in)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending sends of %s: %w", start.Format(time.RFC3339), err)
+	}
+	var out []MessageKey
+	for _, e := range concat(shards) {
+		if conv, sk, ok := strings.Cut(e.SK, "|"); ok {
+			out = append(out, MessageKey{ConversationID: conv, SK: sk})
+		}
+	}
+	return out, nil
 }
 
 // RecordStatusTime adds name to an outbound message's status times (its history) without

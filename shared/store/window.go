@@ -72,6 +72,7 @@ type WindowCheckpoint struct {
 	WarnNext   time.Time
 	ClosedNext time.Time
 	IdleAt     time.Time
+	SendsNext  time.Time // the next bucket of the pending-send index to sweep
 }
 
 type checkpointItem struct {
@@ -81,6 +82,7 @@ type checkpointItem struct {
 	Warn   int64  `dynamodbav:"wn"`
 	Closed int64  `dynamodbav:"cn"`
 	Idle   int64  `dynamodbav:"idle"`
+	Sends  int64  `dynamodbav:"sn,omitempty"`
 }
 
 const windowJob = "window"
@@ -94,20 +96,32 @@ func (s *Store) LoadWindowCheckpoint(ctx context.Context) (WindowCheckpoint, err
 	if err != nil {
 		return WindowCheckpoint{}, err
 	}
-	return WindowCheckpoint{WarnNext: fromMS(it.Warn), ClosedNext: fromMS(it.Closed), IdleAt: fromMS(it.Idle)}, nil
+	cp := WindowCheckpoint{WarnNext: fromMS(it.Warn), ClosedNext: fromMS(it.Closed), IdleAt: fromMS(it.Idle)}
+	if it.Sends != 0 {
+		cp.SendsNext = fromMS(it.Sends)
+	}
+	return cp, nil
 }
 
 // SaveWindowCheckpoint moves the checkpoint to cp. It only moves forward: if another run
 // (the schedule firing twice) already got further, nothing is written and ErrConflict says
 // so.
 func (s *Store) SaveWindowCheckpoint(ctx context.Context, cp WindowCheckpoint) error {
-	err := s.put(ctx, checkpointItem{PK: jobPK(windowJob), SK: skJob, Type: "job", Warn: ms(cp.WarnNext), Closed: ms(cp.ClosedNext), Idle: ms(cp.IdleAt)},
-		"attribute_not_exists(PK) OR (wn <= :w AND cn <= :c AND idle <= :i)",
-		map[string]types.AttributeValue{":w": num(ms(cp.WarnNext)), ":c": num(ms(cp.ClosedNext)), ":i": num(ms(cp.IdleAt))})
+	err := s.put(ctx, checkpointItem{PK: jobPK(windowJob), SK: skJob, Type: "job", Warn: ms(cp.WarnNext), Closed: ms(cp.ClosedNext), Idle: ms(cp.IdleAt), Sends: msOrZero(cp.SendsNext)},
+		"attribute_not_exists(PK) OR (wn <= :w AND cn <= :c AND idle <= :i AND (attribute_not_exists(sn) OR sn <= :s))",
+		map[string]types.AttributeValue{":w": num(ms(cp.WarnNext)), ":c": num(ms(cp.ClosedNext)), ":i": num(ms(cp.IdleAt)), ":s": num(msOrZero(cp.SendsNext))})
 	if errors.Is(err, ErrExists) {
 		return ErrConflict
 	}
 	return err
+}
+
+// msOrZero is ms(t), and 0 for the zero time (a checkpoint never set).
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
 }
 
 // IdleConversations returns up to limit open conversations of a line whose last activity is
