@@ -31,8 +31,11 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			var v any = &Inbound{}
-			if filepath.Base(f) == "send.json" {
+			switch filepath.Base(f) {
+			case "send.json":
 				v = &Send{}
+			case "media_job.json":
+				v = &MediaJob{}
 			}
 			dec := json.NewDecoder(bytes.NewReader(data))
 			dec.DisallowUnknownFields()

@@ -27,6 +27,7 @@ type Config struct {
 	InboundDLQURL    string `env:"INBOUND_DLQ_URL"` // poison events go here at once, with the reason
 	OutboundDLQURL   string `env:"OUTBOUND_DLQ_URL"`
 	MediaBucket      string `env:"MEDIA_BUCKET"`
+	S3PathStyle      bool   `env:"S3_PATH_STYLE"` // "true": bucket in the path (the local S3 emulator)
 	PublicBaseURL    string `env:"PUBLIC_BASE_URL"` // the webhook's public base URL, for Twilio signatures
 
 	// Provider secrets. In AWS they come from the Secrets Manager secret SECRETS_ARN
@@ -58,6 +59,7 @@ func Load(getenv func(string) string) (Config, error) {
 		InboundDLQURL:    getenv("INBOUND_DLQ_URL"),
 		OutboundDLQURL:   getenv("OUTBOUND_DLQ_URL"),
 		MediaBucket:      getenv("MEDIA_BUCKET"),
+		S3PathStyle:      getenv("S3_PATH_STYLE") == "true",
 		PublicBaseURL:    strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
 		SecretsARN:       getenv("SECRETS_ARN"),
 		MetaVerifyToken:  getenv("META_VERIFY_TOKEN"),

@@ -132,24 +132,43 @@ type Message struct {
 	ReplyTo        string    // provider id of the message it answers
 	Reactions      map[string]string
 
-	Media    *Media
-	Location *Location
+	Media     *Media
+	MoreMedia []Media // a Twilio message's attachments after the first, in order
+	Location  *Location
 	Reply    *Reply
 	Template *TemplateRef
 	Detail   []byte // the provider's own JSON for the item, kept permanently (L5)
 }
 
 // Media is a message's attachment: the provider's media id (Meta) or a URL, as the customer
-// or the agent sent it.
+// or the agent sent it, and where Buzón keeps its copy.
 type Media struct {
 	ID       string
 	URL      string
 	MimeType string
-	SHA256   string
+	SHA256   string // announced by the provider; once kept, of the bytes kept
 	Filename string
 	Voice    bool // a voice note, not an audio file
 	Animated bool // an animated sticker
+
+	Status MediaStatus // a customer's attachment: where its copy stands
+	Reason string      // why it is unavailable or failed
+	Key    string      // the object in the media bucket (a kept attachment, an agent's upload)
+	Size   int64
 }
+
+// MediaStatus is where a customer's attachment stands in Buzón's bucket.
+type MediaStatus string
+
+// Media statuses. An attachment is pending from the moment its message is stored until the
+// media function has kept it (ready), learnt that the provider no longer has it
+// (unavailable), or given up after its last try (failed); the last two carry a reason.
+const (
+	MediaPending     MediaStatus = "pending"
+	MediaReady       MediaStatus = "ready"
+	MediaUnavailable MediaStatus = "unavailable"
+	MediaFailed      MediaStatus = "failed"
+)
 
 // Location is a shared location.
 type Location struct {
@@ -208,7 +227,8 @@ func InboundMessage(convID string, m *events.Message, at, now time.Time) *Messag
 		At:             at,
 		CreatedAt:      now,
 		ReplyTo:        contextID(m),
-		Media:          MediaOf(m.Media),
+		Media:          pending(MediaOf(m.Media)),
+		MoreMedia:      moreMedia(m.MoreMedia),
 		Location:       locationOf(m.Location),
 		Reply:          replyOf(m.Reply),
 		Detail:         m.Raw,
@@ -221,6 +241,22 @@ func MediaOf(m *events.Media) *Media {
 		return nil
 	}
 	return &Media{ID: m.ID, URL: m.URL, MimeType: m.MimeType, SHA256: m.SHA256, Filename: m.Filename, Voice: m.Voice, Animated: m.Animated}
+}
+
+// pending marks a customer's attachment as waiting for the media function.
+func pending(md *Media) *Media {
+	if md != nil {
+		md.Status = MediaPending
+	}
+	return md
+}
+
+func moreMedia(more []events.Media) []Media {
+	var out []Media
+	for i := range more {
+		out = append(out, *pending(MediaOf(&more[i])))
+	}
+	return out
 }
 
 func locationOf(l *events.Location) *Location {

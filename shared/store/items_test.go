@@ -124,11 +124,12 @@ func storedItems() map[string]any {
 		At:       at, CreatedAt: later, AgentID: "u_1", Automatic: true, ReplyTo: "wamid.0",
 		Reactions: map[string]string{"5491155550001": "👍"},
 		Media: &inbox.Media{ID: "med_1", URL: "https://cdn.example.com/f.png", MimeType: "image/png", SHA256: "abc=",
-			Filename: "f.png", Voice: true, Animated: true},
-		Location: &inbox.Location{Latitude: 19.43, Longitude: -99.13, Name: "Zócalo", Address: "Centro", URL: "https://maps.example.com"},
-		Reply:    &inbox.Reply{Kind: "button_reply", ID: "yes", Title: "Sí", Description: "confirm", Payload: "YES"},
-		Template: &inbox.TemplateRef{Name: "factura", Language: "es_AR", Variables: map[string]string{"1": "Lucía"}},
-		Detail:   []byte(`{"id":"wamid.1"}`),
+			Filename: "f.png", Voice: true, Animated: true, Status: inbox.MediaReady, Reason: "r", Key: "in/o_1/c_1/m_1/0", Size: 42},
+		MoreMedia: []inbox.Media{{URL: "https://api.twilio.com/m/ME1", MimeType: "image/png", Status: inbox.MediaFailed, Reason: "gone"}},
+		Location:  &inbox.Location{Latitude: 19.43, Longitude: -99.13, Name: "Zócalo", Address: "Centro", URL: "https://maps.example.com"},
+		Reply:     &inbox.Reply{Kind: "button_reply", ID: "yes", Title: "Sí", Description: "confirm", Payload: "YES"},
+		Template:  &inbox.TemplateRef{Name: "factura", Language: "es_AR", Variables: map[string]string{"1": "Lucía"}},
+		Detail:    []byte(`{"id":"wamid.1"}`),
 	}
 	// Nested values with most fields empty: how empty fields are stored is part of the format.
 	sparse := &inbox.Message{ID: "m_2", ConversationID: "c_1", Direction: inbox.Inbound, Type: "location", At: at,

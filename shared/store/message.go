@@ -42,6 +42,7 @@ type threadItem struct {
 	ReplyTo    string             `dynamodbav:"re,omitempty"`
 	Reactions  map[string]string  `dynamodbav:"rx,omitempty"`
 	Media      *mediaAttr         `dynamodbav:"media,omitempty"`
+	MoreMedia  []mediaAttr        `dynamodbav:"mmedia,omitempty"`
 	Location   *locationAttr      `dynamodbav:"loc,omitempty"`
 	Reply      *replyAttr         `dynamodbav:"reply,omitempty"`
 	Template   *templateRefAttr   `dynamodbav:"tpl,omitempty"`
@@ -69,6 +70,11 @@ type mediaAttr struct {
 	Filename string `dynamodbav:"Filename"`
 	Voice    bool   `dynamodbav:"Voice"`
 	Animated bool   `dynamodbav:"Animated"`
+	// Where Buzón keeps its copy (shared/media); absent until the media function wrote them.
+	Status string `dynamodbav:"st,omitempty"`
+	Reason string `dynamodbav:"why,omitempty"`
+	Key    string `dynamodbav:"key,omitempty"`
+	Size   int64  `dynamodbav:"size,omitempty"`
 }
 
 // locationAttr is a shared location as stored.
@@ -114,11 +120,13 @@ func optional[A, B any](v *A, conv func(*A) B) *B {
 }
 
 func toMediaAttr(m *inbox.Media) mediaAttr {
-	return mediaAttr{ID: m.ID, URL: m.URL, MimeType: m.MimeType, SHA256: m.SHA256, Filename: m.Filename, Voice: m.Voice, Animated: m.Animated}
+	return mediaAttr{ID: m.ID, URL: m.URL, MimeType: m.MimeType, SHA256: m.SHA256, Filename: m.Filename, Voice: m.Voice, Animated: m.Animated,
+		Status: string(m.Status), Reason: m.Reason, Key: m.Key, Size: m.Size}
 }
 
 func (a *mediaAttr) media() inbox.Media {
-	return inbox.Media{ID: a.ID, URL: a.URL, MimeType: a.MimeType, SHA256: a.SHA256, Filename: a.Filename, Voice: a.Voice, Animated: a.Animated}
+	return inbox.Media{ID: a.ID, URL: a.URL, MimeType: a.MimeType, SHA256: a.SHA256, Filename: a.Filename, Voice: a.Voice, Animated: a.Animated,
+		Status: inbox.MediaStatus(a.Status), Reason: a.Reason, Key: a.Key, Size: a.Size}
 }
 
 func toLocationAttr(l *inbox.Location) locationAttr {
@@ -171,6 +179,9 @@ func toMessageItem(m *inbox.Message) threadItem {
 		Media: optional(m.Media, toMediaAttr), Location: optional(m.Location, toLocationAttr), Reply: optional(m.Reply, toReplyAttr),
 		Template: optional(m.Template, toTemplateRefAttr), Detail: m.Detail,
 	}
+	for i := range m.MoreMedia {
+		it.MoreMedia = append(it.MoreMedia, toMediaAttr(&m.MoreMedia[i]))
+	}
 	if len(m.StatusAt) > 0 {
 		it.StatusAt = map[string]int64{}
 		for k, v := range m.StatusAt {
@@ -191,6 +202,9 @@ func (it *threadItem) message() *inbox.Message {
 		ReplyTo: it.ReplyTo, Reactions: it.Reactions, Media: optional(it.Media, (*mediaAttr).media),
 		Location: optional(it.Location, (*locationAttr).location), Reply: optional(it.Reply, (*replyAttr).reply),
 		Template: optional(it.Template, (*templateRefAttr).templateRef), Detail: it.Detail,
+	}
+	for i := range it.MoreMedia {
+		m.MoreMedia = append(m.MoreMedia, it.MoreMedia[i].media())
 	}
 	if len(it.StatusAt) > 0 {
 		m.StatusAt = map[inbox.DeliveryStatus]time.Time{}
@@ -547,4 +561,26 @@ func (s *Store) Events(ctx context.Context, convID string) ([]*inbox.Event, erro
 		out[i] = items[i].entry().Event
 	}
 	return out, nil
+}
+
+// SetMedia writes what the media function learnt of a message's attachment: index 0 is the
+// message's Media, index i its MoreMedia[i-1]. One UpdateItem of that attribute alone, so it
+// never races the conversation's other writes to the message (statuses, reactions). A message
+// or attachment that is not stored is ErrNotFound.
+func (s *Store) SetMedia(ctx context.Context, k MessageKey, index int, md inbox.Media) error {
+	ev, err := attributevalue.Marshal(toMediaAttr(&md))
+	if err != nil {
+		return fmt.Errorf("encode media: %w", err)
+	}
+	path, cond := "media", "attribute_exists(media)"
+	vals := map[string]types.AttributeValue{":m": ev}
+	if index > 0 {
+		path, cond = fmt.Sprintf("mmedia[%d]", index-1), "size(mmedia) >= :n"
+		vals[":n"] = num(index)
+	}
+	err = s.update(ctx, convPK(k.ConversationID), k.SK, "SET "+path+" = :m", "attribute_exists(PK) AND "+cond, nil, vals)
+	if errors.Is(err, ErrExists) {
+		return fmt.Errorf("%w: attachment %d of %s", ErrNotFound, index, k.SK)
+	}
+	return err
 }

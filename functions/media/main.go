@@ -1,0 +1,50 @@
+// Command media keeps customers' attachments: fed by the media FIFO queue, one job per
+// attachment of a stored message, it asks the provider for the file (a fresh Cloud API URL on
+// every try), streams it into the media bucket with bounded memory while checking the size
+// and sha256 the provider announced, and records on the message whether it is ready,
+// unavailable at the provider, or failed, with the reason. Nothing here blocks a
+// conversation: the inbound queue never waits for a download.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/media"
+	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/twilio"
+)
+
+// downloadTimeout bounds one provider download: 100 MB at a slow 2 MB/s, and then some.
+const downloadTimeout = 90 * time.Second
+
+func main() {
+	ctx := context.Background()
+	cfg, awsCfg, err := boot.Setup(ctx, "TABLE_NAME", "MEDIA_BUCKET")
+	if err != nil {
+		slog.Error("media init failed", "error", err)
+		os.Exit(1)
+	}
+	hc := &http.Client{Timeout: downloadTimeout}
+	h := &handler{
+		st:     store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),
+		bucket: media.NewBucket(s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.S3PathStyle }), cfg.MediaBucket),
+		log:    slog.Default(),
+	}
+	if cfg.MetaAccessToken != "" {
+		h.meta = &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken, HTTP: hc}
+	}
+	if cfg.TwilioAuthToken != "" {
+		h.twilio = &twilio.Client{BaseURL: cfg.TwilioAPIURL, AuthToken: cfg.TwilioAuthToken, HTTP: hc}
+	}
+	lambda.Start(h.handle)
+}
