@@ -12,16 +12,20 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/consume"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/twilio"
 )
 
-// MaxTries is how many times a job is received before its media is marked failed: the media
-// queue's maxReceiveCount. The last try records the failure and acknowledges the job, so the
-// DLQ only ever holds jobs that could not even be decoded or recorded.
+// MaxTries is how many times a job is tried before its media is marked failed, with the
+// runner's backoff between tries (5 s, 10 s, 20 s, 40 s). It is well below the queue's
+// consume.MaxReceives, which is sized for an outage of the table: the last try records the
+// failure and acknowledges the job, so the DLQ only ever holds jobs that could not even be
+// decoded or recorded.
 const MaxTries = 5
 
 // handler keeps attachments in the bucket. One job per attachment, each its own FIFO group:
@@ -40,30 +44,26 @@ var errGone = errors.New("media: gone at the provider")
 // errRefused is a file Buzón will never keep (over the limit): failed, no retry.
 var errRefused = errors.New("media: refused")
 
-func (h *handler) handle(ctx context.Context, ev lambdaevents.SQSEvent) (lambdaevents.SQSEventResponse, error) {
-	var resp lambdaevents.SQSEventResponse
-	for _, r := range ev.Records {
-		if err := h.record(ctx, r); err != nil {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, lambdaevents.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-		}
-	}
-	return resp, nil
+// runner consumes the media queue: each job is its own message group, so the runner handles
+// a batch's jobs concurrently; a failed one comes back after the runner's backoff.
+func (h *handler) runner(q, dlq *queue.Queue) *consume.Runner {
+	return &consume.Runner{Name: "media", Handle: h.process, Queue: q, DLQ: dlq, Log: h.log}
 }
 
-// record handles one job; an error leaves it on the queue for another try.
-func (h *handler) record(ctx context.Context, r lambdaevents.SQSMessage) error {
+// process handles one job; an error leaves it on the queue for another try, a poison one
+// goes to the DLQ with its reason.
+func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error {
 	var job events.MediaJob
 	if err := json.Unmarshal([]byte(r.Body), &job); err != nil {
-		h.log.ErrorContext(ctx, "media job undecodable; left for the DLQ", "sqs_message_id", r.MessageId, "error", err)
-		return err
+		return consume.Poisonf("not a media job: %w", err)
 	}
 	log := h.log.With("conversation_id", job.ConversationID, "message_id", job.MessageID, "index", job.Index, "request_id", job.RequestID)
 	tries, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
 	k := store.MessageKey{ConversationID: job.ConversationID, SK: job.MessageSK}
 	current, err := h.current(ctx, k, job.Index)
 	if errors.Is(err, store.ErrNotFound) {
-		log.WarnContext(ctx, "media job for a message not stored; dropped")
-		return nil
+		// assign queues a job only once its message is stored.
+		return consume.Poisonf("no attachment %d on message %s", job.Index, job.MessageID)
 	}
 	if err != nil {
 		return err

@@ -106,8 +106,9 @@ func (f *fixture) store(t *testing.T, provider events.Provider, typ string, atta
 func (f *fixture) deliver(t *testing.T, job events.MediaJob, tries int) bool {
 	t.Helper()
 	body, _ := json.Marshal(job)
-	resp, err := f.h.handle(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{{
-		MessageId: "r1", Body: string(body), Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(tries)},
+	resp, err := f.h.runner(nil, nil).Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{{
+		MessageId: "r1", Body: string(body), Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(tries),
+			"MessageGroupId": job.GroupID()},
 	}}})
 	if err != nil {
 		t.Fatal(err)

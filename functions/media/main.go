@@ -46,5 +46,7 @@ func main() {
 	if cfg.TwilioAuthToken != "" {
 		h.twilio = &twilio.Client{BaseURL: cfg.TwilioAPIURL, AuthToken: cfg.TwilioAuthToken, HTTP: hc}
 	}
-	lambda.Start(h.handle)
+	// The media queue and its DLQ join the runner when the deployment declaration names them
+	// (until then a retry waits out the visibility timeout and poison goes by redrive).
+	lambda.Start(h.runner(nil, nil).Run)
 }

@@ -13,10 +13,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/config"
+	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/meta"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
@@ -40,7 +42,12 @@ func main() {
 		os.Exit(1)
 	}
 	hc := &http.Client{Timeout: providerTimeout}
-	senders := &secretSenders{secrets: secrets, build: func(c config.Config) staticSenders { return newSenders(c, hc) }}
+	// Agents' uploads (Media.Key) are read from the media bucket and handed to the provider.
+	var bucket *media.Bucket
+	if cfg.MediaBucket != "" {
+		bucket = media.NewBucket(s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.S3PathStyle }), cfg.MediaBucket)
+	}
+	senders := &secretSenders{secrets: secrets, build: func(c config.Config) staticSenders { return withUploads(newSenders(c, hc), bucket) }}
 	sq := sqs.NewFromConfig(awsCfg)
 	h := &handler{
 		st:      store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),

@@ -135,9 +135,9 @@ type Message struct {
 	Media     *Media
 	MoreMedia []Media // a Twilio message's attachments after the first, in order
 	Location  *Location
-	Reply    *Reply
-	Template *TemplateRef
-	Detail   []byte // the provider's own JSON for the item, kept permanently (L5)
+	Reply     *Reply
+	Template  *TemplateRef
+	Detail    []byte // the provider's own JSON for the item, kept permanently (L5)
 }
 
 // Media is a message's attachment: the provider's media id (Meta) or a URL, as the customer

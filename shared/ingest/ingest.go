@@ -67,6 +67,7 @@ type Processor struct {
 	lines  lineCache
 
 	received Received
+	media    MediaQueue
 }
 
 // New returns a processor over st. opened may be nil.
@@ -151,6 +152,16 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 		return "", err
 	}
 	if exists {
+		if m.Media != nil && p.media != nil {
+			// Stored by a consumer that may have died before queueing its attachments.
+			stored, err := p.st.Message(ctx, k)
+			if err != nil {
+				return "", err
+			}
+			if err := p.queueMedia(ctx, line, stored, ev.RequestID); err != nil {
+				return "", err
+			}
+		}
 		return Duplicate, nil
 	}
 
@@ -217,6 +228,9 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 		}
 	}
 	if err := p.st.PutMessage(ctx, msg); err != nil && !errors.Is(err, store.ErrExists) {
+		return "", err
+	}
+	if err := p.queueMedia(ctx, line, msg, ev.RequestID); err != nil {
 		return "", err
 	}
 	if m.Reaction != nil && m.Reaction.MessageID != "" {
