@@ -34,20 +34,27 @@ type entryJSON struct {
 	ReplyTo           string            `json:"reply_to,omitempty"`
 	Reactions         map[string]string `json:"reactions,omitempty"`
 	Media             *mediaJSON        `json:"media,omitempty"`
+	MoreMedia         []*mediaJSON      `json:"more_media,omitempty"` // a Twilio message's attachments after the first
 	Location          *locationJSON     `json:"location,omitempty"`
 	ActorID           string            `json:"actor_id,omitempty"`
 	Details           map[string]string `json:"details,omitempty"`
 }
 
-// mediaJSON is a message's attachment as the API shows it.
+// mediaJSON is a message's attachment as the API shows it: url is a short-lived (≤ 5 min) URL
+// of Buzón's copy once it is ready; GET …/media/{id} redirects to a fresh one.
 type mediaJSON struct {
-	ID       string `json:"id,omitempty"`
+	ID       string `json:"id"`
 	URL      string `json:"url,omitempty"`
+	Link     string `json:"link,omitempty"` // an agent's send by link: the link
 	MimeType string `json:"mime_type,omitempty"`
+	Size     int64  `json:"size,omitempty"`
 	SHA256   string `json:"sha256,omitempty"`
 	Filename string `json:"filename,omitempty"`
+	Caption  string `json:"caption,omitempty"`
 	Voice    bool   `json:"voice,omitempty"`
 	Animated bool   `json:"animated,omitempty"`
+	Status   string `json:"status,omitempty"` // pending, ready, unavailable, failed (customers' attachments)
+	Reason   string `json:"reason,omitempty"`
 }
 
 // locationJSON is a shared location as the API shows it.
@@ -65,8 +72,12 @@ func messageJSON(m *inbox.Message) entryJSON {
 		Type: m.Type, Text: m.Text, Status: string(m.Status), AgentID: m.AgentID, Automatic: m.Automatic,
 		ReplyTo: m.ReplyTo, Reactions: m.Reactions,
 	}
-	if md := m.Media; md != nil {
-		e.Media = &mediaJSON{ID: md.ID, URL: md.URL, MimeType: md.MimeType, SHA256: md.SHA256, Filename: md.Filename, Voice: md.Voice, Animated: md.Animated}
+	for i, md := range attachments(m) {
+		if i == 0 && m.Media != nil {
+			e.Media = mediaOf(m, 0, md)
+		} else {
+			e.MoreMedia = append(e.MoreMedia, mediaOf(m, i, md))
+		}
 	}
 	if l := m.Location; l != nil {
 		e.Location = &locationJSON{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address, URL: l.URL}
@@ -107,7 +118,11 @@ func (a *api) listMessages(ctx context.Context, c *call) (any, error) {
 	items := make([]entryJSON, 0, len(entries))
 	for _, e := range entries {
 		if e.Message != nil {
-			items = append(items, messageJSON(e.Message))
+			j := messageJSON(e.Message)
+			if err := a.withMediaURLs(ctx, e.Message, &j); err != nil {
+				return nil, err
+			}
+			items = append(items, j)
 			continue
 		}
 		items = append(items, entryJSON{Kind: "event", ID: e.Event.ID, CreatedAt: ts(e.Event.At), Type: string(e.Event.Type),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
+	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/routing"
 	"github.com/buzon/buzon/shared/store"
@@ -28,6 +29,9 @@ type api struct {
 	// routing gives automatic assignment its turn after actions, availability and rule
 	// changes; nil: none (tests).
 	routing *routing.Router
+	// bucket keeps attachments and uploads; nil: messages show no media URLs and uploads
+	// answer 503.
+	bucket *media.Bucket
 }
 
 // flow is the workflows over the API's store, queue and automatic assignment.
@@ -54,6 +58,8 @@ func (a *api) routes() *router {
 	r.add("GET", "/v1/conversations/{id}", 200, access.Anyone, a.getConversation)
 	r.add("GET", "/v1/conversations/{id}/messages", 200, access.Anyone, a.listMessages)
 	r.add("POST", "/v1/conversations/{id}/messages", 202, access.Anyone, a.sendMessage)
+	r.add("GET", "/v1/conversations/{id}/messages/{message_id}/media/{media_id}", 302, access.Anyone, a.mediaRedirect)
+	r.add("POST", "/v1/uploads", 201, access.Inbox, a.createUpload)
 	r.add("POST", "/v1/conversations/{id}/claim", 200, access.Anyone, a.claim)
 	r.add("POST", "/v1/conversations/{id}/assign", 200, access.Anyone, a.assign)
 	r.add("POST", "/v1/conversations/{id}/return", 200, access.Anyone, a.returnToInbox)

@@ -11,9 +11,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/buzon/buzon/shared/boot"
+	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/meta"
 	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/routing"
@@ -33,6 +35,11 @@ func main() {
 		st:       st,
 		now:      time.Now,
 		outbound: queue.New(sqs.NewFromConfig(awsCfg), cfg.OutboundQueueURL),
+	}
+	// Media URLs and uploads need the bucket; without one messages show no URLs and uploads
+	// answer 503.
+	if cfg.MediaBucket != "" {
+		a.bucket = media.NewBucket(s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.S3PathStyle }), cfg.MediaBucket)
 	}
 	// "Sync now" reads the templates with the Meta token (SECRETS_ARN); without one it is 503.
 	if cfg.MetaAccessToken != "" {

@@ -114,6 +114,9 @@ func (r *router) serve(ctx context.Context, req request) (response, error) {
 	if err != nil {
 		return r.fail(ctx, log, err), nil
 	}
+	if to, ok := out.(redirectTo); ok {
+		return response{StatusCode: http.StatusFound, Headers: map[string]string{"Location": string(to), "Cache-Control": "no-store"}}, nil
+	}
 	return jsonResponse(rt.status, out), nil
 }
 
@@ -172,6 +175,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusForbidden, "no_user", "this identity is not a user of the organization")
 	case errors.Is(err, access.ErrContactInvisible):
 		return errorResponse(http.StatusNotFound, "not_found", "contact not found")
+	case errors.Is(err, errNoBucket):
+		return errorResponse(http.StatusServiceUnavailable, "no_media_storage", "this deployment keeps no media (MEDIA_BUCKET is not set)")
 	case errors.Is(err, access.ErrInvisible):
 		return errorResponse(http.StatusNotFound, "not_found", "conversation not found")
 	case errors.As(err, &nf):
