@@ -36,6 +36,10 @@ type entryJSON struct {
 	Media             *mediaJSON        `json:"media,omitempty"`
 	MoreMedia         []*mediaJSON      `json:"more_media,omitempty"` // a Twilio message's attachments after the first
 	Location          *locationJSON     `json:"location,omitempty"`
+	Reply             *replyJSON        `json:"reply,omitempty"`
+	Contacts          []cardJSON        `json:"contacts,omitempty"`
+	Order             *orderJSON        `json:"order,omitempty"`
+	Reaction          *reactionJSON     `json:"reaction,omitempty"`
 	ActorID           string            `json:"actor_id,omitempty"`
 	Details           map[string]string `json:"details,omitempty"`
 }
@@ -91,6 +95,7 @@ func messageJSON(m *inbox.Message) entryJSON {
 	if m.Error != nil {
 		e.Error = &errorJSON{Code: m.Error.Code, Title: m.Error.Title, Message: m.Error.Message}
 	}
+	withContent(m, &e)
 	return e
 }
 
