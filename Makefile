@@ -52,7 +52,7 @@ test: tools build
 # target for a fixed time instead.
 FUZZ_TARGETS := ./shared/meta:FuzzParse:100000 ./shared/twilio:FuzzParse:50000 \
 	./shared/phone:FuzzNormalize:150000 ./shared/quickreply:FuzzRender:100000 \
-	./functions/api:FuzzDecode:100000 ./shared/inbox:FuzzParseRef:100000
+	./functions/api:FuzzDecode:100000 ./shared/inbox:FuzzParseRef:100000 ./functions/api:FuzzMediaID:5000
 fuzz:
 	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh $(FUZZ_TARGETS)
 

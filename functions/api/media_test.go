@@ -250,3 +250,22 @@ func firstMedia(t *testing.T, page map[string]any) map[string]any {
 	t.Fatalf("no message with media on the page: %v", page)
 	return nil
 }
+
+// FuzzMediaID: a media id from a client never panics the parser, and an id the API made reads
+// back to the message's key and index.
+func FuzzMediaID(f *testing.F) {
+	for _, s := range []string{"MTc5NTE2ODgwMDAwMC4w", "bm90LWFuLWlk", "", "LS0u", "MC4xMQ", "\xff"} {
+		f.Add(s, int64(1795168800000), 2)
+	}
+	f.Fuzz(func(t *testing.T, id string, ms int64, index int) {
+		parseMediaID("c_1", "m_1", id)
+		if index < 0 || index > 10 || ms < 0 || ms > 1<<45 {
+			return
+		}
+		m := &inbox.Message{ID: "m_1", ConversationID: "c_1", At: time.UnixMilli(ms).UTC()}
+		k, i, ok := parseMediaID("c_1", "m_1", mediaID(m, index))
+		if !ok || i != index || k != store.KeyOf(m) {
+			t.Fatalf("mediaID(%d, %d) reads back as %v %d %v", ms, index, k, i, ok)
+		}
+	})
+}
