@@ -40,6 +40,10 @@ func main() {
 	h.proc.OnAssignedMessage(router.CustomerWrote)
 	// Auto-replies (R3) go out through the outbound queue, as agents' messages do.
 	h.proc.OnReceived(autoreply.New(st, queue.New(sq, cfg.OutboundQueueURL), time.Now).Reply)
+	// Each attachment of a stored customer message becomes a job for the media function.
+	if cfg.MediaQueueURL != "" {
+		h.proc.QueueMedia(queue.New(sq, cfg.MediaQueueURL))
+	}
 	lambda.Start(h.runner(queue.New(sq, cfg.InboundQueueURL), queue.New(sq, cfg.InboundDLQURL), writes).Run)
 }
 

@@ -16,10 +16,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/meta"
+	"github.com/buzon/buzon/shared/queue"
 	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/twilio"
 )
@@ -46,7 +48,15 @@ func main() {
 	if cfg.TwilioAuthToken != "" {
 		h.twilio = &twilio.Client{BaseURL: cfg.TwilioAPIURL, AuthToken: cfg.TwilioAuthToken, HTTP: hc}
 	}
-	// The media queue and its DLQ join the runner when the deployment declaration names them
-	// (until then a retry waits out the visibility timeout and poison goes by redrive).
-	lambda.Start(h.runner(nil, nil).Run)
+	// Without the queue's URL a retry waits out the visibility timeout, and without the
+	// DLQ's a poison job goes by redrive (without its reason).
+	var q, dlq *queue.Queue
+	sq := sqs.NewFromConfig(awsCfg)
+	if cfg.MediaQueueURL != "" {
+		q = queue.New(sq, cfg.MediaQueueURL)
+	}
+	if cfg.MediaDLQURL != "" {
+		dlq = queue.New(sq, cfg.MediaDLQURL)
+	}
+	lambda.Start(h.runner(q, dlq).Run)
 }

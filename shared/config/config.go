@@ -27,7 +27,9 @@ type Config struct {
 	InboundDLQURL    string `env:"INBOUND_DLQ_URL"` // poison events go here at once, with the reason
 	OutboundDLQURL   string `env:"OUTBOUND_DLQ_URL"`
 	MediaBucket      string `env:"MEDIA_BUCKET"`
-	S3PathStyle      bool   `env:"S3_PATH_STYLE"` // "true": bucket in the path (the local S3 emulator)
+	S3PathStyle      bool   `env:"S3_PATH_STYLE"`   // "true": bucket in the path (the local S3 emulator)
+	MediaQueueURL    string `env:"MEDIA_QUEUE_URL"` // the media function's jobs, one per attachment
+	MediaDLQURL      string `env:"MEDIA_DLQ_URL"`
 	PublicBaseURL    string `env:"PUBLIC_BASE_URL"` // the webhook's public base URL, for Twilio signatures
 
 	// Provider secrets. In AWS they come from the Secrets Manager secret SECRETS_ARN
@@ -60,6 +62,8 @@ func Load(getenv func(string) string) (Config, error) {
 		OutboundDLQURL:   getenv("OUTBOUND_DLQ_URL"),
 		MediaBucket:      getenv("MEDIA_BUCKET"),
 		S3PathStyle:      getenv("S3_PATH_STYLE") == "true",
+		MediaQueueURL:    getenv("MEDIA_QUEUE_URL"),
+		MediaDLQURL:      getenv("MEDIA_DLQ_URL"),
 		PublicBaseURL:    strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
 		SecretsARN:       getenv("SECRETS_ARN"),
 		MetaVerifyToken:  getenv("META_VERIFY_TOKEN"),
@@ -130,6 +134,8 @@ func (c *Config) Require(names ...string) error {
 		"INBOUND_DLQ_URL":    c.InboundDLQURL,
 		"OUTBOUND_DLQ_URL":   c.OutboundDLQURL,
 		"MEDIA_BUCKET":       c.MediaBucket,
+		"MEDIA_QUEUE_URL":    c.MediaQueueURL,
+		"MEDIA_DLQ_URL":      c.MediaDLQURL,
 		"PUBLIC_BASE_URL":    c.PublicBaseURL,
 		"META_APP_SECRET":    strings.Join(c.MetaAppSecrets, ","),
 		"META_VERIFY_TOKEN":  c.MetaVerifyToken,
