@@ -249,9 +249,10 @@ func TestFunctions(t *testing.T) {
 		env  []string
 	}{
 		{"webhook", []string{"INBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN"}},
-		{"assign", []string{"INBOUND_DLQ_URL", "INBOUND_QUEUE_URL", "OUTBOUND_QUEUE_URL", "TABLE_NAME"}},
-		{"api", []string{"OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
-		{"send", []string{"OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"assign", []string{"INBOUND_DLQ_URL", "INBOUND_QUEUE_URL", "MEDIA_QUEUE_URL", "OUTBOUND_QUEUE_URL", "TABLE_NAME"}},
+		{"api", []string{"MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"send", []string{"MEDIA_BUCKET", "OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"media", []string{"MEDIA_BUCKET", "MEDIA_DLQ_URL", "MEDIA_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"templates", []string{"SECRETS_ARN", "TABLE_NAME"}},
 		{"window", []string{"TABLE_NAME"}},
 	}
@@ -442,6 +443,8 @@ func TestAlarms(t *testing.T) {
 		{"outbound DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible", queueName("OutboundDLQ"), 1},
 		{"inbound oldest message", "AWS/SQS", "ApproximateAgeOfOldestMessage", queueName("InboundQueue"), 1},
 		{"outbound oldest message", "AWS/SQS", "ApproximateAgeOfOldestMessage", queueName("OutboundQueue"), 1},
+		{"media DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible", queueName("MediaDLQ"), 1},
+		{"media oldest message", "AWS/SQS", "ApproximateAgeOfOldestMessage", queueName("MediaQueue"), 1},
 		{"API 5xx", "AWS/ApiGateway", "5xx", obj{"Name": "ApiId", "Value": ref(logicalID(t, "HttpApi"))}, 1},
 	}
 	for _, f := range deploy.Buzon.Functions {
@@ -639,9 +642,13 @@ func TestGrants(t *testing.T) {
 		denied   []string // actions the function must not have on any resource
 	}{
 		{"webhook", access{"InboundQueue": send, "ProviderSecrets": secretRead}, []string{"dynamodb:GetItem", "s3:PutObject"}},
-		{"assign", access{"Table": tableRW, "InboundQueue": consume, "InboundDLQ": send, "OutboundQueue": send}, []string{"s3:GetObject*", "secretsmanager:GetSecretValue"}},
-		{"api", access{"Table": tableRW, "OutboundQueue": send, "ProviderSecrets": secretRead}, []string{"sqs:ReceiveMessage", "s3:PutObject"}},
-		{"send", access{"Table": tableRW, "OutboundQueue": consume, "OutboundDLQ": send, "ProviderSecrets": secretRead}, []string{"s3:PutObject", "s3:GetObject*"}},
+		{"assign", access{"Table": tableRW, "InboundQueue": consume, "InboundDLQ": send, "OutboundQueue": send, "MediaQueue": send}, []string{"s3:GetObject*", "secretsmanager:GetSecretValue"}},
+		// Presigns reads of kept media and agents' uploads; never deletes.
+		{"api", access{"Table": tableRW, "OutboundQueue": send, "ProviderSecrets": secretRead, "MediaBucket": {"s3:GetObject*", "s3:PutObject"}}, []string{"sqs:ReceiveMessage", "s3:DeleteObject*"}},
+		// Reads agents' uploads to hand them to the provider.
+		{"send", access{"Table": tableRW, "OutboundQueue": consume, "OutboundDLQ": send, "ProviderSecrets": secretRead, "MediaBucket": {"s3:GetObject*"}}, []string{"s3:PutObject", "s3:DeleteObject*"}},
+		// Puts what it downloads, and nothing else.
+		{"media", access{"Table": tableRW, "MediaQueue": consume, "MediaDLQ": send, "ProviderSecrets": secretRead, "MediaBucket": {"s3:PutObject"}}, []string{"s3:GetObject*", "s3:DeleteObject*"}},
 		{"templates", access{"Table": tableRW, "ProviderSecrets": secretRead}, []string{"sqs:SendMessage"}},
 		{"window", access{"Table": tableRW}, []string{"sqs:SendMessage", "secretsmanager:GetSecretValue"}},
 	}

@@ -18,6 +18,8 @@ const (
 	region    = "us-east-1"
 	accountID = "123456789012"
 	tableName = "buzon"
+	// mediaBucket is the local media bucket (S3Proxy, in memory).
+	mediaBucket = "buzon-media"
 )
 
 // functionSpec is how one function runs locally, from its declaration in shared/deploy.
@@ -57,14 +59,16 @@ func functionARN(name string) string {
 // settings. A setting without a value here keeps its default in shared/config.
 func localValues(s settings, res stackResources) map[string]string {
 	v := map[string]string{
-		deploy.TableSetting: tableName,
-		"PUBLIC_BASE_URL":   s.PublicBaseURL,
-		"META_APP_SECRET":   s.MetaAppSecret,
-		"META_VERIFY_TOKEN": s.MetaVerifyToken,
-		"META_ACCESS_TOKEN": s.MetaAccessToken,
-		"TWILIO_AUTH_TOKEN": s.TwilioAuthToken,
-		"META_GRAPH_URL":    s.sandboxURL(),
-		"TWILIO_API_URL":    s.sandboxURL(),
+		deploy.TableSetting:  tableName,
+		"PUBLIC_BASE_URL":    s.PublicBaseURL,
+		"META_APP_SECRET":    s.MetaAppSecret,
+		"META_VERIFY_TOKEN":  s.MetaVerifyToken,
+		"META_ACCESS_TOKEN":  s.MetaAccessToken,
+		"TWILIO_AUTH_TOKEN":  s.TwilioAuthToken,
+		"META_GRAPH_URL":     s.sandboxURL(),
+		"TWILIO_API_URL":     s.sandboxURL(),
+		deploy.BucketSetting: mediaBucket,
+		"S3_PATH_STYLE":      "true", // S3Proxy: the bucket in the path
 	}
 	for name, q := range res.Queues {
 		v[deploy.QueueSetting(name)] = q.URL

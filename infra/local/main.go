@@ -45,7 +45,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	defer stopEmulators()
-	clients := newAWSClients(s.dynamoDBURL(), s.sqsURL())
+	clients := newAWSClients(s.dynamoDBURL(), s.sqsURL(), s.s3URL())
 	res, err := provision(ctx, clients, s.SeedFile, time.Now())
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -30,9 +32,10 @@ const visibilityTimeout = 30 * time.Second
 type awsClients struct {
 	dynamo *dynamodb.Client
 	sqs    *sqs.Client
+	s3     *s3.Client
 }
 
-func newAWSClients(dynamoURL, sqsURL string) awsClients {
+func newAWSClients(dynamoURL, sqsURL, s3URL string) awsClients {
 	cfg := aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
@@ -44,6 +47,10 @@ func newAWSClients(dynamoURL, sqsURL string) awsClients {
 			o.DisableValidateResponseChecksum = true
 		}),
 		sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }),
+		s3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.BaseEndpoint = aws.String(s3URL)
+			o.UsePathStyle = true
+		}),
 	}
 }
 
@@ -154,6 +161,14 @@ func provision(ctx context.Context, c awsClients, seedFile string, now time.Time
 			return r, err
 		}
 		r.Queues[q.Name] = fq
+	}
+	// The media bucket; S3Proxy keeps it in memory, so it is new with every run.
+	if c.s3 != nil {
+		_, err := c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(mediaBucket)})
+		var owned *s3types.BucketAlreadyOwnedByYou
+		if err != nil && !errors.As(err, &owned) {
+			return r, fmt.Errorf("create the media bucket: %w", err)
+		}
 	}
 	r.Store = store.New(c.dynamo, tableName, nil)
 	f, err := seed.Read(seedFile)

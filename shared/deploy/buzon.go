@@ -18,6 +18,8 @@ var Buzon = Deployment{
 		{Name: "inbound", FIFO: true, Visibility: consume.Visibility, MaxReceives: consume.MaxReceives},
 		// Messages to send, one group per conversation, from the API and auto-replies to send.
 		{Name: "outbound", FIFO: true, Visibility: consume.Visibility, MaxReceives: consume.MaxReceives},
+		// One job per customer attachment, each its own message group, from assign to media.
+		{Name: "media", FIFO: true, Visibility: consume.Visibility, MaxReceives: consume.MaxReceives},
 	},
 	Functions: []Function{
 		{
@@ -56,7 +58,7 @@ var Buzon = Deployment{
 			Table:       ReadWrite,
 			// A poison event goes to the DLQ at once, with its reason; auto-replies go out
 			// through the outbound queue as agents' messages do.
-			SendsTo: []string{"inbound-dlq", "outbound"},
+			SendsTo: []string{"inbound-dlq", "outbound", "media"}, // and one job per customer attachment
 			// A failed record's visibility is changed on its queue: the retry's backoff (the
 			// consumer's own grant covers sqs:ChangeMessageVisibility).
 			Settings: []Setting{{Name: "INBOUND_QUEUE_URL", Required: true}},
@@ -74,10 +76,12 @@ var Buzon = Deployment{
 			Throttle: &Throttle{Rate: 500, Burst: 1000},
 			Routes:   []Route{{Method: "ANY", Path: "/v1/{proxy+}", Auth: true}},
 			Table:    ReadWrite,
-			SendsTo:  []string{"outbound"},
+			// Presigns reads of kept media, and the uploads agents PUT (checked with a HEAD).
+			Bucket:  ReadWrite,
+			SendsTo: []string{"outbound"},
 			// An admin's "sync now" lists the templates with the Meta access token.
 			Secrets:  []string{"META_ACCESS_TOKEN"},
-			Settings: []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}},
+			Settings: []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "S3_PATH_STYLE"}},
 		},
 		{
 			Name:        "send",
@@ -87,6 +91,7 @@ var Buzon = Deployment{
 			Pool:        2,
 			Consumes:    "outbound",
 			Table:       ReadWrite,
+			Bucket:      Read,                     // agents' uploads, handed to the provider
 			SendsTo:     []string{"outbound-dlq"}, // poison messages, with their reason
 			Secrets:     []string{"META_ACCESS_TOKEN", "TWILIO_AUTH_TOKEN"},
 			Settings: []Setting{
@@ -96,6 +101,27 @@ var Buzon = Deployment{
 				{Name: "PUBLIC_BASE_URL"}, // Twilio's status callback URL
 				{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "TWILIO_API_URL"},
 				{Name: "LINE_RATE_LIMIT"},
+				{Name: "S3_PATH_STYLE"},
+			},
+		},
+		{
+			Name:        "media",
+			Description: "Keeps customers' attachments in the media bucket",
+			// A download streams in 5 MB parts: 22 MB of heap for a 100 MB document.
+			MemoryMB: 256,
+			// A download must finish within a consumer's timeout (the queue's visibility is
+			// sized on it): 100 MB at 4 MB/s; a slower one is retried, then marked failed.
+			Timeout:  consumerTimeout,
+			Pool:     2,
+			Consumes: "media",
+			Table:    ReadWrite, // reads the message, writes its media attribute
+			Bucket:   Write,     // puts only
+			SendsTo:  []string{"media-dlq"},
+			Secrets:  []string{"META_ACCESS_TOKEN", "TWILIO_AUTH_TOKEN"},
+			Settings: []Setting{
+				{Name: "MEDIA_QUEUE_URL", Required: true}, // retries come back by visibility
+				{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "TWILIO_API_URL"},
+				{Name: "S3_PATH_STYLE"},
 			},
 		},
 		{
