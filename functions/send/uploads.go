@@ -36,9 +36,9 @@ func (u *uploads) Send(ctx context.Context, line *inbox.Line, to string, m *inbo
 	if m.Media == nil || m.Media.Key == "" || m.Media.ID != "" {
 		return u.next.Send(ctx, line, to, m)
 	}
-	c := *m
+	sent := *m
 	md := *m.Media
-	c.Media = &md
+	sent.Media = &md
 	if u.cloud != nil {
 		body, err := u.bucket.Open(ctx, md.Key)
 		if errors.Is(err, media.ErrNotFound) {
@@ -65,7 +65,7 @@ func (u *uploads) Send(ctx context.Context, line *inbox.Line, to string, m *inbo
 		}
 		md.URL = url
 	}
-	return u.next.Send(ctx, line, to, &c)
+	return u.next.Send(ctx, line, to, &sent)
 }
 
 // withUploads wraps the senders so that agents' uploads reach the provider; a nil bucket
