@@ -25,7 +25,7 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short test-stress bench dlq coldstart load faults fuzz
+.PHONY: tools build dev test test-short test-stress bench dlq coldstart load faults fuzz rtload
 
 tools:
 	$(EMULATORS) install
@@ -52,7 +52,8 @@ test: tools build
 # target for a fixed time instead.
 FUZZ_TARGETS := ./shared/meta:FuzzParse:100000 ./shared/twilio:FuzzParse:50000 \
 	./shared/phone:FuzzNormalize:150000 ./shared/quickreply:FuzzRender:100000 \
-	./functions/api:FuzzDecode:100000 ./shared/inbox:FuzzParseRef:100000 ./functions/api:FuzzMediaID:5000
+	./functions/api:FuzzDecode:100000 ./shared/inbox:FuzzParseRef:100000 ./functions/api:FuzzMediaID:5000 \
+	./shared/idtoken:FuzzVerify:50000
 fuzz:
 	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh $(FUZZ_TARGETS)
 
@@ -80,6 +81,13 @@ bench: tools
 LOAD_ARGS ?= -rates 25,50,100,200,400,800 -step 20s -c 1000 -per-post 2
 load: tools build
 	$(GO) run ./cmd/load $(LOAD_ARGS)
+
+# rtload: realtime under load: one department of 50 agents with their sockets open, customers
+# writing at 100 messages/s; webhook → message.created on each socket p50/p99, posts and reads
+# per inbound message from the fan-out's log, the cost of a million. RTLOAD_ARGS="-agents 50
+# -rate 100 -d 30s" (the defaults).
+rtload: tools build
+	$(GO) run ./cmd/rtload $(RTLOAD_ARGS)
 
 # faults: the fault suite. The tests that break a promise on purpose (provider retries and
 # duplicates, out-of-order statuses, 429/500/timeouts from the provider, poison in a good batch,

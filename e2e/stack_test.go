@@ -34,6 +34,7 @@ const appSecret = "e2e-meta-secret"
 type stack struct {
 	base    string
 	sandbox string
+	ws      string // the WebSocket API
 	http    *http.Client
 	logs    *syncBuffer // what the stack logs
 }
@@ -58,7 +59,7 @@ func (b *syncBuffer) String() string {
 
 // start runs the local stack with its own ports and waits for its ready line. The emulators
 // `make test` started are reused (their ports come from the environment).
-func start(t *testing.T) *stack {
+func start(t *testing.T, env ...string) *stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: needs the emulators and the built functions (make test)")
@@ -70,18 +71,19 @@ func start(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ports, err := localstack.FreePorts(2)
+	ports, err := localstack.FreePorts(3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, sandboxPort := ports[0], ports[1]
+	port, sandboxPort, wsPort := ports[0], ports[1], ports[2]
 	logs := &syncBuffer{}
-	st, err := localstack.Start(context.Background(), root, []string{
+	st, err := localstack.Start(context.Background(), root, append([]string{
 		fmt.Sprintf("PORT=%d", port),
 		fmt.Sprintf("SANDBOX_PORT=%d", sandboxPort),
+		fmt.Sprintf("WS_PORT=%d", wsPort),
 		"META_APP_SECRET=" + appSecret,
 		"TICK_SECONDS=3600",
-	}, logs, 4*time.Minute)
+	}, env...), logs, 4*time.Minute)
 	if err != nil {
 		t.Fatalf("%v; logs:\n%s", err, tail(logs.String(), 4000))
 	}

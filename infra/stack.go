@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/buzon/buzon/shared/deploy"
+	"github.com/buzon/buzon/shared/realtime"
 )
 
 // DefaultAssetRoot is where the Makefile writes one directory per function,
@@ -96,11 +98,6 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range d.Functions {
-		if len(f.WebSocket) > 0 {
-			return nil, fmt.Errorf("infra: function %s: WebSocket routes are declared but the stack builds no WebSocket API yet", f.Name)
-		}
-	}
 	sprops := props.StackProps
 	if sprops.Description == nil {
 		sprops.Description = jsii.String("Buzón: shared team inbox for WhatsApp")
@@ -160,6 +157,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 	for name, q := range queues {
 		values[deploy.QueueSetting(name)] = q.QueueUrl()
 	}
+	var ws *webSocket
+	if slices.ContainsFunc(d.Functions, func(f deploy.Function) bool { return len(f.WebSocket) > 0 }) {
+		ws = newWebSocket(stack, values, issuer, client.UserPoolClientId())
+	}
 
 	var fns []namedFunction
 	var streamDLQs []namedQueue
@@ -205,6 +206,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 		if len(f.Secrets) > 0 {
 			secrets.GrantRead(fn, nil)
 		}
+		if ws != nil && slices.ContainsFunc(f.Settings, func(s deploy.Setting) bool { return s.Name == "WEBSOCKET_MANAGEMENT_URL" }) {
+			ws.api.GrantManageConnections(fn) // PostToConnection, DeleteConnection
+		}
 
 		if f.Consumes != "" {
 			queue, ok := queues[f.Consumes]
@@ -246,6 +250,12 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 		}
 	}
 
+	if ws != nil {
+		if err := ws.routes(d, fns); err != nil {
+			return nil, err
+		}
+		output(stack, "WebSocketUrl", ws.stage.Url())
+	}
 	ops := newOperations(stack)
 	for _, q := range d.Queues {
 		ops.queue(q.Name, queues[q.Name], queues[q.DLQ()])
@@ -384,13 +394,17 @@ func streamSource(stack awscdk.Stack, table awsdynamodb.Table, f deploy.Function
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 	})
+	filters := streamFilters()
+	// The mapping is realtime.StreamMapping, which the local poller plays too.
 	return awslambdaeventsources.NewDynamoEventSource(table, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_LATEST,
-		BatchSize:               jsii.Number(100),
+		BatchSize:               jsii.Number(float64(realtime.StreamMapping.BatchSize)),
 		ReportBatchItemFailures: jsii.Bool(true),
 		BisectBatchOnError:      jsii.Bool(true),
-		RetryAttempts:           jsii.Number(5),
+		RetryAttempts:           jsii.Number(float64(realtime.StreamMapping.MaxRetries)),
+		MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(realtime.StreamMapping.MaxRecordAge.Seconds())),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(dlq),
+		Filters:                 &filters,
 	}), dlq
 }
 

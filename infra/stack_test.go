@@ -206,7 +206,7 @@ func TestQueues(t *testing.T) {
 	}
 	t.Run("count", func(t *testing.T) {
 		check(t, func() {
-			template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(2*len(deploy.Buzon.Queues)))
+			template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(2*len(deploy.Buzon.Queues)+1)) // + fanout's stream DLQ
 		})
 	})
 }
@@ -250,11 +250,14 @@ func TestFunctions(t *testing.T) {
 	}{
 		{"webhook", []string{"INBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN"}},
 		{"assign", []string{"INBOUND_DLQ_URL", "INBOUND_QUEUE_URL", "MEDIA_QUEUE_URL", "OUTBOUND_QUEUE_URL", "TABLE_NAME"}},
-		{"api", []string{"MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
+		{"api", []string{"MEDIA_BUCKET", "OUTBOUND_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME", "WEBSOCKET_URL"}},
 		{"send", []string{"MEDIA_BUCKET", "OUTBOUND_DLQ_URL", "OUTBOUND_QUEUE_URL", "PUBLIC_BASE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"media", []string{"MEDIA_BUCKET", "MEDIA_DLQ_URL", "MEDIA_QUEUE_URL", "SECRETS_ARN", "TABLE_NAME"}},
 		{"templates", []string{"SECRETS_ARN", "TABLE_NAME"}},
 		{"window", []string{"TABLE_NAME"}},
+		{"authorizer", []string{"JWKS_URL", "JWT_CLIENT_ID", "JWT_ISSUER"}},
+		{"realtime", []string{"TABLE_NAME", "WEBSOCKET_MANAGEMENT_URL"}},
+		{"fanout", []string{"TABLE_NAME", "WEBSOCKET_MANAGEMENT_URL"}},
 	}
 	if got, want := len(tests), len(deploy.Buzon.Functions); got != want {
 		t.Fatalf("test covers %d functions, the declaration has %d", got, want)
@@ -317,7 +320,7 @@ func TestFunctions(t *testing.T) {
 func TestHTTPAPI(t *testing.T) {
 	authorizer := logicalID(t, "HttpApi/CognitoAuthorizer")
 	pool, client := logicalID(t, "UserPool"), logicalID(t, "UserPool/ConsoleClient")
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1)) })
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(2)) }) // and the WebSocket API's
 
 	t.Run("JWT authorizer", func(t *testing.T) {
 		p := tmpl.props(authorizer)
@@ -346,6 +349,9 @@ func TestHTTPAPI(t *testing.T) {
 	}
 	routes := map[string]obj{}
 	for _, p := range tmpl.resources("AWS::ApiGatewayV2::Route") {
+		if refID(p["ApiId"]) != logicalID(t, "HttpApi") {
+			continue // the WebSocket API's: TestWebSocketAPI
+		}
 		routes[p["RouteKey"].(string)] = p
 	}
 	if len(routes) != len(tests) {
@@ -423,6 +429,57 @@ func TestSchedules(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestWebSocketAPI: $connect is behind the Lambda authorizer reading the token from the query,
+// every route goes to the realtime function, $default answers on the socket, and the fan-out
+// reads the stream as realtime.StreamMapping says.
+func TestWebSocketAPI(t *testing.T) {
+	api := logicalID(t, "WebSocketApi")
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), obj{
+			"ApiId": ref(api), "AuthorizerType": "REQUEST", "IdentitySource": []any{"route.request.querystring.token"},
+		})
+	})
+	routes := map[string]obj{}
+	for _, p := range tmpl.resources("AWS::ApiGatewayV2::Route") {
+		if refID(p["ApiId"]) == api {
+			routes[p["RouteKey"].(string)] = p
+		}
+	}
+	if diff := cmp.Diff([]string{"$connect", "$default", "$disconnect"}, sortedKeys(routes)); diff != "" {
+		t.Errorf("WebSocket routes (-want +got):\n%s", diff)
+	}
+	for key, route := range routes {
+		want := "NONE"
+		if key == "$connect" {
+			want = "CUSTOM"
+		}
+		if got := route["AuthorizationType"]; got != want {
+			t.Errorf("%s AuthorizationType = %v, want %s", key, got, want)
+		}
+		integration := tmpl.props(refID(route["Target"]))
+		if got := refID(integration["IntegrationUri"]); got != logicalID(t, "RealtimeFunction") {
+			t.Errorf("%s integrates %q, want the realtime function", key, got)
+		}
+	}
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::RouteResponse"), obj{"ApiId": ref(api), "RouteResponseKey": "$default"})
+	})
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
+			"FunctionName":               ref(logicalID(t, "FanoutFunction")),
+			"StartingPosition":           "LATEST",
+			"BatchSize":                  100,
+			"BisectBatchOnFunctionError": true,
+			"MaximumRetryAttempts":       3,
+			"MaximumRecordAgeInSeconds":  3600,
+			"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
+			"FilterCriteria": obj{"Filters": []any{obj{
+				"Pattern": `{"dynamodb":{"Keys":{"SK":{"S":["CONV",{"prefix":"M#"}]}}}}`,
+			}}},
+		})
+	})
 }
 
 // alarmCase is one alarm the stack must have: the metric it watches and when it fires.
@@ -505,7 +562,13 @@ func TestAlarms(t *testing.T) {
 		})
 	})
 	t.Run("count", func(t *testing.T) {
-		if got, want := len(alarms), len(tests)+1; got != want {
+		streams := 0 // each stream consumer's DLQ alarm (TestWebSocketAPI checks its mapping)
+		for _, f := range deploy.Buzon.Functions {
+			if f.Stream {
+				streams++
+			}
+		}
+		if got, want := len(alarms), len(tests)+1+streams; got != want {
 			t.Errorf("%d alarms, want %d", got, want)
 		}
 	})
@@ -527,7 +590,7 @@ func TestAlarms(t *testing.T) {
 // TestIsolation: the webhooks and the agent API have throttles and reserved concurrency of
 // their own, as shared/deploy declares them, so a flood on one cannot starve the other.
 func TestIsolation(t *testing.T) {
-	stages := tmpl.resources("AWS::ApiGatewayV2::Stage")
+	stages := httpStages(t)
 	if len(stages) != 1 {
 		t.Fatalf("%d stages, want 1", len(stages))
 	}
@@ -570,7 +633,7 @@ func TestIsolation(t *testing.T) {
 // TestAccessLogs: one JSON line per request, never the query string (the Meta handshake's
 // verify token is in it).
 func TestAccessLogs(t *testing.T) {
-	for id, p := range tmpl.resources("AWS::ApiGatewayV2::Stage") {
+	for id, p := range httpStages(t) {
 		format, _ := dig(p, "AccessLogSettings", "Format").(string)
 		var fields map[string]string
 		if err := json.Unmarshal([]byte(format), &fields); err != nil {
@@ -595,6 +658,9 @@ func TestAccessLogs(t *testing.T) {
 
 func TestCORS(t *testing.T) {
 	for id, p := range tmpl.resources("AWS::ApiGatewayV2::Api") {
+		if p["ProtocolType"] != "HTTP" {
+			continue // the WebSocket API has no CORS
+		}
 		headers := asSlice(dig(p, "CorsConfiguration", "AllowHeaders"))
 		for _, h := range []string{"authorization", "content-type", "idempotency-key"} {
 			if !slices.Contains(headers, any(h)) {
@@ -749,6 +815,13 @@ func TestGrantsAreDeclared(t *testing.T) {
 			if len(f.Secrets) > 0 {
 				want["ProviderSecrets"] = rule{must: []string{"secretsmanager:GetSecretValue"}}
 			}
+			if slices.ContainsFunc(f.Settings, func(s deploy.Setting) bool { return s.Name == "WEBSOCKET_MANAGEMENT_URL" }) {
+				want["WebSocketApi"] = rule{must: []string{"execute-api:ManageConnections"}}
+			}
+			if f.Stream {
+				// Its failed batches' descriptions, and dynamodb:ListStreams, which is on "*".
+				want[deploy.Title(f.Name)+"StreamDLQ"] = rule{must: []string{"sqs:SendMessage"}}
+			}
 
 			got := tmpl.grants(refID(tmpl.props(logicalID(t, deploy.Title(f.Name)+"Function"))["Role"]))
 			byID := map[string]string{}
@@ -760,6 +833,7 @@ func TestGrantsAreDeclared(t *testing.T) {
 			if f.Stream {
 				// The stream is the table's; CDK names it by the table's StreamArn.
 				byID[logicalID(t, "Table")] = "Table"
+				delete(got, "") // dynamodb:ListStreams
 			}
 			var gotResources []string
 			for id := range got {
@@ -901,7 +975,7 @@ func (c cfnTemplate) grants(role string) map[string][]string {
 func refID(v any) string {
 	switch v := v.(type) {
 	case obj:
-		if r, ok := v["Ref"].(string); ok {
+		if r, ok := v["Ref"].(string); ok && !strings.HasPrefix(r, "AWS::") { // not a pseudo parameter
 			return r
 		}
 		if a, ok := v["Fn::GetAtt"].([]any); ok && len(a) > 0 {
@@ -973,4 +1047,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// httpStages are the HTTP API's stages (the WebSocket API's stage is TestWebSocketAPI's).
+func httpStages(t *testing.T) map[string]obj {
+	out := map[string]obj{}
+	for id, p := range tmpl.resources("AWS::ApiGatewayV2::Stage") {
+		if refID(p["ApiId"]) == logicalID(t, "HttpApi") {
+			out[id] = p
+		}
+	}
+	return out
 }

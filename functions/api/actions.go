@@ -6,98 +6,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/buzon/buzon/shared/access"
+	"github.com/buzon/buzon/shared/apijson"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/workflow"
 )
 
-type errorJSON struct {
-	Code    int    `json:"code"`
-	Title   string `json:"title,omitempty"`
-	Message string `json:"message,omitempty"`
-}
+// entryJSON is one timeline entry (shared/apijson, which the realtime events use too).
+type entryJSON = apijson.Entry
 
-// entryJSON is one timeline entry: a message (kind "message") or an event (kind "event").
-type entryJSON struct {
-	Kind              string            `json:"kind"`
-	ID                string            `json:"id"`
-	CreatedAt         string            `json:"created_at"`
-	ProviderMessageID string            `json:"provider_message_id,omitempty"`
-	Direction         string            `json:"direction,omitempty"`
-	Type              string            `json:"type"`
-	Text              string            `json:"text,omitempty"`
-	Status            string            `json:"status,omitempty"`
-	StatusTimes       map[string]string `json:"status_times,omitempty"`
-	Error             *errorJSON        `json:"error,omitempty"`
-	AgentID           string            `json:"agent_id,omitempty"`
-	Automatic         bool              `json:"automatic,omitempty"`
-	ReplyTo           string            `json:"reply_to,omitempty"`
-	Reactions         map[string]string `json:"reactions,omitempty"`
-	Media             *mediaJSON        `json:"media,omitempty"`
-	MoreMedia         []*mediaJSON      `json:"more_media,omitempty"` // a Twilio message's attachments after the first
-	Location          *locationJSON     `json:"location,omitempty"`
-	Reply             *replyJSON        `json:"reply,omitempty"`
-	Contacts          []cardJSON        `json:"contacts,omitempty"`
-	Order             *orderJSON        `json:"order,omitempty"`
-	Reaction          *reactionJSON     `json:"reaction,omitempty"`
-	ActorID           string            `json:"actor_id,omitempty"`
-	Details           map[string]string `json:"details,omitempty"`
-}
+// mediaJSON is an attachment of an entry.
+type mediaJSON = apijson.Media
 
-// mediaJSON is a message's attachment as the API shows it: url is a short-lived (≤ 5 min) URL
-// of Buzón's copy once it is ready; GET …/media/{id} redirects to a fresh one.
-type mediaJSON struct {
-	ID       string `json:"id"`
-	URL      string `json:"url,omitempty"`
-	Link     string `json:"link,omitempty"` // an agent's send by link: the link
-	MimeType string `json:"mime_type,omitempty"`
-	Size     int64  `json:"size,omitempty"`
-	SHA256   string `json:"sha256,omitempty"`
-	Filename string `json:"filename,omitempty"`
-	Caption  string `json:"caption,omitempty"`
-	Voice    bool   `json:"voice,omitempty"`
-	Animated bool   `json:"animated,omitempty"`
-	Status   string `json:"status,omitempty"` // pending, ready, unavailable, failed (customers' attachments)
-	Reason   string `json:"reason,omitempty"`
-}
-
-// locationJSON is a shared location as the API shows it.
-type locationJSON struct {
-	Latitude  float64 `json:"latitude"`
-	Longitude float64 `json:"longitude"`
-	Name      string  `json:"name,omitempty"`
-	Address   string  `json:"address,omitempty"`
-	URL       string  `json:"url,omitempty"`
-}
-
-func messageJSON(m *inbox.Message) entryJSON {
-	e := entryJSON{
-		Kind: "message", ID: m.ID, CreatedAt: ts(m.At), ProviderMessageID: m.ProviderID, Direction: string(m.Direction),
-		Type: m.Type, Text: m.Text, Status: string(m.Status), AgentID: m.AgentID, Automatic: m.Automatic,
-		ReplyTo: m.ReplyTo, Reactions: m.Reactions,
-	}
-	for i, md := range attachments(m) {
-		if i == 0 && m.Media != nil {
-			e.Media = mediaOf(m, 0, md)
-		} else {
-			e.MoreMedia = append(e.MoreMedia, mediaOf(m, i, md))
-		}
-	}
-	if l := m.Location; l != nil {
-		e.Location = &locationJSON{Latitude: l.Latitude, Longitude: l.Longitude, Name: l.Name, Address: l.Address, URL: l.URL}
-	}
-	if len(m.StatusAt) > 0 {
-		e.StatusTimes = map[string]string{}
-		for k, v := range m.StatusAt {
-			e.StatusTimes[string(k)] = ts(v)
-		}
-	}
-	if m.Error != nil {
-		e.Error = &errorJSON{Code: m.Error.Code, Title: m.Error.Title, Message: m.Error.Message}
-	}
-	withContent(m, &e)
-	return e
-}
+func messageJSON(m *inbox.Message) entryJSON { return apijson.Message(m) }
 
 func (a *api) listMessages(ctx context.Context, c *call) (any, error) {
 	q := c.req.QueryStringParameters
@@ -130,8 +51,7 @@ func (a *api) listMessages(ctx context.Context, c *call) (any, error) {
 			items = append(items, j)
 			continue
 		}
-		items = append(items, entryJSON{Kind: "event", ID: e.Event.ID, CreatedAt: ts(e.Event.At), Type: string(e.Event.Type),
-			ActorID: e.Event.ActorID, Details: e.Event.Details})
+		items = append(items, apijson.Event(e.Event))
 	}
 	return page[entryJSON]{Items: items, NextCursor: encodeCursor(next)}, nil
 }

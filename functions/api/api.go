@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/buzon/buzon/shared/access"
+	"github.com/buzon/buzon/shared/apijson"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/queue"
@@ -32,6 +33,8 @@ type api struct {
 	// bucket keeps attachments and uploads; nil: messages show no media URLs and uploads
 	// answer 503.
 	bucket *media.Bucket
+	// realtimeURL is the WebSocket API's URL, for GET /v1/realtime; "" when not deployed.
+	realtimeURL string
 }
 
 // flow is the workflows over the API's store, queue and automatic assignment.
@@ -45,6 +48,7 @@ func (c *call) caller() workflow.Caller {
 var (
 	errUnauthenticated = errors.New("api: unauthenticated")
 	errNoUser          = errors.New("api: no such user")
+	errRealtimeOff     = errors.New("api: realtime is not configured")
 )
 
 // orgClaim is the custom Cognito attribute that names the user's organization.
@@ -53,6 +57,7 @@ const orgClaim = "custom:org_id"
 func (a *api) routes() *router {
 	r := &router{a: a}
 	r.add("GET", "/v1/me", 200, access.Anyone, a.me)
+	r.add("GET", "/v1/realtime", 200, access.Anyone, a.realtime)
 	r.add("GET", "/v1/conversations", 200, access.Inbox, a.listConversations)
 	r.add("POST", "/v1/conversations", 201, access.Inbox, a.startConversation)
 	r.add("GET", "/v1/conversations/{id}", 200, access.Anyone, a.getConversation)
@@ -131,6 +136,14 @@ func (a *api) caller(ctx context.Context, req request) (*inbox.User, error) {
 	return u, err
 }
 
+// realtime tells a client where the WebSocket API is (docs/asyncapi.json).
+func (a *api) realtime(_ context.Context, _ *call) (any, error) {
+	if a.realtimeURL == "" {
+		return nil, errRealtimeOff
+	}
+	return map[string]string{"url": a.realtimeURL}, nil
+}
+
 type userJSON struct {
 	ID          string   `json:"id"`
 	Email       string   `json:"email"`
@@ -146,39 +159,11 @@ func (a *api) me(_ context.Context, c *call) (any, error) {
 	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Departments: nonNil(u.Departments), OrgID: u.OrgID}, nil
 }
 
-type contactJSON struct {
-	WaID string `json:"wa_id"`
-	Name string `json:"name"`
-}
+// The list view's and the thread's JSON live in shared/apijson: the realtime events carry the
+// same.
+type conversationJSON = apijson.Conversation
 
-type previewJSON struct {
-	Text      string `json:"text"`
-	Direction string `json:"direction"`
-	Type      string `json:"type"`
-	At        string `json:"at"`
-}
-
-type conversationJSON struct {
-	ID              string       `json:"id"`
-	LineID          string       `json:"line_id"`
-	Contact         contactJSON  `json:"contact"`
-	Status          string       `json:"status"`
-	DepartmentID    *string      `json:"department_id"`
-	AssigneeID      *string      `json:"assignee_id"`
-	Badge           string       `json:"badge"`            // unassigned, mine, others
-	UnreadCount     int          `json:"unread_count"`     // the caller's: customer messages they have not read
-	UnansweredCount int          `json:"unanswered_count"` // everyone's: customer messages since the last reply
-	LastActivityAt  string       `json:"last_activity_at"`
-	WindowExpiresAt *string      `json:"window_expires_at"`
-	WindowOpen      bool         `json:"window_open"`
-	LastMessage     *previewJSON `json:"last_message"`
-	Cycle           int          `json:"cycle"`
-	Labels          []string     `json:"labels"`
-	CloseReason     string       `json:"close_reason,omitempty"`
-	Route           string       `json:"route,omitempty"`
-}
-
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+func ts(t time.Time) string { return apijson.TS(t) }
 
 func optTime(t time.Time) *string {
 	if t.IsZero() {
@@ -195,12 +180,7 @@ func optString(s string) *string {
 	return &s
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
+func nonNil(s []string) []string { return apijson.NonNil(s) }
 
 // conversationJSON renders cv for me as if me had read none of its customer messages: right
 // for a conversation without any; otherwise use conversationFor, which reads me's marker.
@@ -211,25 +191,7 @@ func (a *api) conversationJSON(cv *inbox.Conversation, me *inbox.User) conversat
 // renderConversation renders cv for me, who has seen the first seen customer messages of it
 // (their read marker, see markers).
 func (a *api) renderConversation(cv *inbox.Conversation, me *inbox.User, seen int) conversationJSON {
-	badge := "unassigned"
-	switch cv.AssigneeID {
-	case "":
-	case me.ID:
-		badge = "mine"
-	default:
-		badge = "others"
-	}
-	out := conversationJSON{
-		ID: cv.ID, LineID: cv.LineID, Contact: contactJSON{WaID: cv.Contact.WaID, Name: cv.Contact.Name},
-		Status: string(cv.Status), DepartmentID: optString(cv.DepartmentID), AssigneeID: optString(cv.AssigneeID),
-		Badge: badge, UnreadCount: max(0, cv.InboundCount-seen), UnansweredCount: cv.UnreadCount, LastActivityAt: ts(cv.LastActivityAt),
-		WindowExpiresAt: optTime(cv.WindowExpiresAt), WindowOpen: cv.WindowOpen(a.now()), Cycle: cv.Cycle,
-		Labels: nonNil(cv.Labels), CloseReason: cv.CloseReason, Route: cv.RouteRule,
-	}
-	if !cv.Preview.At.IsZero() {
-		out.LastMessage = &previewJSON{Text: cv.Preview.Text, Direction: string(cv.Preview.Direction), Type: cv.Preview.Type, At: ts(cv.Preview.At)}
-	}
-	return out
+	return apijson.RenderConversation(cv, me.ID, seen, a.now())
 }
 
 type page[T any] struct {

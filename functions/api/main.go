@@ -32,9 +32,10 @@ func main() {
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
 	a := &api{
-		st:       st,
-		now:      time.Now,
-		outbound: queue.New(sqs.NewFromConfig(awsCfg), cfg.OutboundQueueURL),
+		st:          st,
+		now:         time.Now,
+		outbound:    queue.New(sqs.NewFromConfig(awsCfg), cfg.OutboundQueueURL),
+		realtimeURL: cfg.WebSocketURL,
 	}
 	// Media URLs and uploads need the bucket; without one messages show no URLs and uploads
 	// answer 503.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/apijson"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/store"
@@ -25,14 +26,7 @@ const uploadTTL = 15 * time.Minute
 // errNoBucket reports a deployment without a media bucket (MEDIA_BUCKET).
 var errNoBucket = errors.New("api: no media bucket configured")
 
-// mediaID is the id the API gives an attachment: where it is on the thread (the message's
-// time) and which of the message's attachments it is. With the message id it is the
-// attachment's address, so the redirect reads one item.
-func mediaID(m *inbox.Message, index int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(m.At.UnixMilli(), 10) + "." + strconv.Itoa(index)))
-}
-
-// parseMediaID reads a mediaID back: the message's key and the attachment's index.
+// parseMediaID reads an apijson.MediaID back: the message's key and the attachment's index.
 func parseMediaID(convID, messageID, id string) (store.MessageKey, int, bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil {
@@ -48,28 +42,6 @@ func parseMediaID(convID, messageID, id string) (store.MessageKey, int, bool) {
 	return store.KeyOf(m), index, true
 }
 
-// attachments is every attachment of m, in order.
-func attachments(m *inbox.Message) []inbox.Media {
-	var all []inbox.Media
-	if m.Media != nil {
-		all = append(all, *m.Media)
-	}
-	return append(all, m.MoreMedia...)
-}
-
-// mediaOf is an attachment as the API shows it; the URL is added by withMediaURLs.
-func mediaOf(m *inbox.Message, index int, md inbox.Media) *mediaJSON {
-	j := &mediaJSON{ID: mediaID(m, index), MimeType: md.MimeType, Size: md.Size, SHA256: md.SHA256, Filename: md.Filename,
-		Voice: md.Voice, Animated: md.Animated, Status: string(md.Status), Reason: md.Reason}
-	if index == 0 && m.Type != "audio" && m.Type != "sticker" {
-		j.Caption = m.Text
-	}
-	if md.Status == "" && md.URL != "" && !strings.Contains(md.URL, "api.twilio.com") {
-		j.Link = md.URL // an agent's send by link
-	}
-	return j
-}
-
 // withMediaURLs adds to e the short-lived URLs of m's kept attachments. Signing makes no
 // request; a caller that cannot see the conversation never gets here.
 func (a *api) withMediaURLs(ctx context.Context, m *inbox.Message, e *entryJSON) error {
@@ -77,7 +49,7 @@ func (a *api) withMediaURLs(ctx context.Context, m *inbox.Message, e *entryJSON)
 		return nil
 	}
 	all := append([]*mediaJSON{e.Media}, e.MoreMedia...)
-	for i, md := range attachments(m) {
+	for i, md := range apijson.Attachments(m) {
 		if md.Key == "" || i >= len(all) || all[i] == nil || (md.Status != "" && md.Status != inbox.MediaReady) {
 			continue
 		}
@@ -108,7 +80,7 @@ func (a *api) mediaRedirect(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := attachments(m)
+	all := apijson.Attachments(m)
 	if index >= len(all) {
 		return nil, &store.NotFoundError{Entity: "media"}
 	}

@@ -13,6 +13,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/buzon/buzon/events"
+	"github.com/buzon/buzon/shared/apijson"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/store"
@@ -263,9 +264,9 @@ func FuzzMediaID(f *testing.F) {
 			return
 		}
 		m := &inbox.Message{ID: "m_1", ConversationID: "c_1", At: time.UnixMilli(ms).UTC()}
-		k, i, ok := parseMediaID("c_1", "m_1", mediaID(m, index))
+		k, i, ok := parseMediaID("c_1", "m_1", apijson.MediaID(m, index))
 		if !ok || i != index || k != store.KeyOf(m) {
-			t.Fatalf("mediaID(%d, %d) reads back as %v %d %v", ms, index, k, i, ok)
+			t.Fatalf("MediaID(%d, %d) reads back as %v %d %v", ms, index, k, i, ok)
 		}
 	})
 }

@@ -69,6 +69,12 @@ func localValues(s settings, res stackResources) map[string]string {
 		"TWILIO_API_URL":     s.sandboxURL(),
 		deploy.BucketSetting: mediaBucket,
 		"S3_PATH_STYLE":      "true", // S3Proxy: the bucket in the path
+		// The WebSocket API (websocket.go) and the local token issuer (token.go).
+		"WEBSOCKET_URL":            s.webSocketURL(),
+		"WEBSOCKET_MANAGEMENT_URL": s.webSocketManagementURL(),
+		"JWT_ISSUER":               tokenIssuer,
+		"JWT_CLIENT_ID":            tokenAudience,
+		"JWKS_URL":                 fmt.Sprintf("http://127.0.0.1:%d%s", s.Port, jwksPath),
 	}
 	for name, q := range res.Queues {
 		v[deploy.QueueSetting(name)] = q.URL
@@ -123,9 +129,6 @@ func startFunctions(ctx context.Context, s settings, res stackResources, logs *l
 			if _, ok := values[name]; !ok {
 				return nil, fmt.Errorf("function %s requires %s, which the local stack does not provide", f.Name, name)
 			}
-		}
-		if f.Stream || len(f.WebSocket) > 0 {
-			return nil, fmt.Errorf("function %s: the local stack has no table stream or WebSocket API yet", f.Name)
 		}
 	}
 	fns := map[string]*Function{}

@@ -66,6 +66,9 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/local/token" && r.Method == http.MethodPost:
 		g.issueToken(w, r)
 		return
+	case r.URL.Path == jwksPath && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, g.tokens.JWKS())
+		return
 	}
 	rt, ok := matchRoute(r.Method, r.URL.Path)
 	if !ok {

@@ -86,7 +86,24 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		listeners = append(listeners, sln)
 	}
 
+	// The WebSocket API, on its own port as it has its own domain in AWS, with the routes and
+	// the $connect authorizer the declaration names.
+	var ws *wsGateway
+	if routes := webSocketRoutes(deploy.Buzon); len(routes.Routes) > 0 {
+		ws = newWSGateway(invokers, routes, log)
+		wln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", s.WSPort))
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("websocket gateway: %w", err)
+		}
+		servers = append(servers, &http.Server{Handler: ws, ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, wln)
+	}
+
 	var workers sync.WaitGroup
+	var streamReady []<-chan struct{}
 	for i, srv := range servers {
 		workers.Go(func() {
 			if err := srv.Serve(listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -106,6 +123,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 				workers.Go(func() { p.run(ctx) })
 			}
 		}
+		if decl.Stream {
+			p := newStreamPoller(clients.streams, clients.sqs, res.StreamARN, decl.Name, f.Invoke, fanoutMapping(res.StreamFailures), log)
+			streamReady = append(streamReady, p.Ready())
+			workers.Go(func() { p.run(ctx) })
+		}
 		if decl.Schedule != nil {
 			sc := schedule{rule: deploy.Title(decl.Name) + "Schedule", function: decl.Name, every: decl.Schedule.Every, atStart: decl.Schedule.AtStart,
 				invoke: f.Invoke, timeout: f.spec.Timeout + 10*time.Second, log: log}
@@ -124,16 +146,32 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 			log.Warn("function still initializing", "function", name)
 		}
 	}
+	for _, ready := range streamReady {
+		select {
+		case <-ready:
+		case <-settleCtx.Done():
+			log.Warn("stream poller not reading yet")
+		}
+	}
 	cancel()
+	if ws != nil {
+		fmt.Fprintf(stdout, "realtime: %s (GET /v1/realtime)\n", s.webSocketURL())
+	}
 	fmt.Fprintf(stdout, "buzon local stack ready on http://127.0.0.1:%d\n", s.Port)
 
 	<-ctx.Done()
 	log.Info("stopping")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if ws != nil {
+		ws.CloseAll()
+	}
 	for _, srv := range servers {
 		srv.Shutdown(shutdownCtx)
 	}
 	workers.Wait()
+	if ws != nil {
+		ws.Wait()
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -30,9 +31,10 @@ const visibilityTimeout = 30 * time.Second
 // awsClients are clients of the emulators, built from the settings rather than the
 // environment so the runner works whatever AWS_* the shell has.
 type awsClients struct {
-	dynamo *dynamodb.Client
-	sqs    *sqs.Client
-	s3     *s3.Client
+	dynamo  *dynamodb.Client
+	streams *dynamodbstreams.Client
+	sqs     *sqs.Client
+	s3      *s3.Client
 }
 
 func newAWSClients(dynamoURL, sqsURL, s3URL string) awsClients {
@@ -46,7 +48,9 @@ func newAWSClients(dynamoURL, sqsURL, s3URL string) awsClients {
 			// DynamoDB Local sends a CRC32 of 0 on some responses; the SDK would warn on each.
 			o.DisableValidateResponseChecksum = true
 		}),
-		sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }),
+		// DynamoDB Local serves the Streams API on the table's endpoint.
+		streams: dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(dynamoURL) }),
+		sqs:     sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) }),
 		s3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.BaseEndpoint = aws.String(s3URL)
 			o.UsePathStyle = true
@@ -140,8 +144,10 @@ func ensureQueue(ctx context.Context, c *sqs.Client, name string, attrs map[stri
 
 // stackResources are what the functions are configured with.
 type stackResources struct {
-	Queues map[string]fifoQueue // by declared name
-	Store  *store.Store
+	Queues         map[string]fifoQueue // by declared name
+	Store          *store.Store
+	StreamARN      string // the table's stream, when a function reads it
+	StreamFailures string // URL of the queue of stream batches the consumer gave up on
 }
 
 // provision creates the table and the queues the way the stack does, and loads the seed file
@@ -168,6 +174,15 @@ func provision(ctx context.Context, c awsClients, seedFile string, now time.Time
 		var owned *s3types.BucketAlreadyOwnedByYou
 		if err != nil && !errors.As(err, &owned) {
 			return r, fmt.Errorf("create the media bucket: %w", err)
+		}
+	}
+	if deploy.Buzon.StreamConsumed() {
+		var err error
+		if r.StreamARN, err = store.EnableStream(ctx, c.dynamo, tableName); err != nil {
+			return r, err
+		}
+		if r.StreamFailures, _, err = ensureQueue(ctx, c.sqs, "stream-failures", map[string]string{}); err != nil {
+			return r, err
 		}
 	}
 	r.Store = store.New(c.dynamo, tableName, nil)

@@ -23,6 +23,7 @@ type settings struct {
 	SQSPort       int    // SQS_PORT: ElasticMQ
 	S3Port        int    // S3_PORT: S3Proxy
 	SandboxPort   int    // SANDBOX_PORT: the provider sandbox (Graph API, Twilio)
+	WSPort        int    // WS_PORT: the WebSocket API and its @connections endpoint
 	SandboxFail   string // PROVIDER_SANDBOX_FAIL
 	PublicBaseURL string // PUBLIC_BASE_URL: what the webhook signs URLs against
 	SeedFile      string // SEED_FILE
@@ -64,6 +65,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s.SQSPort = port("SQS_PORT", 9324)
 	s.S3Port = port("S3_PORT", 9444)
 	s.SandboxPort = port("SANDBOX_PORT", 8090)
+	s.WSPort = port("WS_PORT", 8081)
 	s.SandboxFail = getenv("PROVIDER_SANDBOX_FAIL")
 	s.Tick = seconds("TICK_SECONDS", 60)
 	s.TemplatesTick = seconds("TEMPLATES_TICK_SECONDS", 3600)
@@ -114,6 +116,13 @@ func (s settings) dynamoDBURL() string { return fmt.Sprintf("http://127.0.0.1:%d
 func (s settings) sqsURL() string      { return fmt.Sprintf("http://127.0.0.1:%d", s.SQSPort) }
 func (s settings) s3URL() string       { return fmt.Sprintf("http://127.0.0.1:%d", s.S3Port) }
 func (s settings) sandboxURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.SandboxPort) }
+
+// webSocketURL is what clients connect to; webSocketManagementURL the @connections endpoint
+// (in AWS: https://{api}.execute-api.{region}.amazonaws.com/{stage}).
+func (s settings) webSocketURL() string { return fmt.Sprintf("ws://127.0.0.1:%d", s.WSPort) }
+func (s settings) webSocketManagementURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d", s.WSPort)
+}
 
 func or(v, def string) string {
 	if v == "" {

@@ -36,6 +36,16 @@ type tokens struct {
 
 func newTokens(key []byte, now func() time.Time) *tokens { return &tokens{key: key, now: now} }
 
+// jwksPath is where the gateway publishes the signing key, as Cognito publishes a pool's at
+// {issuer}/.well-known/jwks.json: the WebSocket authorizer (shared/idtoken) reads it there.
+const jwksPath = "/local/jwks.json"
+
+// JWKS is the key set of the local issuer: one symmetric ("oct") key for HS256.
+func (t *tokens) JWKS() map[string]any {
+	return map[string]any{"keys": []map[string]string{{"kty": "oct", "alg": "HS256", "use": "sig", "kid": "local",
+		"k": base64.RawURLEncoding.EncodeToString(t.key)}}}
+}
+
 // Issue returns a token for u carrying the claims a Cognito ID token of the user pool has.
 func (t *tokens) Issue(u *inbox.User) (string, error) {
 	now := t.now()

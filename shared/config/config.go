@@ -47,6 +47,13 @@ type Config struct {
 	MaxWebhookBytes int           `env:"MAX_WEBHOOK_BYTES"` // largest accepted webhook body
 	LineRateLimit   int           `env:"LINE_RATE_LIMIT"`   // messages per second per line (Cloud API default 80)
 	WindowWarnLead  time.Duration `env:"WINDOW_WARN_LEAD"`  // warn the assignee this long before the window closes
+
+	// Realtime (the WebSocket API).
+	WebSocketURL           string `env:"WEBSOCKET_URL"`            // what clients connect to, GET /v1/realtime
+	WebSocketManagementURL string `env:"WEBSOCKET_MANAGEMENT_URL"` // the @connections endpoint
+	JWTIssuer              string `env:"JWT_ISSUER"`               // the user pool the WebSocket authorizer trusts
+	JWTClientID            string `env:"JWT_CLIENT_ID"`            // the app client the token must be for
+	JWKSURL                string `env:"JWKS_URL"`                 // the issuer's signing keys
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -73,6 +80,9 @@ func Load(getenv func(string) string) (Config, error) {
 		MetaAPIVersion:   or(getenv("META_API_VERSION"), "v23.0"),
 		TwilioAPIURL:     strings.TrimRight(or(getenv("TWILIO_API_URL"), "https://api.twilio.com"), "/"),
 	}
+	c.WebSocketURL = getenv("WEBSOCKET_URL")
+	c.WebSocketManagementURL = strings.TrimRight(getenv("WEBSOCKET_MANAGEMENT_URL"), "/")
+	c.JWTIssuer, c.JWTClientID, c.JWKSURL = getenv("JWT_ISSUER"), getenv("JWT_CLIENT_ID"), getenv("JWKS_URL")
 	c.MetaAppSecrets = splitList(getenv("META_APP_SECRET"))
 	var err error
 	if c.MaxWebhookBytes, err = intOr(getenv("MAX_WEBHOOK_BYTES"), 3<<20); err != nil {
@@ -141,6 +151,12 @@ func (c *Config) Require(names ...string) error {
 		"META_VERIFY_TOKEN":  c.MetaVerifyToken,
 		"META_ACCESS_TOKEN":  c.MetaAccessToken,
 		"TWILIO_AUTH_TOKEN":  c.TwilioAuthToken,
+
+		"WEBSOCKET_URL":            c.WebSocketURL,
+		"WEBSOCKET_MANAGEMENT_URL": c.WebSocketManagementURL,
+		"JWT_ISSUER":               c.JWTIssuer,
+		"JWT_CLIENT_ID":            c.JWTClientID,
+		"JWKS_URL":                 c.JWKSURL,
 	}
 	var missing []string
 	for _, n := range names {

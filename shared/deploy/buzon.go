@@ -80,8 +80,9 @@ var Buzon = Deployment{
 			Bucket:  ReadWrite,
 			SendsTo: []string{"outbound"},
 			// An admin's "sync now" lists the templates with the Meta access token.
-			Secrets:  []string{"META_ACCESS_TOKEN"},
-			Settings: []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "S3_PATH_STYLE"}},
+			Secrets: []string{"META_ACCESS_TOKEN"},
+			Settings: []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "S3_PATH_STYLE"},
+				{Name: "WEBSOCKET_URL"}}, // GET /v1/realtime
 		},
 		{
 			Name:        "send",
@@ -146,6 +147,38 @@ var Buzon = Deployment{
 			Schedule: &Schedule{Every: time.Minute},
 			Table:    ReadWrite,
 			Settings: []Setting{{Name: "WINDOW_WARN_LEAD"}},
+		},
+		{
+			Name:        "authorizer",
+			Description: "Checks the user pool token of a WebSocket $connect (the token query parameter)",
+			MemoryMB:    256,
+			Timeout:     10 * time.Second,
+			Pool:        2,
+			WebSocket:   []string{"$connect/authorizer"},
+			Settings: []Setting{
+				{Name: "JWT_ISSUER", Required: true}, {Name: "JWT_CLIENT_ID", Required: true}, {Name: "JWKS_URL", Required: true},
+			},
+		},
+		{
+			Name:        "realtime",
+			Description: "The WebSocket routes: connect, disconnect, ping, subscribe, typing, presence",
+			MemoryMB:    256,
+			Timeout:     10 * time.Second,
+			Pool:        2,
+			WebSocket:   []string{"$connect", "$disconnect", "$default"},
+			Table:       ReadWrite,
+			// Typing goes to the other viewers at once, through @connections.
+			Settings: []Setting{{Name: "WEBSOCKET_MANAGEMENT_URL", Required: true}},
+		},
+		{
+			Name:        "fanout",
+			Description: "Turns the table's stream into realtime events for exactly the users who may see them",
+			MemoryMB:    512,
+			Timeout:     consumerTimeout,
+			Pool:        1,
+			Stream:      true,
+			Table:       ReadWrite, // audiences, users, markers; gone connections deleted
+			Settings:    []Setting{{Name: "WEBSOCKET_MANAGEMENT_URL", Required: true}},
 		},
 	},
 }

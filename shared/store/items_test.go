@@ -193,6 +193,10 @@ func storedItems() map[string]any {
 		"waba_registry": wabaItem{PK: wabaRegistryPK, SK: wabaRegistrySK("waba_1", "o_1"), Type: "waba", WABA: "waba_1", Org: "o_1"},
 		"template_sync": templateSyncItem{PK: templatePK("o_1"), SK: skTemplateSync, Type: "template_sync", Until: ms(later),
 			TTL: later.Add(time.Hour).Unix()},
+		"connection": connectionItem{PK: wsUserPK("o_1", "u_1"), SK: "conn-1", Type: "ws", Conn: "conn-1", Org: "o_1", User: "u_1",
+			Name: "Ana", Admin: true, Depts: []string{"d_1"}, Watching: "c_1", At: ms(at), TTL: at.Add(ConnectionTTL).Unix()},
+		"connection_department": connectionItem{PK: wsDeptPK("o_1", "d_1"), SK: "conn-1", Type: "ws", Conn: "conn-1", Org: "o_1",
+			User: "u_1", At: ms(at), TTL: at.Add(ConnectionTTL).Unix()},
 		"idempotency": idempotencyItem{PK: idempotencyPK("o_1", "u_1", "key-1"), SK: skIdempotency, Type: "idempotency",
 			Conv: "c_1", Message: "m_1", At: ms(at), Fingerprint: "fp", TTL: at.Add(IdempotencyTTL).Unix()},
 	}

@@ -299,3 +299,12 @@ func entityOf(pk, sk string) string {
 	}
 	return "item"
 }
+
+// Realtime connections (WebSocket) live in small partitions of their own, never in the
+// organization's: one user's (wsUserPK, which holds the connection's full item), one
+// department's (wsDeptPK) and the organization's admins' (wsAdminPK), so the audience of a
+// conversation is at most three Queries, each as large as the people connected there. Items
+// expire (TTL) when API Gateway closes a connection at the latest.
+func wsUserPK(org, user string) string { return "WS#" + org + "#U#" + user }
+func wsDeptPK(org, dept string) string { return "WS#" + org + "#D#" + dept }
+func wsAdminPK(org string) string      { return "WS#" + org + "#A" }

@@ -20,7 +20,8 @@ const (
 )
 
 // CreateTable creates the table with its indexes, as the CDK stack does, for local runs and
-// tests. An existing table is left as it is.
+// tests. An existing table is left as it is. The stream is EnableStream's: DynamoDB Local
+// writes every stream record to its own store, so tables that need none go without.
 func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
 	s := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
@@ -62,4 +63,31 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
 		return fmt.Errorf("create table %s: %w", name, err)
 	}
 	return nil
+}
+
+// EnableStream gives the table its stream as the stack does (new and old images, read by the
+// realtime fan-out) and returns the stream's ARN; a table that has it keeps it.
+func EnableStream(ctx context.Context, db *dynamodb.Client, name string) (string, error) {
+	if arn, err := StreamARN(ctx, db, name); err != nil || arn != "" {
+		return arn, err
+	}
+	_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(name), StreamSpecification: &types.StreamSpecification{
+		StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages,
+	}})
+	if err != nil {
+		return "", fmt.Errorf("enable the stream of %s: %w", name, err)
+	}
+	return StreamARN(ctx, db, name)
+}
+
+// StreamARN returns the ARN of the table's stream, "" if it has none.
+func StreamARN(ctx context.Context, db *dynamodb.Client, name string) (string, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("describe table %s: %w", name, err)
+	}
+	if s := out.Table.StreamSpecification; s == nil || !aws.ToBool(s.StreamEnabled) {
+		return "", nil
+	}
+	return aws.ToString(out.Table.LatestStreamArn), nil
 }

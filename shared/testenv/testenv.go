@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -55,6 +56,14 @@ func awsConfig(t testing.TB) aws.Config {
 // responses, which the SDK reports on every call; the check is off for the emulator only.
 func DynamoDB(t testing.TB) *dynamodb.Client {
 	return dynamodb.NewFromConfig(awsConfig(t), func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+}
+
+// DynamoDBStreams returns a client of DynamoDB Local's Streams API, which it serves on the
+// table's endpoint.
+func DynamoDBStreams(t testing.TB) *dynamodbstreams.Client {
+	return dynamodbstreams.NewFromConfig(awsConfig(t), func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	})
 }
 
 // SQS returns a client of the SQS emulator.
