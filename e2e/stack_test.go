@@ -94,7 +94,7 @@ func start(t *testing.T, env ...string) *stack {
 		}
 	})
 	return &stack{base: fmt.Sprintf("http://127.0.0.1:%d", port), sandbox: fmt.Sprintf("http://127.0.0.1:%d", sandboxPort),
-		http: &http.Client{Timeout: 30 * time.Second}, logs: logs}
+		ws: fmt.Sprintf("ws://127.0.0.1:%d", wsPort), http: &http.Client{Timeout: 30 * time.Second}, logs: logs}
 }
 
 func tail(s string, n int) string {

@@ -52,8 +52,8 @@ type CardOrg struct {
 
 // Order is a cart the customer sent from the catalog.
 type Order struct {
-	CatalogID string          `json:"catalog_id,omitempty"`
-	Text      string          `json:"text,omitempty"`
+	CatalogID string      `json:"catalog_id,omitempty"`
+	Text      string      `json:"text,omitempty"`
 	Items     []OrderItem `json:"items"`
 }
 
@@ -89,8 +89,8 @@ func withContent(m *inbox.Message, e *Entry) {
 	var w struct {
 		Contacts []Card `json:"contacts"`
 		Order    *struct {
-			CatalogID    string          `json:"catalog_id"`
-			Text         string          `json:"text"`
+			CatalogID    string      `json:"catalog_id"`
+			Text         string      `json:"text"`
 			ProductItems []OrderItem `json:"product_items"`
 		} `json:"order"`
 		Reaction *Reaction `json:"reaction"`
