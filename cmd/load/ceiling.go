@@ -27,10 +27,10 @@ type ceilings struct {
 	// SQS: a SendMessageBatch of 10, a ReceiveMessage of up to 10 and a DeleteMessageBatch per
 	// round, FIFO with one group per message: messages through per second.
 	SQSMsgs float64 `json:"sqs_msgs_per_s"`
-	// DynamoDB: the consumer's requests for one steady-state inbound message — the message's
-	// existence check (GetItem), the conversation read (GetItem), its conditional update
-	// (PutItem on the version) and the message's insert (PutItem attribute_not_exists) — per
-	// second.
+	// DynamoDB: the consumer's requests for one steady-state inbound message — the
+	// conversation read with the message's existence check (one BatchGetItem, strongly
+	// consistent), the conversation's conditional update (PutItem on the version) and the
+	// message's insert (PutItem attribute_not_exists) — per second.
 	DynamoDBMsgs float64 `json:"dynamodb_msgs_per_s"`
 	Lower        float64 `json:"lower_msgs_per_s"`
 }
@@ -144,12 +144,9 @@ func dynamoCeiling(ctx context.Context, db *dynamodb.Client, conc int, d time.Du
 	return runFor(ctx, conc, d, func(ctx context.Context, w, round int) (int, error) {
 		conv := fmt.Sprintf("C#w%d#%d", w, round%100)
 		msg := fmt.Sprintf("M#%d", round)
-		key := map[string]ddbtypes.AttributeValue{"PK": s(conv), "SK": s(msg)}
-		if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: key, ProjectionExpression: aws.String("PK")}); err != nil {
-			return 0, err
-		}
-		ck := map[string]ddbtypes.AttributeValue{"PK": s(conv), "SK": s("CONV")}
-		if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: ck}); err != nil {
+		keys := []map[string]ddbtypes.AttributeValue{{"PK": s(conv), "SK": s("CONV")}, {"PK": s(conv), "SK": s(msg)}}
+		if _, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]ddbtypes.KeysAndAttributes{
+			*table: {Keys: keys, ConsistentRead: aws.Bool(true)}}}); err != nil {
 			return 0, err
 		}
 		v := &versions[w][round%100]

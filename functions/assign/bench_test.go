@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/buzon/buzon/events"
 	"github.com/buzon/buzon/shared/inbox"
@@ -31,23 +29,11 @@ func BenchmarkBatch(b *testing.B) {
 	}
 }
 
-// slowNet delays every request by rtt.
-type slowNet struct {
-	rtt  time.Duration
-	next dynamodb.HTTPClient
-}
-
-func (s slowNet) Do(r *http.Request) (*http.Response, error) {
-	time.Sleep(s.rtt)
-	return s.next.Do(r)
-}
-
 func benchmarkBatch(b *testing.B, rtt time.Duration) {
 	ctx := context.Background()
 	counter := store.NewWriteCounter()
-	opts := testenv.DynamoDB(b).Options()
-	opts.HTTPClient = slowNet{rtt: rtt, next: opts.HTTPClient}
-	st := store.New(dynamodb.New(opts), testenv.Table(b, "bench"), counter)
+	db, calls := testenv.CountedDynamoDB(b, rtt)
+	st := store.New(db, testenv.Table(b, "bench"), counter)
 	org := testenv.ID("org")
 	line := &inbox.Line{ID: "l1", OrgID: org, Provider: "meta", Address: testenv.ID("pn"), DepartmentID: "sales", State: inbox.LineActive}
 	if err := st.PutLine(ctx, line); err != nil {
@@ -76,6 +62,7 @@ func benchmarkBatch(b *testing.B, rtt time.Duration) {
 		recs[i] = record(b, fmt.Sprint("r", i), inbound(fmt.Sprintf("wamid.bench%d", i), i, t0.Add(time.Duration(i)*time.Millisecond)))
 	}
 	counter.Reset()
+	calls.Reset()
 	b.ResetTimer()
 	for start := 0; start < len(recs); start += batchSize {
 		resp, err := h.Run(ctx, lambdaevents.SQSEvent{Records: recs[start:min(start+batchSize, len(recs))]})
@@ -85,4 +72,5 @@ func benchmarkBatch(b *testing.B, rtt time.Duration) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
+	b.ReportMetric(float64(calls.Total())/float64(b.N), "requests/msg")
 }

@@ -146,27 +146,10 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 	msg := inbox.InboundMessage(convID, m, at, now)
 	k := store.KeyOf(msg)
 	// The message item is written last, so its presence means everything before it was done:
-	// a provider retry days later stops here.
-	exists, err := p.st.MessageExists(ctx, k)
-	if err != nil {
-		return "", err
-	}
-	if exists {
-		if m.Media != nil && p.media != nil {
-			// Stored by a consumer that may have died before queueing its attachments.
-			stored, err := p.st.Message(ctx, k)
-			if err != nil {
-				return "", err
-			}
-			if err := p.queueMedia(ctx, line, stored, ev.RequestID); err != nil {
-				return "", err
-			}
-		}
-		return Duplicate, nil
-	}
-
+	// a provider retry days later stops here. The conversation's update reads the message's
+	// key with the conversation, in one request, and stops with ErrExists when it is stored.
 	var opened, created, recovering, firstInbound, renamed, firstContact bool
-	conv, err := p.st.UpdateConversation(ctx, line.OrgID, convID,
+	conv, err := p.st.UpdateConversationUnless(ctx, line.OrgID, convID, k,
 		func() *inbox.Conversation {
 			created = true
 			return inbox.NewConversation(line.OrgID, line.ID, inbox.ContactRef{WaID: m.From, Name: m.ProfileName, ProfileName: m.ProfileName}, now)
@@ -195,6 +178,19 @@ func (p *Processor) message(ctx context.Context, ev *events.Inbound) (Result, er
 			}
 			return nil
 		})
+	if errors.Is(err, store.ErrExists) {
+		if m.Media != nil && p.media != nil {
+			// Stored by a consumer that may have died before queueing its attachments.
+			stored, err := p.st.Message(ctx, k)
+			if err != nil {
+				return "", err
+			}
+			if err := p.queueMedia(ctx, line, stored, ev.RequestID); err != nil {
+				return "", err
+			}
+		}
+		return Duplicate, nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("update conversation: %w", err)
 	}
@@ -248,13 +244,8 @@ func (p *Processor) messageTime(ctx context.Context, convID string, ev *events.I
 	if !m.Timestamp.IsZero() {
 		return m.Timestamp, nil
 	}
-	k, err := p.st.Pointer(ctx, convID, m.ID)
-	if err == nil {
-		return k.Time(), nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return time.Time{}, err
-	}
+	// The pointer is written first and read only when it was there: a first delivery (the
+	// common case) costs one request, a retry two.
 	at := ev.ReceivedAt
 	if at.IsZero() {
 		at = p.now()

@@ -74,7 +74,7 @@ func (s *Store) AutoAssign(ctx context.Context, org, id string, to Assignment, f
 			auto.events = []*inbox.Event{ev}
 		}
 		return nil
-	}, auto)
+	}, auto, nil)
 }
 
 // writeAssignment writes a conversation whose holder changed from held (or an automatic

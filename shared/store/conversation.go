@@ -161,18 +161,73 @@ var ErrNoChange = errors.New("store: no change")
 // transaction with the conversation: the counts stay exact whichever path assigns, returns,
 // transfers or closes.
 func (s *Store) UpdateConversation(ctx context.Context, org, id string, create func() *inbox.Conversation, fn UpdateFunc) (*inbox.Conversation, error) {
-	return s.updateConversation(ctx, org, id, create, fn, nil)
+	return s.updateConversation(ctx, org, id, create, fn, nil, nil)
 }
 
-func (s *Store) updateConversation(ctx context.Context, org, id string, create func() *inbox.Conversation, fn UpdateFunc, auto *autoAssignment) (*inbox.Conversation, error) {
+// UpdateConversationUnless is UpdateConversation for a message about to be stored: its first
+// read fetches the conversation and the thread item k in one request (a BatchGetItem, strongly
+// consistent), and when k is already stored it returns ErrExists and changes nothing. The
+// inbound path writes the message last, so its presence means the whole message was applied:
+// one round trip tells a provider's retry from a new message and reads what the update needs.
+func (s *Store) UpdateConversationUnless(ctx context.Context, org, id string, k MessageKey, create func() *inbox.Conversation, fn UpdateFunc) (*inbox.Conversation, error) {
+	return s.updateConversation(ctx, org, id, create, fn, nil, &k)
+}
+
+// conversationUnless reads conversation id and, in the same request, whether the thread item
+// k exists (ErrExists when it does).
+func (s *Store) conversationUnless(ctx context.Context, id string, k MessageKey) (*inbox.Conversation, indexKeys, error) {
+	if k.ConversationID != id {
+		return nil, indexKeys{}, fmt.Errorf("message %s is not of conversation %s", k.SK, id)
+	}
+	raws, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(conversationKey(id)), key(convPK(id), k.SK)}, true)
+	if err != nil {
+		return nil, indexKeys{}, fmt.Errorf("read conversation %s: %w", id, err)
+	}
+	var conv map[string]types.AttributeValue
+	for _, raw := range raws {
+		sk, _ := raw["SK"].(*types.AttributeValueMemberS)
+		if sk == nil {
+			continue
+		}
+		switch sk.Value {
+		case k.SK:
+			return nil, indexKeys{}, ErrExists
+		case skConversation:
+			conv = raw
+		}
+	}
+	if conv == nil {
+		return nil, indexKeys{}, notFound("conversation")
+	}
+	it, err := decode[conversationItem](conv)
+	if err != nil {
+		return nil, indexKeys{}, err
+	}
+	return it.conversation(), keysOf(conv), nil
+}
+
+func (s *Store) updateConversation(ctx context.Context, org, id string, create func() *inbox.Conversation, fn UpdateFunc, auto *autoAssignment, unless *MessageKey) (*inbox.Conversation, error) {
 	for attempt := 0; attempt < 8; attempt++ {
 		if attempt > 0 {
 			if err := jitter(ctx, attempt); err != nil {
 				return nil, err
 			}
 		}
-		c, old, err := s.conversation(ctx, id)
+		var (
+			c   *inbox.Conversation
+			old indexKeys
+			err error
+		)
+		if unless != nil && attempt == 0 {
+			// Later attempts follow a concurrent write of the conversation, not of the
+			// message: the conversation alone is read again.
+			c, old, err = s.conversationUnless(ctx, id, *unless)
+		} else {
+			c, old, err = s.conversation(ctx, id)
+		}
 		switch {
+		case errors.Is(err, ErrExists):
+			return nil, err
 		case errors.Is(err, ErrNotFound) && create != nil:
 			c = create()
 		case err != nil:
