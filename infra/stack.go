@@ -191,10 +191,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 		}
 		// Objects are written, never deleted, by the functions.
 		if f.Bucket.Can(deploy.Read) {
-			media.GrantRead(fn, nil)
+			media.GrantRead(fn, keyPattern(f.BucketReads))
 		}
 		if f.Bucket.Can(deploy.Write) {
-			media.GrantPut(fn, nil)
+			media.GrantPut(fn, keyPattern(f.BucketWrites))
 		}
 		for _, q := range f.SendsTo {
 			queue, ok := queues[q]
@@ -408,7 +408,18 @@ func streamSource(stack awscdk.Stack, table awsdynamodb.Table, f deploy.Function
 	}), dlq
 }
 
+// MediaArchiveParameter is the stack parameter that sets after how many days kept media moves
+// to S3 Standard-IA (cheaper to keep, dearer to read: old attachments are rarely opened):
+// `cdk deploy --parameters MediaArchiveDays=30`. S3 takes no fewer than 30.
+const MediaArchiveParameter = "MediaArchiveDays"
+
 func newMediaBucket(stack awscdk.Stack) awss3.Bucket {
+	days := awscdk.NewCfnParameter(stack, jsii.String(MediaArchiveParameter), &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.Number(90),
+		MinValue:    jsii.Number(30),
+		Description: jsii.String("Days after which kept media moves to S3 Standard-IA (at least 30)"),
+	})
 	return awss3.NewBucket(stack, jsii.String("MediaBucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
@@ -420,7 +431,7 @@ func newMediaBucket(stack awscdk.Stack) awss3.Bucket {
 				Id: jsii.String("media-to-infrequent-access"),
 				Transitions: &[]*awss3.Transition{{
 					StorageClass:    awss3.StorageClass_INFREQUENT_ACCESS(),
-					TransitionAfter: awscdk.Duration_Days(jsii.Number(90)),
+					TransitionAfter: awscdk.Duration_Days(days.ValueAsNumber()),
 				}},
 			},
 			{
@@ -542,4 +553,13 @@ func newFunction(stack awscdk.Stack, assetRoot string, f deploy.Function, env ma
 
 func output(stack awscdk.Stack, id string, value *string) {
 	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value})
+}
+
+// keyPattern is the bucket grant's object key pattern for a declared prefix: nil (every key)
+// when there is none.
+func keyPattern(prefix string) any {
+	if prefix == "" {
+		return nil
+	}
+	return jsii.String(prefix + "*")
 }

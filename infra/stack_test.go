@@ -18,6 +18,7 @@ import (
 
 	"github.com/buzon/buzon/shared/consume"
 	"github.com/buzon/buzon/shared/deploy"
+	"github.com/buzon/buzon/shared/media"
 )
 
 // The stack is synthesized once for the whole package: a synth through the
@@ -680,9 +681,12 @@ func TestMediaBucket(t *testing.T) {
 			"BucketEncryption": assertions.Match_AnyValue(),
 			"LifecycleConfiguration": obj{"Rules": arrayWith(like(obj{
 				"Status":      "Enabled",
-				"Transitions": []any{obj{"StorageClass": "STANDARD_IA", "TransitionInDays": 90}},
+				"Transitions": []any{obj{"StorageClass": "STANDARD_IA", "TransitionInDays": ref(MediaArchiveParameter)}},
 			}))},
 		})
+	})
+	check(t, func() {
+		template.HasParameter(jsii.String(MediaArchiveParameter), obj{"Type": "Number", "Default": 90, "MinValue": 30})
 	})
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), obj{
@@ -1057,5 +1061,65 @@ func httpStages(t *testing.T) map[string]obj {
 			out[id] = p
 		}
 	}
+	return out
+}
+
+// TestBucketGrantsByPrefix holds each function's object grants to its declared key prefixes:
+// the media function puts only under in/, the API presigns uploads only under up/, send reads
+// only up/.
+func TestBucketGrantsByPrefix(t *testing.T) {
+	for _, f := range deploy.Buzon.Functions {
+		if f.Bucket == 0 {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			role := refID(tmpl.props(logicalID(t, deploy.Title(f.Name)+"Function"))["Role"])
+			check := func(action, prefix string) {
+				t.Helper()
+				got := tmpl.objectPatterns(t, role, action)
+				if want := []string{"/" + prefix + "*"}; !slices.Equal(got, want) {
+					t.Errorf("%s on objects %q, want %q", action, got, want)
+				}
+			}
+			if f.Bucket.Can(deploy.Read) {
+				check("s3:GetObject*", f.BucketReads)
+			}
+			if f.Bucket.Can(deploy.Write) {
+				check("s3:PutObject", f.BucketWrites)
+			}
+		})
+	}
+	if f, _ := deploy.Buzon.Function("media"); f.BucketWrites != media.InboundPrefix {
+		t.Errorf("media writes under %q, want %q", f.BucketWrites, media.InboundPrefix)
+	}
+}
+
+// objectPatterns is the key patterns (after the bucket's ARN) of the media bucket's objects
+// on which role's policies allow action.
+func (c cfnTemplate) objectPatterns(t *testing.T, role, action string) []string {
+	bucket := logicalID(t, "MediaBucket")
+	var out []string
+	for _, p := range c.resources("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(asSlice(p["Roles"]), func(r any) bool { return refID(r) == role }) {
+			continue
+		}
+		for _, st := range asSlice(dig(p, "PolicyDocument", "Statement")) {
+			st := st.(obj)
+			if st["Effect"] != "Allow" || !slices.Contains(asSlice(st["Action"]), any(action)) {
+				continue
+			}
+			for _, r := range asSlice(st["Resource"]) {
+				join, ok := r.(obj)["Fn::Join"].([]any)
+				if !ok || refID(r) != bucket {
+					continue // the bucket itself, or another resource
+				}
+				parts := asSlice(join[1])
+				if s, ok := parts[len(parts)-1].(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }

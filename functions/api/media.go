@@ -167,7 +167,7 @@ func (a *api) createUpload(ctx context.Context, c *call) (any, error) {
 		return nil, errNoBucket
 	}
 	id := newUploadID()
-	up, err := a.bucket.UploadURL(ctx, uploadKey(c.user.OrgID, id), media.BaseType(r.MimeType), r.Size, uploadTTL)
+	up, err := a.bucket.UploadURL(ctx, media.UploadKey(c.user.OrgID, id), media.BaseType(r.MimeType), r.Size, uploadTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +177,6 @@ func (a *api) createUpload(ctx context.Context, c *call) (any, error) {
 	}
 	return uploadJSON{UploadID: id, URL: up.URL, Method: up.Method, Headers: h, ExpiresAt: ts(a.now().Add(uploadTTL))}, nil
 }
-
-// uploadKey is where an organization's upload is kept: under up/, the prefix only the API
-// presigns uploads into.
-func uploadKey(org, id string) string { return "up/" + org + "/" + id }
 
 var uploadIDPattern = regexp.MustCompile(`^u_[0-9a-f]{32}$`)
 
@@ -199,7 +195,7 @@ func (a *api) uploadedMedia(ctx context.Context, org string, line *inbox.Line, k
 	if a.bucket == nil {
 		return nil, errNoBucket
 	}
-	key := uploadKey(org, uploadID)
+	key := media.UploadKey(org, uploadID)
 	size, ctype, err := a.bucket.Head(ctx, key)
 	if errors.Is(err, media.ErrNotFound) {
 		return nil, unprocessable("upload_missing", "nothing was uploaded for media.upload_id: PUT the file to the upload URL first")

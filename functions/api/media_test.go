@@ -218,7 +218,7 @@ func TestUploadThenSend(t *testing.T) {
 			sent = e.Message
 		}
 	}
-	if sent == nil || sent.Media == nil || sent.Media.Key != uploadKey(w.org, uploadID) || sent.Media.MimeType != "application/pdf" ||
+	if sent == nil || sent.Media == nil || sent.Media.Key != media.UploadKey(w.org, uploadID) || sent.Media.MimeType != "application/pdf" ||
 		sent.Media.Size != int64(len(doc)) || sent.Text != "aquí está" {
 		t.Fatalf("stored message %+v media %+v", sent, sent.Media)
 	}

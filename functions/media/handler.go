@@ -108,9 +108,10 @@ func (h *handler) current(ctx context.Context, k store.MessageKey, index int) (*
 	return nil, fmt.Errorf("%w: attachment %d", store.ErrNotFound, index)
 }
 
-// Key is where an attachment is kept: under in/, the prefix only this function writes.
+// Key is where an attachment is kept: under media.InboundPrefix, which only this function
+// writes.
 func Key(job events.MediaJob) string {
-	return fmt.Sprintf("in/%s/%s/%s/%d", job.OrgID, job.ConversationID, job.MessageID, job.Index)
+	return media.InboundKey(job.OrgID, job.ConversationID, job.MessageID, job.Index)
 }
 
 // fetch downloads the attachment from its provider and streams it into the bucket.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/buzon/buzon/shared/consume"
+	"github.com/buzon/buzon/shared/media"
 )
 
 // consumerTimeout bounds one batch of a queue consumer: consume.Visibility is six times it.
@@ -77,8 +78,9 @@ var Buzon = Deployment{
 			Routes:   []Route{{Method: "ANY", Path: "/v1/{proxy+}", Auth: true}},
 			Table:    ReadWrite,
 			// Presigns reads of kept media, and the uploads agents PUT (checked with a HEAD).
-			Bucket:  ReadWrite,
-			SendsTo: []string{"outbound"},
+			Bucket:       ReadWrite,
+			BucketWrites: media.UploadPrefix,
+			SendsTo:      []string{"outbound"},
 			// An admin's "sync now" lists the templates with the Meta access token.
 			Secrets: []string{"META_ACCESS_TOKEN"},
 			Settings: []Setting{{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "S3_PATH_STYLE"},
@@ -92,7 +94,8 @@ var Buzon = Deployment{
 			Pool:        2,
 			Consumes:    "outbound",
 			Table:       ReadWrite,
-			Bucket:      Read,                     // agents' uploads, handed to the provider
+			Bucket:      Read, // agents' uploads, handed to the provider
+			BucketReads: media.UploadPrefix,
 			SendsTo:     []string{"outbound-dlq"}, // poison messages, with their reason
 			Secrets:     []string{"META_ACCESS_TOKEN", "TWILIO_AUTH_TOKEN"},
 			Settings: []Setting{
@@ -112,13 +115,14 @@ var Buzon = Deployment{
 			MemoryMB: 256,
 			// A download must finish within a consumer's timeout (the queue's visibility is
 			// sized on it): 100 MB at 4 MB/s; a slower one is retried, then marked failed.
-			Timeout:  consumerTimeout,
-			Pool:     2,
-			Consumes: "media",
-			Table:    ReadWrite, // reads the message, writes its media attribute
-			Bucket:   Write,     // puts only
-			SendsTo:  []string{"media-dlq"},
-			Secrets:  []string{"META_ACCESS_TOKEN", "TWILIO_AUTH_TOKEN"},
+			Timeout:      consumerTimeout,
+			Pool:         2,
+			Consumes:     "media",
+			Table:        ReadWrite, // reads the message, writes its media attribute
+			Bucket:       Write,     // puts only, of what it downloads
+			BucketWrites: media.InboundPrefix,
+			SendsTo:      []string{"media-dlq"},
+			Secrets:      []string{"META_ACCESS_TOKEN", "TWILIO_AUTH_TOKEN"},
 			Settings: []Setting{
 				{Name: "MEDIA_QUEUE_URL", Required: true}, // retries come back by visibility
 				{Name: "META_GRAPH_URL"}, {Name: "META_API_VERSION"}, {Name: "TWILIO_API_URL"},

@@ -103,10 +103,13 @@ type Function struct {
 	WebSocket []string // WebSocket API route keys ($connect, $disconnect, $default, ...)
 
 	// What it may touch. Each grant gives the function the setting that names the resource.
-	Table   Access   // the one table: TABLE_NAME
-	Bucket  Access   // the media bucket: MEDIA_BUCKET
-	SendsTo []string // queues (or "<queue>-dlq") it sends to: <QUEUE>_QUEUE_URL, <QUEUE>_DLQ_URL
-	Secrets []string // keys of the provider secret it reads: SECRETS_ARN in AWS, the keys themselves locally
+	Table  Access // the one table: TABLE_NAME
+	Bucket Access // the media bucket: MEDIA_BUCKET
+	// BucketReads and BucketWrites limit Bucket's gets and puts to keys under a prefix
+	// (shared/media's key layout); empty: any key.
+	BucketReads, BucketWrites string
+	SendsTo                   []string // queues (or "<queue>-dlq") it sends to: <QUEUE>_QUEUE_URL, <QUEUE>_DLQ_URL
+	Secrets                   []string // keys of the provider secret it reads: SECRETS_ARN in AWS, the keys themselves locally
 
 	// Settings it reads that no grant gives: URLs, tunables, the URL of the queue it
 	// consumes (to postpone a message).
