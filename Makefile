@@ -7,7 +7,7 @@
 #   make bench       the benchmarks, against the emulators
 #   make load        the load driver: throughput, latencies, exactly-once and order checks
 #   make faults      the fault suite (promise-breaking tests + the load driver with processes killed)
-#   make dlq         list (ARGS="redrive inbound": redrive) the local dead-letter queues
+#   make dlq         list (ARGS="redrive inbound": redrive) the local dead-letter queues (every declared queue)
 #   make tools       install the emulators (scripts/emulators.sh install)
 #   make build       build each function's bootstrap for this machine into .cache/bin/
 #

@@ -21,14 +21,50 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/buzon/buzon/shared/deploy"
 )
 
-// firstEvents are events each function answers without touching AWS.
-var firstEvents = map[string]string{
-	"webhook": `{"version":"2.0","rawPath":"/webhooks/meta","rawQueryString":"hub.mode=subscribe&hub.verify_token=t&hub.challenge=42","requestContext":{"http":{"method":"GET","path":"/webhooks/meta"},"requestId":"cold"}}`,
-	"api":     `{"version":"2.0","rawPath":"/v1/nothing","requestContext":{"http":{"method":"GET","path":"/v1/nothing"},"requestId":"cold"}}`,
-	"assign":  `{"Records":[]}`,
-	"send":    `{"Records":[]}`,
+// firstEvent is an event f answers without touching AWS, by what invokes it: an empty batch
+// for a queue or stream consumer, a request to its first route that is refused before any
+// AWS call (no signature, no token) for an HTTP function; "" for the others (schedules and
+// the WebSocket routes read the table first), whose init alone is measured.
+func firstEvent(f deploy.Function) string {
+	switch {
+	case f.Consumes != "" || f.Stream:
+		return `{"Records":[]}`
+	case len(f.Routes) > 0:
+		r := f.Routes[0]
+		method := r.Method
+		if method == "ANY" {
+			method = "GET"
+		}
+		path := r.Path
+		if i := strings.Index(path, "/{"); i >= 0 {
+			path = path[:i] + "/nothing"
+		}
+		return fmt.Sprintf(`{"version":"2.0","rawPath":%q,"rawQueryString":"hub.mode=subscribe&hub.verify_token=t&hub.challenge=42","requestContext":{"http":{"method":%q,"path":%q},"requestId":"cold"}}`, path, method, path)
+	}
+	return ""
+}
+
+// env gives every setting f reads a placeholder (URLs that answer nothing), so it starts.
+func env(f deploy.Function) []string {
+	out := []string{"META_VERIFY_TOKEN=t"}
+	for _, s := range f.Env() {
+		if s.Name == deploy.SecretsSetting {
+			continue // no Secrets Manager: the secrets come from the environment
+		}
+		v := "cold"
+		if strings.HasSuffix(s.Name, "_URL") {
+			v = "http://127.0.0.1:1/cold"
+		}
+		out = append(out, s.Name+"="+v)
+	}
+	for _, k := range f.Secrets {
+		out = append(out, k+"=cold")
+	}
+	return out
 }
 
 func main() {
@@ -46,13 +82,9 @@ func run(runs int, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Fprintf(out, "%-8s %12s %12s %12s  (%d runs, %s/%s, median)\n", "function", "arm64 size", "init", "first event", runs, runtime.GOOS, runtime.GOARCH)
-	names := make([]string, 0, len(firstEvents))
-	for n := range firstEvents {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	fmt.Fprintf(out, "%-10s %12s %12s %12s  (%d runs, %s/%s, median)\n", "function", "arm64 size", "init", "first event", runs, runtime.GOOS, runtime.GOARCH)
+	for _, f := range deploy.Buzon.Functions {
+		name := f.Name
 		arm := filepath.Join(dir, name+"-arm64")
 		if err := build(name, arm, "arm64"); err != nil {
 			return err
@@ -67,13 +99,17 @@ func run(runs int, out io.Writer) error {
 		}
 		var inits, firsts []time.Duration
 		for i := 0; i < runs; i++ {
-			in, first, err := coldStart(host, firstEvents[name])
+			in, first, err := coldStart(host, firstEvent(f), env(f))
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			inits, firsts = append(inits, in), append(firsts, first)
 		}
-		fmt.Fprintf(out, "%-8s %10.1f MB %12s %12s\n", name, float64(st.Size())/(1<<20), median(inits), median(firsts))
+		first := "-"
+		if firstEvent(f) != "" {
+			first = median(firsts).String()
+		}
+		fmt.Fprintf(out, "%-10s %10.1f MB %12s %12s\n", name, float64(st.Size())/(1<<20), median(inits), first)
 	}
 	return nil
 }
@@ -90,7 +126,8 @@ func build(name, outPath, arch string) error {
 
 // coldStart runs the binary once against a one-shot Runtime API and returns the time to its
 // first /next call and to its response to event.
-func coldStart(binary, event string) (initDone, firstEvent time.Duration, err error) {
+// With no event it stops after the first /next call.
+func coldStart(binary, event string, env []string) (initDone, firstEvent time.Duration, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, 0, err
@@ -127,14 +164,11 @@ func coldStart(binary, event string) (initDone, firstEvent time.Duration, err er
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary)
-	cmd.Env = []string{
+	cmd.Env = append([]string{
 		"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(), "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=cold", "AWS_SECRET_ACCESS_KEY=cold", "AWS_LAMBDA_FUNCTION_NAME=cold",
-		"TABLE_NAME=cold", "INBOUND_QUEUE_URL=http://127.0.0.1:1/q", "OUTBOUND_QUEUE_URL=http://127.0.0.1:1/q",
-		"INBOUND_DLQ_URL=http://127.0.0.1:1/d", "OUTBOUND_DLQ_URL=http://127.0.0.1:1/d",
-		"PUBLIC_BASE_URL=https://cold.example", "META_VERIFY_TOKEN=t", "META_APP_SECRET=s", "TWILIO_AUTH_TOKEN=t",
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
-	}
+	}, env...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -147,6 +181,9 @@ func coldStart(binary, event string) (initDone, firstEvent time.Duration, err er
 		initDone = t.Sub(start)
 	case <-ctx.Done():
 		return 0, 0, fmt.Errorf("no /next call (stderr: %s)", stderr.String())
+	}
+	if event == "" {
+		return initDone, 0, err
 	}
 	select {
 	case t := <-doneAt:

@@ -1,12 +1,13 @@
 // Command dlq shows what sits in Buzón's dead-letter queues, with the reason, and redrives it
 // after a fix: dead letters are an operation, not a grave.
 //
-//	dlq list [inbound|outbound]     the messages of each DLQ (peeked, not taken)
-//	dlq redrive inbound|outbound    move every message back to its queue
+//	dlq list [QUEUE]       the messages of each DLQ (peeked, not taken)
+//	dlq redrive QUEUE      move every message back to its queue
 //
-// Queue URLs come from INBOUND_QUEUE_URL, INBOUND_DLQ_URL, OUTBOUND_QUEUE_URL and
-// OUTBOUND_DLQ_URL (the stack's outputs); where one is unset it is looked up by the local
-// stack's name (inbound.fifo, inbound-dlq.fifo, ...) at the SQS endpoint in use.
+// The queues are the deployment's (shared/deploy: inbound, outbound, media). Their URLs come
+// from the settings that name them (INBOUND_QUEUE_URL, INBOUND_DLQ_URL, ...: the stack's
+// outputs); where one is unset it is looked up by the local stack's name (inbound.fifo,
+// inbound-dlq.fifo, ...) at the SQS endpoint in use.
 package main
 
 import (
@@ -20,7 +21,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/buzon/buzon/shared/config"
+	"github.com/buzon/buzon/shared/deploy"
 	"github.com/buzon/buzon/shared/queue"
 )
 
@@ -32,37 +33,34 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "redrive") {
-		return fmt.Errorf("usage: dlq list [inbound|outbound] | dlq redrive inbound|outbound")
+	var all []string
+	for _, q := range deploy.Buzon.Queues {
+		all = append(all, q.Name)
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
+	usage := "dlq list [" + strings.Join(all, "|") + "] | dlq redrive " + strings.Join(all, "|")
+	if len(args) == 0 || (args[0] != "list" && args[0] != "redrive") {
+		return fmt.Errorf("usage: %s", usage)
+	}
+	names := all
+	if len(args) > 1 {
+		if _, ok := deploy.Buzon.Queue(args[1]); !ok {
+			return fmt.Errorf("unknown queue %q: %s", args[1], strings.Join(all, ", "))
+		}
+		names = args[1:2]
+	} else if args[0] == "redrive" {
+		return fmt.Errorf("redrive which queue: %s", strings.Join(all, ", "))
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
 	client := sqs.NewFromConfig(awsCfg)
-	queues := map[string][2]string{
-		"inbound":  {cfg.InboundQueueURL, cfg.InboundDLQURL},
-		"outbound": {cfg.OutboundQueueURL, cfg.OutboundDLQURL},
-	}
-	names := []string{"inbound", "outbound"}
-	if len(args) > 1 {
-		if _, ok := queues[args[1]]; !ok {
-			return fmt.Errorf("unknown queue %q: inbound or outbound", args[1])
-		}
-		names = args[1:2]
-	} else if args[0] == "redrive" {
-		return fmt.Errorf("redrive which queue: inbound or outbound")
-	}
 	for _, name := range names {
-		src, err := resolve(ctx, client, queues[name][0], name+".fifo")
+		src, err := resolve(ctx, client, os.Getenv(deploy.QueueSetting(name)), name+".fifo")
 		if err != nil {
 			return err
 		}
-		dlqURL, err := resolve(ctx, client, queues[name][1], name+"-dlq.fifo")
+		dlqURL, err := resolve(ctx, client, os.Getenv(deploy.QueueSetting(name+"-dlq")), name+"-dlq.fifo")
 		if err != nil {
 			return err
 		}
