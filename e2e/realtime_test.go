@@ -353,3 +353,62 @@ func TestRealtimeIsolation(t *testing.T) {
 		t.Error("diego got the conversation before it moved to support")
 	}
 }
+
+// TestRealtimeStreamRedelivery plays the stream's at-least-once delivery (the local poller
+// gives every batch to the fan-out twice): each copy of an event carries the same id and the
+// same content, so a client that drops an id it has seen shows each change once.
+func TestRealtimeStreamRedelivery(t *testing.T) {
+	s := start(t, "SEED_FILE=e2e/testdata/realtime-seed.json", "LOCAL_JWT_KEY="+jwtKey, "STREAM_REDELIVER=1")
+	c := s.connect(t, "admin@rta.test", s.token(t, "admin@rta.test"))
+	wa := fmt.Sprintf("54911%08d", time.Now().UnixNano()%1e8)
+	s.customer(t, "900000000000001", wa, "hola dos veces")
+
+	created := func() []event {
+		var out []event
+		for _, e := range c.events() {
+			if e.Type == "message.created" && e.Message != nil && e.Message.Text == "hola dos veces" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	eventually(t, "the message's event delivered twice", func() bool { return len(created()) >= 2 })
+	evs := created()
+	if len(evs) != 2 || evs[0].ID != evs[1].ID || evs[0].ID == "" {
+		t.Fatalf("the redelivered message.created: %d copies, ids %v; want 2 copies of one id", len(evs), ids(evs))
+	}
+	a, _ := json.Marshal(evs[0])
+	b, _ := json.Marshal(evs[1])
+	if string(a) != string(b) {
+		t.Errorf("the copies differ:\n%s\n%s", a, b)
+	}
+	// What a client shows, dropping ids it has seen: every change once.
+	seen := map[string]event{}
+	for _, e := range c.events() {
+		if prev, ok := seen[e.ID]; ok {
+			p, _ := json.Marshal(prev)
+			q, _ := json.Marshal(e)
+			if string(p) != string(q) {
+				t.Errorf("event %s came twice with different content:\n%s\n%s", e.ID, p, q)
+			}
+		}
+		seen[e.ID] = e
+	}
+	shown := 0
+	for _, e := range seen {
+		if e.Type == "message.created" && e.Message != nil && e.Message.Text == "hola dos veces" {
+			shown++
+		}
+	}
+	if shown != 1 {
+		t.Errorf("after dropping seen ids the message is shown %d times, want 1", shown)
+	}
+}
+
+func ids(evs []event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.ID)
+	}
+	return out
+}

@@ -125,6 +125,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		}
 		if decl.Stream {
 			p := newStreamPoller(clients.streams, clients.sqs, res.StreamARN, decl.Name, f.Invoke, fanoutMapping(res.StreamFailures), log)
+			p.redeliver = s.StreamRedeliver
 			streamReady = append(streamReady, p.Ready())
 			workers.Go(func() { p.run(ctx) })
 		}

@@ -18,22 +18,24 @@ var errSettings = errors.New("local: invalid setting")
 // reader. The functions' settings the runner passes on (META_APP_SECRET, ...) are read here
 // only to be forwarded.
 type settings struct {
-	Port          int    // PORT: the gateway
-	DynamoDBPort  int    // DYNAMODB_PORT
-	SQSPort       int    // SQS_PORT: ElasticMQ
-	S3Port        int    // S3_PORT: S3Proxy
-	SandboxPort   int    // SANDBOX_PORT: the provider sandbox (Graph API, Twilio)
-	WSPort        int    // WS_PORT: the WebSocket API and its @connections endpoint
-	SandboxFail   string // PROVIDER_SANDBOX_FAIL
-	PublicBaseURL string // PUBLIC_BASE_URL: what the webhook signs URLs against
-	SeedFile      string // SEED_FILE
-	BinDir        string // LOCAL_BIN_DIR: where the Makefile puts <name>/bootstrap
-	JWTKey        []byte // LOCAL_JWT_KEY, or random per run
-	Tick          time.Duration
-	TemplatesTick time.Duration
-	LogLevel      string // LOG_LEVEL: the functions' (as AWS_LAMBDA_LOG_LEVEL) and by default the runner's
-	LocalLogLevel string // LOCAL_LOG_LEVEL: the runner's own, when it should differ
-	PoolScale     int    // LOCAL_POOL_SCALE: multiplies every function's pool (load runs); Lambda scales out, the runner does not
+	Port         int    // PORT: the gateway
+	DynamoDBPort int    // DYNAMODB_PORT
+	SQSPort      int    // SQS_PORT: ElasticMQ
+	S3Port       int    // S3_PORT: S3Proxy
+	SandboxPort  int    // SANDBOX_PORT: the provider sandbox (Graph API, Twilio)
+	WSPort       int    // WS_PORT: the WebSocket API and its @connections endpoint
+	SandboxFail  string // PROVIDER_SANDBOX_FAIL
+	// STREAM_REDELIVER=1: the stream poller gives every batch twice (at-least-once, played).
+	StreamRedeliver bool
+	PublicBaseURL   string // PUBLIC_BASE_URL: what the webhook signs URLs against
+	SeedFile        string // SEED_FILE
+	BinDir          string // LOCAL_BIN_DIR: where the Makefile puts <name>/bootstrap
+	JWTKey          []byte // LOCAL_JWT_KEY, or random per run
+	Tick            time.Duration
+	TemplatesTick   time.Duration
+	LogLevel        string // LOG_LEVEL: the functions' (as AWS_LAMBDA_LOG_LEVEL) and by default the runner's
+	LocalLogLevel   string // LOCAL_LOG_LEVEL: the runner's own, when it should differ
+	PoolScale       int    // LOCAL_POOL_SCALE: multiplies every function's pool (load runs); Lambda scales out, the runner does not
 
 	// Forwarded to the functions.
 	MetaAppSecret   string
@@ -67,6 +69,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	s.SandboxPort = port("SANDBOX_PORT", 8090)
 	s.WSPort = port("WS_PORT", 8081)
 	s.SandboxFail = getenv("PROVIDER_SANDBOX_FAIL")
+	s.StreamRedeliver = getenv("STREAM_REDELIVER") == "1"
 	s.Tick = seconds("TICK_SECONDS", 60)
 	s.TemplatesTick = seconds("TEMPLATES_TICK_SECONDS", 3600)
 	s.PublicBaseURL = strings.TrimRight(or(getenv("PUBLIC_BASE_URL"), fmt.Sprintf("http://127.0.0.1:%d", s.Port)), "/")

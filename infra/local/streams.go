@@ -46,6 +46,10 @@ type streamPoller struct {
 	log       *slog.Logger
 
 	every   time.Duration // GetRecords interval of an idle shard: Lambda polls 4 times a second
+	// redeliver gives every processed batch to the function a second time, as the stream's
+	// at-least-once delivery may (STREAM_REDELIVER=1): the fan-out's events must come out with
+	// the same ids, so a client drops the copies.
+	redeliver bool
 	backoff time.Duration // wait before retrying a failed batch
 
 	mu      sync.Mutex
@@ -263,6 +267,9 @@ func (p *streamPoller) deliver(ctx context.Context, shard string, recs []lambdae
 			return
 		}
 		if done == len(recs) {
+			if p.redeliver {
+				_, _ = p.call(ctx, recs)
+			}
 			return
 		}
 		if done > 0 { // item failures: the checkpoint moves to the first failed record
