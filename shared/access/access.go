@@ -45,6 +45,9 @@ var (
 	ErrOthersContacts = &Denial{"sellers see only their own contacts"}
 	ErrContactOwner   = &Denial{"only admins change a contact's owner"}
 	ErrDisabled       = &Denial{"your user is disabled; ask an admin"}
+	// ErrCollaboratorsOnly: a collaborator who would not see the conversation otherwise.
+	ErrCollaboratorsOnly = &Denial{"as a collaborator you read, write notes, leave and, where the line allows it, reply"}
+	ErrNotCollaborating  = &Denial{"you are not a collaborator of this conversation"}
 )
 
 // ErrContactInvisible: a contact the user may not know (a seller and another's contact): the
@@ -241,10 +244,25 @@ const (
 	Reopen   Action = "reopen"
 	Send     Action = "send"
 	Route    Action = "route" // give a "no route" conversation its line's new department
+	// Collaborate adds or removes another user as a collaborator (A7); Leave is a
+	// collaborator removing themselves.
+	Collaborate Action = "collaborate"
+	Leave       Action = "leave"
 )
 
-// Visible reports whether u may see c (on line).
+// Visible reports whether u may see c (on line): by role and department, or as one of its
+// collaborators (A7).
 func Visible(u *inbox.User, c *inbox.Conversation, line *inbox.Line) bool {
+	return sees(u, c, line) || collaborates(u, c)
+}
+
+// collaborates reports whether u was pulled into c as a collaborator.
+func collaborates(u *inbox.User, c *inbox.Conversation) bool {
+	return u != nil && c != nil && u.OrgID == c.OrgID && c.HasCollaborator(u.ID)
+}
+
+// sees reports whether u may see c (on line) by role and department alone.
+func sees(u *inbox.User, c *inbox.Conversation, line *inbox.Line) bool {
 	if u == nil || c == nil || u.OrgID != c.OrgID {
 		return false
 	}
@@ -262,11 +280,28 @@ func Visible(u *inbox.User, c *inbox.Conversation, line *inbox.Line) bool {
 	return false
 }
 
+// collaboratorReplies reports whether u, a collaborator of c, may write to its customer: the
+// line's setting (A7).
+func collaboratorReplies(u *inbox.User, c *inbox.Conversation, line *inbox.Line) bool {
+	return collaborates(u, c) && line != nil && line.CollaboratorsReply
+}
+
 // Check returns nil if u may do a to c, ErrInvisible if u may not see c, ErrForbidden if u sees
 // c but may not do this.
 func Check(u *inbox.User, a Action, c *inbox.Conversation, line *inbox.Line) error {
 	if !Visible(u, c, line) {
 		return ErrInvisible
+	}
+	if !sees(u, c, line) {
+		// A collaborator who would not see it otherwise reads, notes, replies where the
+		// line allows it, and leaves; nothing else.
+		switch {
+		case a == Read || a == Note || a == Leave:
+			return nil
+		case a == Send && collaboratorReplies(u, c, line):
+			return nil
+		}
+		return ErrCollaboratorsOnly
 	}
 	admin := u.Role == inbox.RoleAdmin
 	mine := c.AssigneeID == u.ID
@@ -274,6 +309,16 @@ func Check(u *inbox.User, a Action, c *inbox.Conversation, line *inbox.Line) err
 	switch a {
 	case Read, Note:
 		return nil
+	case Collaborate:
+		// The assignee or an admin pulls colleagues in and lets them go.
+		if admin || mine {
+			return nil
+		}
+	case Leave:
+		if collaborates(u, c) {
+			return nil
+		}
+		return ErrNotCollaborating
 	case Claim:
 		// Sellers work only what they are given; admins and agents take from the queue.
 		if u.Role == inbox.RoleSeller && !mine {
@@ -302,7 +347,7 @@ func Check(u *inbox.User, a Action, c *inbox.Conversation, line *inbox.Line) err
 			return nil
 		}
 	case Send:
-		if admin || mine || (unassigned && u.Role == inbox.RoleAgent) {
+		if admin || mine || (unassigned && u.Role == inbox.RoleAgent) || collaboratorReplies(u, c, line) {
 			return nil
 		}
 	}

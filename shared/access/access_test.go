@@ -219,3 +219,64 @@ func TestContactRules(t *testing.T) {
 		t.Errorf("agent's listing owner = %q, %v; want none", owner, err)
 	}
 }
+
+// TestCollaborators is the permission table of collaborators (A7): who adds and removes them,
+// and what a collaborator does on a conversation they would not see otherwise (another
+// department's, or a seller on someone else's) or see anyway (their own department's).
+func TestCollaborators(t *testing.T) {
+	t.Parallel()
+	agent := &inbox.User{ID: "me", OrgID: "o1", Role: inbox.RoleAgent, Departments: []string{"sales"}}
+	seller := &inbox.User{ID: "me", OrgID: "o1", Role: inbox.RoleSeller}
+	admin := &inbox.User{ID: "me", OrgID: "o1", Role: inbox.RoleAdmin}
+	collab := func(dept, assignee string, with ...string) *inbox.Conversation {
+		return &inbox.Conversation{OrgID: "o1", DepartmentID: dept, AssigneeID: assignee, Collaborators: with}
+	}
+	notes, replies := &inbox.Line{}, &inbox.Line{CollaboratorsReply: true}
+	tests := []struct {
+		name   string
+		u      *inbox.User
+		c      *inbox.Conversation
+		line   *inbox.Line
+		action Action
+		want   string
+	}{
+		{"assignee adds", agent, collab("sales", "me"), notes, Collaborate, "ok"},
+		{"admin adds", admin, collab("support", "other"), notes, Collaborate, "ok"},
+		{"department member does not add", agent, collab("sales", "other"), notes, Collaborate, "403"},
+		{"nobody's: no one to add for", agent, collab("sales", ""), notes, Collaborate, "403"},
+		{"collaborator does not add", agent, collab("support", "other", "me"), notes, Collaborate, "403"},
+		{"outsider sees nothing", agent, collab("support", "other", "x"), notes, Read, "404"},
+		{"collaborator reads", agent, collab("support", "other", "me"), notes, Read, "ok"},
+		{"collaborator notes", agent, collab("support", "other", "me"), notes, Note, "ok"},
+		{"collaborator leaves", agent, collab("support", "other", "me"), notes, Leave, "ok"},
+		{"collaborator does not reply on a notes line", agent, collab("support", "other", "me"), notes, Send, "403"},
+		{"collaborator replies where the line allows", agent, collab("support", "other", "me"), replies, Send, "ok"},
+		{"collaborator does not claim", agent, collab("support", "", "me"), replies, Claim, "403"},
+		{"collaborator does not close", agent, collab("support", "other", "me"), replies, Close, "403"},
+		{"collaborator does not transfer", agent, collab("support", "other", "me"), replies, Transfer, "403"},
+		{"seller collaborator reads", seller, collab("sales", "other", "me"), notes, Read, "ok"},
+		{"seller collaborator replies where allowed", seller, collab("sales", "other", "me"), replies, Send, "ok"},
+		{"member collaborator replies where allowed", agent, collab("sales", "other", "me"), replies, Send, "ok"},
+		{"member collaborator: no reply on a notes line", agent, collab("sales", "other", "me"), notes, Send, "403"},
+		{"member who is not a collaborator does not leave", agent, collab("sales", "other"), notes, Leave, "403"},
+		{"other organization", &inbox.User{ID: "me", OrgID: "o2", Role: inbox.RoleAgent}, collab("sales", "other", "me"), notes, Read, "404"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := Check(tc.u, tc.action, tc.c, tc.line)
+			got := "ok"
+			switch {
+			case errors.Is(err, ErrInvisible):
+				got = "404"
+			case errors.Is(err, ErrForbidden):
+				got = "403"
+			case err != nil:
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("Check(%s) = %s (%v), want %s", tc.action, got, err, tc.want)
+			}
+		})
+	}
+}

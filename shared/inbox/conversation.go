@@ -56,6 +56,9 @@ type Conversation struct {
 	AssigneeID   string
 	Cycle        int
 	Labels       []string
+	// Collaborators are agents the assignee or an admin pulled into the open conversation
+	// (A7); a collaboration ends when they leave or the conversation closes.
+	Collaborators []string
 
 	CreatedAt       time.Time
 	LastActivityAt  time.Time
@@ -264,6 +267,7 @@ func (c *Conversation) Close(reason string, at time.Time) error {
 	c.CloseReason = reason
 	c.ClosedAt = at
 	c.UnreadCount = 0
+	c.Collaborators = nil // the collaborating views list open conversations only
 	return nil
 }
 

@@ -20,6 +20,10 @@ const (
 	EventRead          EventType = "read"
 	EventWindowClosing EventType = "window_closing"
 	EventWindowClosed  EventType = "window_closed"
+	// EventCollaboratorAdded and EventCollaboratorRemoved name the collaborator in
+	// Details["user_id"] (A7); a collaborator who leaves is the actor of their removal.
+	EventCollaboratorAdded   EventType = "collaborator_added"
+	EventCollaboratorRemoved EventType = "collaborator_removed"
 )
 
 // Event is one entry of a conversation's timeline that is not a message: who did what, when.

@@ -92,6 +92,9 @@ type Line struct {
 	Hours *hours.Spec
 	// AutoReplies answer customer messages by themselves (R3), in order.
 	AutoReplies []AutoReply
+	// CollaboratorsReply lets a conversation's collaborators (A7) write to the customer;
+	// otherwise they write notes only.
+	CollaboratorsReply bool
 }
 
 // Authorizes reports whether user may work this line's conversations: lines with no

@@ -128,10 +128,7 @@ func (s *Store) writeAssignment(ctx context.Context, c *inbox.Conversation, held
 	}
 	// One attempt: a conflict goes back to updateConversation, which reads the conversation
 	// again before it tries.
-	err := s.commit(ctx, t, 1)
-	if code, _ := cancelReason(err, 0); code == "ConditionalCheckFailed" {
-		return &types.ConditionalCheckFailedException{Message: aws.String("conversation version")}
-	}
+	err := s.commitConversation(ctx, t)
 	if code, item := cancelReason(err, gainIdx); code == "ConditionalCheckFailed" {
 		it, err := decode[workloadItem](item)
 		if err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/buzon/buzon/shared/inbox"
@@ -38,6 +40,7 @@ type conversationItem struct {
 	Assignee     string   `dynamodbav:"asg,omitempty"`
 	Cycle        int      `dynamodbav:"cyc"`
 	Labels       []string `dynamodbav:"lbl,omitempty,stringset"`
+	Collab       []string `dynamodbav:"col,omitempty,stringset"`
 	Created      int64    `dynamodbav:"cat"`
 	LastActivity int64    `dynamodbav:"lat"`
 	LastInbound  int64    `dynamodbav:"lin,omitempty"`
@@ -75,7 +78,7 @@ func toConversationItem(c *inbox.Conversation) conversationItem {
 		PK: convPK(c.ID), SK: skConversation, Type: "conversation",
 		ID: c.ID, Org: c.OrgID, Line: c.LineID, WaID: c.Contact.WaID, Name: inbox.ClipName(c.Contact.Name),
 		Status: string(c.Status), Dept: c.DepartmentID, Assignee: c.AssigneeID, Cycle: c.Cycle,
-		Labels: c.Labels, Created: ms(c.CreatedAt), LastActivity: ms(c.LastActivityAt),
+		Labels: c.Labels, Collab: c.Collaborators, Created: ms(c.CreatedAt), LastActivity: ms(c.LastActivityAt),
 		LastInbound: ms(c.LastInboundAt), Window: ms(c.WindowExpiresAt), WindowOpened: ms(c.WindowOpenedAt), Unread: c.UnreadCount,
 		Inbound: c.InboundCount, PText: c.Preview.Text, PDir: string(c.Preview.Direction), PType: c.Preview.Type, PAt: ms(c.Preview.At),
 		Closed: ms(c.ClosedAt), Reason: c.CloseReason, Rule: c.RouteRule, Applied: c.LastAppliedID,
@@ -86,6 +89,9 @@ func toConversationItem(c *inbox.Conversation) conversationItem {
 	}
 	if len(it.Labels) == 0 {
 		it.Labels = nil // an empty set is not a DynamoDB value
+	}
+	if len(it.Collab) == 0 {
+		it.Collab = nil
 	}
 	sk := activitySK(c.LastActivityAt, c.ID)
 	it.GSI1PK, it.GSI1SK = queuePK(c.OrgID, c.DepartmentID, string(c.Status), c.AssigneeID != "", shardOf(c.ID)), sk
@@ -106,7 +112,7 @@ func (it *conversationItem) conversation() *inbox.Conversation {
 		ID: it.ID, OrgID: it.Org, LineID: it.Line,
 		Contact: inbox.ContactRef{WaID: it.WaID, Name: it.Name, ProfileName: it.PName, Named: it.Named},
 		Status:  inbox.ConversationStatus(it.Status), DepartmentID: it.Dept, AssigneeID: it.Assignee,
-		Cycle: it.Cycle, Labels: it.Labels, CreatedAt: fromMS(it.Created), LastActivityAt: fromMS(it.LastActivity),
+		Cycle: it.Cycle, Labels: it.Labels, Collaborators: sorted(it.Collab), CreatedAt: fromMS(it.Created), LastActivityAt: fromMS(it.LastActivity),
 		LastInboundAt: fromMS(it.LastInbound), WindowExpiresAt: fromMS(it.Window), WindowOpenedAt: fromMS(it.WindowOpened), UnreadCount: it.Unread,
 		InboundCount: it.Inbound, Preview: inbox.Preview{Text: it.PText, Direction: inbox.Direction(it.PDir), Type: it.PType, At: fromMS(it.PAt)},
 		ClosedAt: fromMS(it.Closed), CloseReason: it.Reason, RouteRule: it.Rule, LastAppliedID: it.Applied,
@@ -235,7 +241,7 @@ func (s *Store) updateConversation(ctx context.Context, org, id string, create f
 		case c.OrgID != org:
 			return nil, notFound("conversation")
 		}
-		held := c.Holder()
+		held, collab := c.Holder(), slices.Clone(c.Collaborators)
 		if err := fn(c); err != nil {
 			if errors.Is(err, ErrNoChange) {
 				return c, nil
@@ -252,12 +258,20 @@ func (s *Store) updateConversation(ctx context.Context, org, id string, create f
 		if prev != 0 {
 			cond, vals = "v = :v", map[string]types.AttributeValue{":v": num(prev)}
 		}
-		if c.Holder() != held || auto != nil {
+		collabChanged := !sameSet(collab, c.Collaborators)
+		if c.Holder() != held || auto != nil || collabChanged {
 			t := s.txn()
 			if err := t.put(it, old, cond, vals); err != nil {
 				return nil, err
 			}
-			err = s.writeAssignment(ctx, c, held, t, auto)
+			if err := collaborationWrites(t, c, collab); err != nil {
+				return nil, err
+			}
+			if c.Holder() != held || auto != nil {
+				err = s.writeAssignment(ctx, c, held, t, auto)
+			} else {
+				err = s.commitConversation(ctx, t)
+			}
 		} else {
 			err = s.putOver(ctx, it, old, cond, nil, vals)
 		}
@@ -270,6 +284,35 @@ func (s *Store) updateConversation(ctx context.Context, org, id string, create f
 		return c, nil
 	}
 	return nil, fmt.Errorf("conversation %s: %w", id, ErrConflict)
+}
+
+// commitConversation runs a transaction whose first write is a conversation's, once: a
+// failed version check is reported as one, for updateConversation to read again.
+func (s *Store) commitConversation(ctx context.Context, t *txn) error {
+	err := s.commit(ctx, t, 1)
+	if code, _ := cancelReason(err, 0); code == "ConditionalCheckFailed" {
+		return &types.ConditionalCheckFailedException{Message: aws.String("conversation version")}
+	}
+	return err
+}
+
+// sameSet reports whether a and b hold the same strings.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// sorted is a string set as read, in a stable order.
+func sorted(set []string) []string {
+	slices.Sort(set)
+	return set
 }
 
 // ImportConversations writes conversations as they are, 25 per BatchWriteItem call, 8 calls at

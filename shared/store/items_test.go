@@ -104,7 +104,7 @@ func storedItems() map[string]any {
 	assigned := &inbox.Conversation{
 		ID: "c_1", OrgID: "o_1", LineID: "l_1", Contact: inbox.ContactRef{WaID: "5491155550001", Name: "Lucía", ProfileName: "Lu", Named: true},
 		Status: inbox.StatusOpen, DepartmentID: "d_1", AssigneeID: "u_1", Cycle: 2, Labels: []string{"lb_a", "lb_b"},
-		CreatedAt: at, LastActivityAt: later, LastInboundAt: later, WindowExpiresAt: later.Add(24 * time.Hour),
+		Collaborators: []string{"u_2", "u_3"}, CreatedAt: at, LastActivityAt: later, LastInboundAt: later, WindowExpiresAt: later.Add(24 * time.Hour),
 		WindowOpenedAt: at, UnreadCount: 3, InboundCount: 7,
 		Preview:  inbox.Preview{Text: "hola", Direction: inbox.Inbound, Type: "text", At: later},
 		ClosedAt: at, CloseReason: "resolved", RouteRule: "least_loaded", LastAppliedID: "wamid.1", Version: 5,
@@ -113,7 +113,7 @@ func storedItems() map[string]any {
 	pending := inbox.NewOutboundMessage("m_2", "c_1", "u_1", at)
 	pending.Type, pending.Text, pending.Status, pending.Attempt = "text", "hola", inbox.DeliverySending, 2
 	waiting := *assigned
-	waiting.ID, waiting.AssigneeID, waiting.Labels = "c_2", "", nil
+	waiting.ID, waiting.AssigneeID, waiting.Labels, waiting.Collaborators = "c_2", "", nil, nil
 	waitingItem := toConversationItem(&waiting)
 
 	msg := &inbox.Message{
@@ -168,7 +168,8 @@ func storedItems() map[string]any {
 		"department": deptItem{PK: orgPK("o_1"), SK: deptSK("d_1"), Type: "dept", ID: "d_1", Org: "o_1", Name: "Ventas"},
 		"line": lineItem{PK: orgPK("o_1"), SK: lineSK("l_1"), Type: "line", ID: "l_1", Org: "o_1", Provider: "meta",
 			Address: "1234567890", Display: "15550001111", Account: "waba_1", Dept: "d_1", Authorized: []string{"u_1"},
-			State: "active", Created: ms(at), Hours: hrs, AutoReplies: ar},
+			State: "active", Created: ms(at), Hours: hrs, AutoReplies: ar, CollabReply: true},
+		"collaboration":   collabItem{PK: collabPK("o_1", "u_2"), SK: collabSK("c_1"), Type: "collab", Conv: "c_1"},
 		"closing_reasons": reasonsItem{PK: orgPK("o_1"), SK: reasonsSK("d_1"), Type: "reasons", Dept: "d_1", Reasons: []string{"Venta", "Sin respuesta"}},
 		"line_address":    addrItem{PK: lineAddrPK("meta", "1234567890"), SK: skAddr, Type: "addr", Org: "o_1", Line: "l_1"},
 		"contact": contactItem{PK: contactPK("o_1", "5491155550001"), SK: skContact, Type: "contact", Org: "o_1",

@@ -279,6 +279,13 @@ func waitSK(since time.Time, convID string) string { return activitySK(since, co
 // waitingConversation is the conversation id of a waitSK.
 func waitingConversation(sk string) string { return sk[len("0000000000000#"):] }
 
+// collabPK lists the conversations one user collaborates on (A7): the "collaborating" view
+// reads it whole; it is written when a collaboration starts or ends, never per message.
+func collabPK(org, user string) string { return "COLLAB#" + org + "#" + user }
+
+// collabSK is one collaboration in its user's partition.
+func collabSK(convID string) string { return convID }
+
 // entityOf names the kind of item a key addresses, for the "not found" of a read.
 func entityOf(pk, sk string) string {
 	for _, p := range []struct{ prefix, entity string }{

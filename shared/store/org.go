@@ -64,6 +64,8 @@ type lineItem struct {
 	// Business hours and auto-replies, as JSON (automation.go).
 	Hours       string `dynamodbav:"hrs,omitempty"`
 	AutoReplies string `dynamodbav:"ar,omitempty"`
+	// CollabReply: collaborators reply to the customer (A7).
+	CollabReply bool `dynamodbav:"crep,omitempty"`
 }
 
 // addrItem routes a provider address (Meta phone_number_id, Twilio number) to its line.
@@ -187,7 +189,7 @@ func toLineItem(l *inbox.Line) (lineItem, error) {
 	it := lineItem{
 		PK: orgPK(l.OrgID), SK: lineSK(l.ID), Type: "line", ID: l.ID, Org: l.OrgID, Provider: l.Provider,
 		Address: l.Address, Display: l.Display, Account: l.Account, Dept: l.DepartmentID,
-		Authorized: l.Authorized, State: string(l.State), Created: ms(l.CreatedAt),
+		Authorized: l.Authorized, State: string(l.State), Created: ms(l.CreatedAt), CollabReply: l.CollaboratorsReply,
 	}
 	var err error
 	it.Hours, it.AutoReplies, err = encodeLineSettings(l)
@@ -197,7 +199,7 @@ func toLineItem(l *inbox.Line) (lineItem, error) {
 func (it *lineItem) line() *inbox.Line {
 	l := &inbox.Line{ID: it.ID, OrgID: it.Org, Provider: it.Provider, Address: it.Address, Display: it.Display,
 		Account: it.Account, DepartmentID: it.Dept, Authorized: it.Authorized, State: inbox.LineState(it.State),
-		CreatedAt: fromMS(it.Created)}
+		CreatedAt: fromMS(it.Created), CollaboratorsReply: it.CollabReply}
 	l.Hours, l.AutoReplies = decodeLineSettings(it.Hours, it.AutoReplies)
 	return l
 }

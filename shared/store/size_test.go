@@ -79,6 +79,30 @@ func TestConversationItemUnder1KB(t *testing.T) {
 	} else {
 		t.Logf("largest conversation item: %d bytes", n)
 	}
+
+	// Collaborators (A7) ride on the item too. With the most of them, the largest item takes
+	// 2 write units per write while they collaborate; an ordinary conversation (2 labels, a
+	// short name and preview) with the most collaborators stays at one.
+	for i := range inbox.MaxCollaborators {
+		c.Collaborators = append(c.Collaborators, id(fmt.Sprint("u", i)))
+	}
+	largest := sizeOf(t, c)
+	c.Labels, c.Contact.Name = c.Labels[:2], "Lucía Fernández"
+	c.ApplyOutbound(inbox.Preview{Text: "Hola, ¿en qué te puedo ayudar?", Direction: inbox.Outbound, Type: "text", At: at})
+	ordinary := sizeOf(t, c)
+	if largest >= 2048 || ordinary >= 1024 {
+		t.Errorf("with %d collaborators: largest %d bytes (want under 2048), ordinary %d (want under 1024)", inbox.MaxCollaborators, largest, ordinary)
+	}
+	t.Logf("with %d collaborators: largest %d bytes, ordinary %d", inbox.MaxCollaborators, largest, ordinary)
+}
+
+func sizeOf(t *testing.T, c *inbox.Conversation) int {
+	t.Helper()
+	item, err := attributevalue.MarshalMap(toConversationItem(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return itemSize(item)
 }
 
 // TestSearchItemsSpreadOverShards checks the hot-key budget of contact search: 1,000 messages

@@ -54,6 +54,12 @@ func (t *txn) update(pk, sk, expr, cond string, names map[string]string, vals ma
 	return u
 }
 
+// del adds a delete of an item without index keys.
+func (t *txn) del(pk, sk string) {
+	t.items = append(t.items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(t.table), Key: key(pk, sk)}})
+	t.counted = append(t.counted, countedWrite{now: indexKeys{PK: pk}})
+}
+
 // commit runs the transaction, up to attempts times while it conflicts with another one in
 // flight on the same items (an assignment of the same agent), and counts its writes. A
 // cancelled transaction's error is returned as it is, for its reasons (cancelReason).

@@ -62,8 +62,8 @@ func (s *Service) Send(ctx context.Context, by Caller, convID string, draft *inb
 			if err := CheckProvider(line, draft); err != nil {
 				return nil, err
 			}
-			if cv.AssigneeID != "" {
-				return nil, nil
+			if cv.AssigneeID != "" || cv.HasCollaborator(u.ID) {
+				return nil, nil // a collaborator's reply does not take the conversation
 			}
 			if err := cv.Claim(u.ID); err != nil {
 				return nil, err
