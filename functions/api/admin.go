@@ -33,11 +33,12 @@ type lineJSON struct {
 	DepartmentID       *string  `json:"department_id"`
 	AuthorizedUsers    []string `json:"authorized_users"`
 	State              string   `json:"state"`
+	CollaboratorsReply bool     `json:"collaborators_reply"`
 }
 
 func toLineJSON(l *inbox.Line) lineJSON {
 	out := lineJSON{ID: l.ID, Provider: l.Provider, DepartmentID: optString(l.DepartmentID),
-		AuthorizedUsers: nonNil(l.Authorized), State: string(l.State)}
+		AuthorizedUsers: nonNil(l.Authorized), State: string(l.State), CollaboratorsReply: l.CollaboratorsReply}
 	if l.Provider == "meta" {
 		out.PhoneNumberID, out.DisplayPhoneNumber, out.WABAID = l.Address, l.Display, l.Account
 	} else {
@@ -239,6 +240,8 @@ func (a *api) updateLine(ctx context.Context, c *call) (any, error) {
 		DepartmentID    *string   `json:"department_id"`
 		AuthorizedUsers *[]string `json:"authorized_users"`
 		State           *string   `json:"state"`
+		// CollaboratorsReply lets collaborators write to the customer (A7).
+		CollaboratorsReply *bool `json:"collaborators_reply"`
 	}
 	if err := decode(c.req, &body); err != nil {
 		return nil, err
@@ -258,6 +261,9 @@ func (a *api) updateLine(ctx context.Context, c *call) (any, error) {
 	}
 	if body.State != nil {
 		l.State = inbox.LineState(*body.State)
+	}
+	if body.CollaboratorsReply != nil {
+		l.CollaboratorsReply = *body.CollaboratorsReply
 	}
 	if err := validLine(l); err != nil {
 		return nil, err

@@ -74,6 +74,8 @@ func (a *api) routes() *router {
 	r.add("POST", "/v1/conversations/{id}/read", 200, access.Anyone, a.markRead)
 	r.add("POST", "/v1/conversations/{id}/notes", 201, access.Anyone, a.addNote)
 	r.add("POST", "/v1/conversations/{id}/labels", 200, access.Anyone, a.labelConversation)
+	r.add("POST", "/v1/conversations/{id}/collaborators", 200, access.Anyone, a.addCollaborator)
+	r.add("DELETE", "/v1/conversations/{id}/collaborators/{user_id}", 200, access.Anyone, a.removeCollaborator)
 	r.add("GET", "/v1/contacts", 200, access.Inbox, a.listContacts)
 	r.add("GET", "/v1/contacts/{id}", 200, access.Inbox, a.getContact)
 	r.add("PATCH", "/v1/contacts/{id}", 200, access.Inbox, a.patchContact)
@@ -259,6 +261,9 @@ func (a *api) listConversations(ctx context.Context, c *call) (any, error) {
 	if strings.TrimSpace(q["q"]) != "" { // an empty search box is the view
 		return a.searchConversations(ctx, c, q, limit, status, unreadOnly)
 	}
+	if q["view"] == "collaborating" {
+		return a.listCollaborating(ctx, c, q, limit, cursor, status, unreadOnly)
+	}
 	if status == "" {
 		status = inbox.StatusOpen
 	}
@@ -351,7 +356,7 @@ func (a *api) viewSources(ctx context.Context, u *inbox.User, view, dept, assign
 		queues(true)
 		sources = append(sources, store.Source{Assignee: u.ID})
 	default:
-		return nil, false, badRequest("view must be default, mine, unassigned, others or all")
+		return nil, false, badRequest("view must be default, mine, unassigned, others, all or collaborating")
 	}
 	return sources, otherOnly, nil
 }

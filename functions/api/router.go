@@ -203,6 +203,14 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusConflict, "no_change", "the conversation is already there")
 	case errors.Is(err, inbox.ErrTooManyLabels):
 		return errorResponse(http.StatusUnprocessableEntity, "too_many_labels", fmt.Sprintf("a conversation has at most %d labels", inbox.MaxConversationLabels))
+	case errors.Is(err, inbox.ErrTooManyCollaborators):
+		return errorResponse(http.StatusUnprocessableEntity, "too_many_collaborators", fmt.Sprintf("a conversation has at most %d collaborators", inbox.MaxCollaborators))
+	case errors.Is(err, inbox.ErrCollaboratorHolds):
+		return errorResponse(http.StatusUnprocessableEntity, "collaborator_is_assignee", "that user holds the conversation: they are not its collaborator")
+	case errors.Is(err, inbox.ErrNotCollaborator):
+		return errorResponse(http.StatusConflict, "not_collaborator", "that user is not a collaborator of this conversation")
+	case errors.Is(err, workflow.ErrCollaboratorDisabled):
+		return errorResponse(http.StatusUnprocessableEntity, "target_user_disabled", "that user is disabled")
 	case errors.As(err, &unknown):
 		return errorResponse(http.StatusUnprocessableEntity, "unknown_"+unknown.Field, "no "+unknown.Entity+" "+unknown.ID+" in this organization")
 	case errors.As(err, &unlisted):

@@ -43,6 +43,7 @@ type Conversation struct {
 	LastMessage     *Preview `json:"last_message"`
 	Cycle           int      `json:"cycle"`
 	Labels          []string `json:"labels"`
+	Collaborators   []string `json:"collaborators"` // user ids pulled into the open conversation (A7)
 	CloseReason     string   `json:"close_reason,omitempty"`
 	Route           string   `json:"route,omitempty"`
 }
@@ -63,7 +64,7 @@ func RenderConversation(cv *inbox.Conversation, viewer string, seen int, now tim
 		Status: string(cv.Status), DepartmentID: optString(cv.DepartmentID), AssigneeID: optString(cv.AssigneeID),
 		Badge: badge, UnreadCount: max(0, cv.InboundCount-seen), UnansweredCount: cv.UnreadCount, LastActivityAt: TS(cv.LastActivityAt),
 		WindowExpiresAt: optTime(cv.WindowExpiresAt), WindowOpen: cv.WindowOpen(now), Cycle: cv.Cycle,
-		Labels: NonNil(cv.Labels), CloseReason: cv.CloseReason, Route: cv.RouteRule,
+		Labels: NonNil(cv.Labels), Collaborators: NonNil(cv.Collaborators), CloseReason: cv.CloseReason, Route: cv.RouteRule,
 	}
 	if !cv.Preview.At.IsZero() {
 		out.LastMessage = &Preview{Text: cv.Preview.Text, Direction: string(cv.Preview.Direction), Type: cv.Preview.Type, At: TS(cv.Preview.At)}

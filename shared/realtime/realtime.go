@@ -32,6 +32,7 @@ const (
 	KindAssigned      = "assigned"
 	KindTransferred   = "transferred"
 	KindWindowClosing = "window_closing"
+	KindCollaborator  = "collaborator_added" // a colleague pulled them into a conversation (A7)
 )
 
 // Event is one event a client receives. A server frame is a JSON array of events, oldest
@@ -120,6 +121,13 @@ func Decode(id, name string, old, new Image) []Change {
 			}
 			return []Change{{ID: id, Type: Notification, ConversationID: ev.ConversationID, To: to,
 				Notification: &NotificationBody{Kind: kind, ActorID: ev.ActorID, At: apijson.TS(ev.At)}}}
+		case inbox.EventCollaboratorAdded:
+			to := ev.Details["user_id"]
+			if to == "" || to == ev.ActorID {
+				return nil
+			}
+			return []Change{{ID: id, Type: Notification, ConversationID: ev.ConversationID, To: to,
+				Notification: &NotificationBody{Kind: KindCollaborator, ActorID: ev.ActorID, At: apijson.TS(ev.At)}}}
 		case inbox.EventWindowClosing:
 			return []Change{{ID: id, Type: Notification, ConversationID: ev.ConversationID,
 				Notification: &NotificationBody{Kind: KindWindowClosing, At: apijson.TS(ev.At)}}}
@@ -136,8 +144,10 @@ type Image struct {
 }
 
 // Recipients are the users whose connections may get a change of conv: the organization's
-// admins, the department's members, the assignee; before, for a conversation.updated, adds
-// those who saw the conversation until now. Each connection's user is checked with For.
+// admins, the department's members, the assignee, the collaborators; before, for a
+// conversation.updated, adds those who saw the conversation until now (a collaborator who
+// left, or whom its closing let go, learns it is gone). Each connection's user is checked
+// with For.
 func Recipients(c Change, conv *inbox.Conversation) (dept []string, users []string) {
 	if c.Type == Notification {
 		to := c.To
@@ -146,13 +156,18 @@ func Recipients(c Change, conv *inbox.Conversation) (dept []string, users []stri
 		}
 		return nil, []string{to}
 	}
-	dept, users = []string{conv.DepartmentID}, []string{conv.AssigneeID}
+	dept, users = []string{conv.DepartmentID}, append([]string{conv.AssigneeID}, conv.Collaborators...)
 	if b := c.Before; b != nil {
 		if b.DepartmentID != conv.DepartmentID {
 			dept = append(dept, b.DepartmentID)
 		}
 		if b.AssigneeID != conv.AssigneeID {
 			users = append(users, b.AssigneeID)
+		}
+		for _, u := range b.Collaborators {
+			if !conv.HasCollaborator(u) {
+				users = append(users, u)
+			}
 		}
 	}
 	return dept, users

@@ -79,6 +79,8 @@ func TestDecode(t *testing.T) {
 		{"transferred to a department", "INSERT", Image{}, ev(inbox.EventTransferred, "admin", map[string]string{"department_id": "d"}), nil},
 		{"claimed: nobody to tell", "INSERT", Image{}, ev(inbox.EventClaimed, "u", map[string]string{"assignee_id": "u"}), nil},
 		{"window closing", "INSERT", Image{}, ev(inbox.EventWindowClosing, "", nil), []string{"notification/window_closing"}},
+		{"collaborator added", "INSERT", Image{}, ev(inbox.EventCollaboratorAdded, "ana", map[string]string{"user_id": "cid"}), []string{"notification/collaborator_added"}},
+		{"collaborator left: nobody to tell", "INSERT", Image{}, ev(inbox.EventCollaboratorRemoved, "cid", map[string]string{"user_id": "cid"}), nil},
 		{"closed: the conversation record tells", "INSERT", Image{}, ev(inbox.EventClosed, "u", nil), nil},
 	}
 	for _, tt := range tests {
@@ -118,5 +120,41 @@ func TestRecipientsOfAMove(t *testing.T) {
 		&inbox.User{ID: "sofia", Role: inbox.RoleAgent, Departments: []string{"sales"}}, 0, time.Now())
 	if !ok || e.Type != ConversationRemoved || e.Conversation != nil {
 		t.Errorf("for the one who lost it: %+v, %v", e, ok)
+	}
+}
+
+// TestCollaboratorsReceive (A7): a collaborator from another department gets the
+// conversation's events and the notification that names them; one who left (or whom closing
+// let go) is told the conversation is gone.
+func TestCollaboratorsReceive(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	cid := &inbox.User{ID: "cid", OrgID: "a", Role: inbox.RoleAgent, Departments: []string{"support"}}
+	conv := &inbox.Conversation{ID: "c", OrgID: "a", DepartmentID: "sales", AssigneeID: "ana", Status: inbox.StatusOpen, Collaborators: []string{"cid"}}
+	depts, users := Recipients(Change{Type: MessageCreated}, conv)
+	if diff := cmp.Diff([]string{"sales"}, depts); diff != "" {
+		t.Errorf("departments (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"ana", "cid"}, users); diff != "" {
+		t.Errorf("users (-want +got):\n%s", diff)
+	}
+	if e, ok := For(Change{ID: "1", Type: MessageCreated}, conv, nil, cid, 0, now); !ok || e.Conversation == nil {
+		t.Errorf("message for the collaborator: %+v, %v", e, ok)
+	}
+	note := Change{ID: "2", Type: Notification, To: "cid", Notification: &NotificationBody{Kind: KindCollaborator, ActorID: "ana"}}
+	if _, users := Recipients(note, conv); !cmp.Equal([]string{"cid"}, users) {
+		t.Errorf("notification recipients %v, want cid", users)
+	}
+	if e, ok := For(note, conv, nil, cid, 0, now); !ok || e.Notification.Kind != KindCollaborator {
+		t.Errorf("notification for cid: %+v, %v", e, ok)
+	}
+	after := *conv
+	after.Collaborators = nil
+	left := Change{ID: "3", Type: ConversationUpdated, Before: conv}
+	if _, users := Recipients(left, &after); !cmp.Equal([]string{"ana", "cid"}, users) {
+		t.Errorf("after leaving: recipients %v, want ana and cid", users)
+	}
+	if e, ok := For(left, &after, nil, cid, 0, now); !ok || e.Type != ConversationRemoved {
+		t.Errorf("for the one who left: %+v, %v", e, ok)
 	}
 }
