@@ -250,6 +250,9 @@ func (a *api) updateLine(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := lineWritable(l); err != nil {
+		return nil, err
+	}
 	if body.DepartmentID != nil {
 		if err := a.departmentsExist(ctx, c.user.OrgID, *body.DepartmentID); err != nil {
 			return nil, err
@@ -308,10 +311,18 @@ func (a *api) routeWaiting(ctx context.Context, c *call, l *inbox.Line) error {
 // is refused, and their open conversations go back to the queue.
 func (a *api) setDisabled(disabled bool) handlerFunc {
 	return func(ctx context.Context, c *call) (any, error) {
-		if err := decode(c.req, &struct{}{}); err != nil {
+		var body struct {
+			// ConversationsTo is who takes the disabled user's open conversations; none:
+			// their departments' queues.
+			ConversationsTo string `json:"conversations_to"`
+		}
+		if err := decode(c.req, &body); err != nil {
 			return nil, err
 		}
-		u, err := a.flow().SetDisabled(ctx, c.caller(), c.params["id"], disabled)
+		if !disabled && body.ConversationsTo != "" {
+			return nil, badRequest("conversations_to applies to disable only")
+		}
+		u, err := a.flow().SetDisabled(ctx, c.caller(), c.params["id"], disabled, body.ConversationsTo)
 		if err != nil {
 			return nil, err
 		}

@@ -178,6 +178,9 @@ func (a *api) putAutoClose(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := lineWritable(l); err != nil {
+		return nil, err
+	}
 	if body.IdleMinutes != 0 && (body.IdleMinutes < minIdleMinutes || body.IdleMinutes > maxIdleMinutes) {
 		return nil, unprocessable("bad_auto_close", "idle_minutes is 0 (off) or from 60 to 129600 (90 days)")
 	}

@@ -185,6 +185,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusNotFound, "not_found", nf.Entity+" not found")
 	case errors.Is(err, store.ErrNotFound):
 		return errorResponse(http.StatusNotFound, "not_found", "not found")
+	case errors.Is(err, access.ErrRemoved):
+		return errorResponse(http.StatusForbidden, "user_removed", denialReason(err))
 	case errors.Is(err, access.ErrDisabled):
 		return errorResponse(http.StatusForbidden, "user_disabled", denialReason(err))
 	case errors.Is(err, access.ErrNotYourContact):
@@ -226,6 +228,16 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusUnprocessableEntity, "invalid_contact", invalidContactReason(err))
 	case errors.Is(err, workflow.ErrAssigneeHasNoInbox):
 		return errorResponse(http.StatusUnprocessableEntity, "assignee_has_no_inbox", "that user's role has no inbox")
+	case errors.Is(err, workflow.ErrLineDeleted):
+		return errorResponse(http.StatusConflict, "line_deleted", "the line was deleted: its history is kept, read-only; it sends nothing and changes no more")
+	case errors.Is(err, workflow.ErrDepartmentInUse):
+		return errorResponse(http.StatusConflict, "department_in_use", "the department has conversations: give move_to, the department to move them to")
+	case errors.Is(err, workflow.ErrMoveToSelf):
+		return errorResponse(http.StatusUnprocessableEntity, "bad_move_to", "move_to is the department being deleted")
+	case errors.Is(err, workflow.ErrDeleteSelf):
+		return errorResponse(http.StatusUnprocessableEntity, "delete_self", "you cannot delete yourself; another admin can")
+	case errors.Is(err, workflow.ErrHandOverToSelf):
+		return errorResponse(http.StatusUnprocessableEntity, "bad_conversations_to", "conversations_to is the user who leaves")
 	case errors.Is(err, workflow.ErrLineNotActive):
 		return errorResponse(http.StatusConflict, "line_not_active", "the line is not active (paused or in error): it cannot send")
 	case errors.As(err, &window):

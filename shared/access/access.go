@@ -45,6 +45,7 @@ var (
 	ErrOthersContacts = &Denial{"sellers see only their own contacts"}
 	ErrContactOwner   = &Denial{"only admins change a contact's owner"}
 	ErrDisabled       = &Denial{"your user is disabled; ask an admin"}
+	ErrRemoved        = &Denial{"your user was removed from the organization"}
 	// ErrCollaboratorsOnly: a collaborator who would not see the conversation otherwise.
 	ErrCollaboratorsOnly = &Denial{"as a collaborator you read, write notes, leave and, where the line allows it, reply"}
 	ErrNotCollaborating  = &Denial{"you are not a collaborator of this conversation"}
@@ -62,10 +63,13 @@ var ErrInvisible = errors.New("access: not visible")
 // table names one per route. Rules about a conversation are Actions (Check).
 type Rule func(u *inbox.User) error
 
-// Enabled: a disabled user is refused on every request, whatever their token says (the API
+// Enabled: a disabled or deleted user is refused on every request, whatever their token says (the API
 // checks it before any route's rule).
 func Enabled(u *inbox.User) error {
-	if u.Disabled {
+	switch {
+	case u.Deleted:
+		return ErrRemoved
+	case u.Disabled:
 		return ErrDisabled
 	}
 	return nil

@@ -286,6 +286,13 @@ func (c *Conversation) Reopen(reopenedBy string) error {
 	return nil
 }
 
+// MoveToDepartment files the conversation, open or done, under dept with whoever holds it:
+// its department was deleted.
+func (c *Conversation) MoveToDepartment(dept, rule string) {
+	c.DepartmentID = dept
+	c.RouteRule = rule
+}
+
 // Route gives a "no route" conversation the department its line now routes to.
 func (c *Conversation) Route(dept string) bool {
 	if c.DepartmentID != "" || dept == "" {

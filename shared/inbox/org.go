@@ -46,6 +46,9 @@ type User struct {
 	// Disabled users are refused on their next request, whatever their token says, and take
 	// no conversations.
 	Disabled bool
+	// Deleted users are disabled for good: kept so the timeline, reports and audit still
+	// name them, left out of every list, and no longer found by their email.
+	Deleted bool
 }
 
 // InDepartment reports whether the user is a member of dept.
@@ -73,6 +76,9 @@ const (
 	LineActive LineState = "active"
 	LinePaused LineState = "paused"
 	LineError  LineState = "error"
+	// LineDeleted: the line's history is kept, read-only; it sends nothing and its number
+	// is free for another line.
+	LineDeleted LineState = "deleted"
 )
 
 // Line is one WhatsApp business number of an organization.

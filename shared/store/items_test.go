@@ -164,7 +164,7 @@ func storedItems() map[string]any {
 		"org": orgItem{PK: orgPK("o_1"), SK: skOrg, Type: "org", ID: "o_1", Name: "Acme", Created: ms(at)},
 		"user": userItem{PK: orgPK("o_1"), SK: userSK("u_1"), GSI3PK: emailKey("Ana@Example.com"), GSI3SK: skEmailUser, Type: "user",
 			ID: "u_1", Org: "o_1", Email: "ana@example.com", Name: "Ana", Role: "agent", Depts: []string{"d_1", "d_2"},
-			Available: true, MaxOpen: 5, Disabled: true},
+			Available: true, MaxOpen: 5, Disabled: true, Deleted: true},
 		"department": deptItem{PK: orgPK("o_1"), SK: deptSK("d_1"), Type: "dept", ID: "d_1", Org: "o_1", Name: "Ventas"},
 		"line": lineItem{PK: orgPK("o_1"), SK: lineSK("l_1"), Type: "line", ID: "l_1", Org: "o_1", Provider: "meta",
 			Address: "1234567890", Display: "15550001111", Account: "waba_1", Dept: "d_1", Authorized: []string{"u_1"},

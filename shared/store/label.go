@@ -54,3 +54,27 @@ func (s *Store) Labels(ctx context.Context, org string) ([]*inbox.Label, error) 
 	}
 	return out, nil
 }
+
+// Label reads one label of org.
+func (s *Store) Label(ctx context.Context, org, id string) (*inbox.Label, error) {
+	it, err := getItem[labelItem](ctx, s, orgPK(org), labelSK(id))
+	if err != nil {
+		return nil, err
+	}
+	return it.label(), nil
+}
+
+// PutLabel replaces a label that exists (an admin's edit); ErrNotFound if it does not.
+func (s *Store) PutLabel(ctx context.Context, l *inbox.Label) error {
+	err := s.put(ctx, toLabelItem(l), "attribute_exists(PK)", nil)
+	if errors.Is(err, ErrExists) {
+		return notFound("label")
+	}
+	return err
+}
+
+// DeleteLabel removes a label of org; ErrNotFound if it does not exist. Conversations keep
+// its id until they are relabelled (labels have no index entries to find them by).
+func (s *Store) DeleteLabel(ctx context.Context, org, id string) error {
+	return s.delete(ctx, orgPK(org), labelSK(id), "attribute_exists(PK)")
+}

@@ -36,6 +36,7 @@ type userItem struct {
 	Available bool     `dynamodbav:"avail"`
 	MaxOpen   int      `dynamodbav:"max,omitempty"`
 	Disabled  bool     `dynamodbav:"dis,omitempty"`
+	Deleted   bool     `dynamodbav:"del,omitempty"`
 }
 
 type deptItem struct {
@@ -111,16 +112,20 @@ func (it *deptItem) department() *inbox.Department {
 }
 
 func toUserItem(u *inbox.User) userItem {
-	return userItem{
+	it := userItem{
 		PK: orgPK(u.OrgID), SK: userSK(u.ID), GSI3PK: emailKey(u.Email), GSI3SK: skEmailUser, Type: "user",
 		ID: u.ID, Org: u.OrgID, Email: strings.ToLower(u.Email), Name: u.Name, Role: string(u.Role),
-		Depts: u.Departments, Available: u.Available, MaxOpen: u.MaxOpen, Disabled: u.Disabled,
+		Depts: u.Departments, Available: u.Available, MaxOpen: u.MaxOpen, Disabled: u.Disabled, Deleted: u.Deleted,
 	}
+	if u.Deleted {
+		it.GSI3PK, it.GSI3SK = "", "" // its email signs nobody in and may be given to a new user
+	}
+	return it
 }
 
 func (it *userItem) user() *inbox.User {
 	return &inbox.User{ID: it.ID, OrgID: it.Org, Email: it.Email, Name: it.Name, Role: inbox.Role(it.Role),
-		Departments: it.Depts, Available: it.Available, MaxOpen: it.MaxOpen, Disabled: it.Disabled}
+		Departments: it.Depts, Available: it.Available, MaxOpen: it.MaxOpen, Disabled: it.Disabled, Deleted: it.Deleted}
 }
 
 // User reads a user of org.
@@ -222,7 +227,8 @@ func (s *Store) LineByAddress(ctx context.Context, provider, address string) (*i
 	return s.Line(ctx, a.Org, a.Line)
 }
 
-// OrgItems lists an organization's users, departments and lines (a few hundred items).
+// OrgItems lists an organization's users (not the deleted ones), departments and lines
+// (deleted ones too: their history is kept) — a few hundred items.
 func (s *Store) OrgItems(ctx context.Context, org string) (users []*inbox.User, depts []*inbox.Department, lines []*inbox.Line, err error) {
 	raws, _, err := s.queryRaw(ctx, s.partition("", orgPK(org), ""), nil)
 	if err != nil {
@@ -239,7 +245,9 @@ func (s *Store) OrgItems(ctx context.Context, org string) (users []*inbox.User, 
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			users = append(users, it.user())
+			if !it.Deleted { // kept for the history that names them, listed nowhere
+				users = append(users, it.user())
+			}
 		case "dept":
 			it, err := decode[deptItem](raw)
 			if err != nil {
@@ -255,4 +263,36 @@ func (s *Store) OrgItems(ctx context.Context, org string) (users []*inbox.User, 
 		}
 	}
 	return users, depts, lines, nil
+}
+
+// DeleteLine marks line l deleted (its history stays, read-only) and frees its number: its
+// address route and its auto-close entry go, so what the provider still delivers for the
+// number is kept as unrouted and another line may take the number.
+func (s *Store) DeleteLine(ctx context.Context, l *inbox.Line) error {
+	deleted := *l
+	deleted.State = inbox.LineDeleted
+	it, err := toLineItem(&deleted)
+	if err != nil {
+		return err
+	}
+	if err := s.put(ctx, it, "", nil); err != nil {
+		return err
+	}
+	err = s.deleteWhere(ctx, lineAddrPK(l.Provider, l.Address), skAddr, "org = :o AND line = :l",
+		map[string]types.AttributeValue{":o": str(l.OrgID), ":l": str(l.ID)})
+	if err != nil && !errors.Is(err, ErrNotFound) { // the number may belong to another line by now
+		return err
+	}
+	return s.SetAutoClose(ctx, AutoClose{OrgID: l.OrgID, LineID: l.ID})
+}
+
+// DeleteDepartment removes department id of org with its assignment rules and closing
+// reasons.
+func (s *Store) DeleteDepartment(ctx context.Context, org, id string) error {
+	for _, sk := range []string{rulesSK(string(ScopeDepartment), id), reasonsSK(id), deptSK(id)} {
+		if err := s.delete(ctx, orgPK(org), sk, ""); err != nil {
+			return fmt.Errorf("delete department %s: %w", id, err)
+		}
+	}
+	return nil
 }

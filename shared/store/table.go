@@ -177,13 +177,18 @@ func (s *Store) update(ctx context.Context, pk, sk, expr, cond string, names map
 // delete deletes one item without index keys, counting it. cond may be empty; a failed
 // condition is a NotFoundError (the conditions ask for the item to exist).
 func (s *Store) delete(ctx context.Context, pk, sk, cond string) error {
+	return s.deleteWhere(ctx, pk, sk, cond, nil)
+}
+
+// deleteWhere is delete with values for its condition.
+func (s *Store) deleteWhere(ctx context.Context, pk, sk, cond string, vals map[string]types.AttributeValue) error {
 	in := &dynamodb.DeleteItemInput{
 		TableName:              aws.String(s.table),
 		Key:                    key(pk, sk),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	}
 	if cond != "" {
-		in.ConditionExpression = aws.String(cond)
+		in.ConditionExpression, in.ExpressionAttributeValues = aws.String(cond), vals
 	}
 	out, err := s.db.DeleteItem(ctx, in)
 	if isConditionFailed(err) {

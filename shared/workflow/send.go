@@ -53,8 +53,8 @@ func (s *Service) Send(ctx context.Context, by Caller, convID string, draft *inb
 			if cv.Status == inbox.StatusDone {
 				return nil, inbox.ErrClosed
 			}
-			if line == nil || line.State != inbox.LineActive {
-				return nil, ErrLineNotActive
+			if err := canSend(line); err != nil {
+				return nil, err
 			}
 			if err := cv.CheckSend(now, draft.Type == "template"); err != nil {
 				return nil, &WindowClosedError{Expired: cv.WindowExpiresAt}
@@ -308,6 +308,18 @@ func (s *Service) Visible(ctx context.Context, u *inbox.User, convID string) (*i
 		return nil, nil, access.ErrInvisible
 	}
 	return cv, line, nil
+}
+
+// canSend refuses a line that sends nothing now: deleted (for good) or not active (paused,
+// in error); nil is a line that no longer exists.
+func canSend(line *inbox.Line) error {
+	switch {
+	case line == nil || line.State == inbox.LineDeleted:
+		return ErrLineDeleted
+	case line.State != inbox.LineActive:
+		return ErrLineNotActive
+	}
+	return nil
 }
 
 // Line reads cv's line through cache (lines by id); a line that no longer exists is nil.

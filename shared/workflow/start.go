@@ -38,8 +38,8 @@ func (s *Service) Start(ctx context.Context, by Caller, in Start, req Request) (
 	if err := access.StartOn(u, line); err != nil {
 		return nil, nil, err
 	}
-	if line.State != inbox.LineActive {
-		return nil, nil, ErrLineNotActive
+	if err := canSend(line); err != nil {
+		return nil, nil, err
 	}
 	if err := CheckProvider(line, in.Template); err != nil {
 		return nil, nil, err
