@@ -27,8 +27,12 @@ type functionSpec struct {
 	Name     string
 	MemoryMB int
 	Timeout  time.Duration
-	Pool     int      // processes serving it at once (its local concurrency)
-	Settings []string // the variables of Buzón's configuration it reads, by name
+	Pool     int // processes kept warm
+	MaxPool  int // processes at most: the pool grows on demand up to it, as Lambda scales out
+	// IdleTimeout: a process started on demand stops after this long without an invocation
+	// (0: idleTimeout).
+	IdleTimeout time.Duration
+	Settings    []string // the variables of Buzón's configuration it reads, by name
 }
 
 // functionSpecs lists Buzón's functions as shared/deploy declares them. Locally a function
@@ -134,6 +138,7 @@ func startFunctions(ctx context.Context, s settings, res stackResources, logs *l
 	fns := map[string]*Function{}
 	for _, spec := range functionSpecs(deploy.Buzon) {
 		spec.Pool *= max(s.PoolScale, 1)
+		spec.MaxPool = max(spec.Pool, s.PoolMax)
 		bin, err := filepath.Abs(filepath.Join(s.BinDir, spec.Name, "bootstrap"))
 		if err != nil {
 			return fns, err

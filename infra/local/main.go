@@ -118,10 +118,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		}
 		if decl.Consumes != "" {
 			q := res.Queues[decl.Consumes]
-			for range f.spec.Pool {
-				p := &poller{sqs: clients.sqs, queueURL: q.URL, queueARN: q.ARN, function: decl.Name, invoke: f.Invoke, log: log}
-				workers.Go(func() { p.run(ctx) })
-			}
+			// As many pollers as the function keeps warm, more while distinct message groups
+			// wait, up to the function's cap.
+			template := poller{sqs: clients.sqs, queueURL: q.URL, queueARN: q.ARN, function: decl.Name, invoke: f.Invoke, log: log}
+			newFleet(template, f.spec.Pool, f.spec.MaxPool, func(p *poller) { workers.Go(func() { p.run(ctx) }) }).run(ctx)
 		}
 		if decl.Stream {
 			p := newStreamPoller(clients.streams, clients.sqs, res.StreamARN, decl.Name, f.Invoke, fanoutMapping(res.StreamFailures), log)

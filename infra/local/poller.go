@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
@@ -39,9 +40,12 @@ type poller struct {
 	function string
 	invoke   invokeFunc
 	log      *slog.Logger
+	// fleet, when set, scales the queue's pollers: this one may start another after a
+	// receive that found messages, and leave after one that found none.
+	fleet *fleet
 }
 
-// run polls until ctx is done.
+// run polls until ctx is done (or, in a fleet, until it is told to leave).
 func (p *poller) run(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
@@ -64,10 +68,95 @@ func (p *poller) run(ctx context.Context) {
 			continue
 		}
 		backoff = time.Second
-		if len(out.Messages) > 0 {
-			p.handle(ctx, out.Messages)
+		if len(out.Messages) == 0 {
+			if p.fleet.leave() {
+				return
+			}
+			continue
 		}
+		p.fleet.grow(ctx)
+		p.handle(ctx, out.Messages)
 	}
+}
+
+// fleet scales the pollers of one FIFO queue as Lambda's event source mapping does
+// (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html): it keeps a few pollers,
+// adds more while messages are available (at most 300 a minute), and, on a FIFO queue, runs
+// at most as many concurrent batches as there are active message groups, up to the
+// function's concurrency. SQS tells which groups are available: a receive returns only
+// messages of groups with nothing in flight, so a receive that found messages while the other
+// pollers hold theirs is a backlog of distinct groups (start another poller, up to max), and
+// one that found none means every waiting group is held (a poller above min leaves).
+type fleet struct {
+	min, max int
+	every    time.Duration // at least this long between two new pollers
+	start    func(p *poller)
+	template poller
+
+	mu   sync.Mutex
+	n    int
+	peak int
+	last time.Time
+}
+
+// newFleet returns the pollers of template's queue, lo to hi of them; start runs one
+// (in a goroutine the caller waits for).
+func newFleet(template poller, lo, hi int, start func(p *poller)) *fleet {
+	return &fleet{min: lo, max: max(lo, hi), every: time.Minute / 300, start: start, template: template}
+}
+
+// run starts the fleet's first min pollers.
+func (f *fleet) run(ctx context.Context) {
+	for range f.min {
+		f.add(ctx, true)
+	}
+}
+
+// grow starts one more poller, if the fleet is under its cap and the last one started a
+// while ago.
+func (f *fleet) grow(ctx context.Context) {
+	if f == nil {
+		return
+	}
+	f.add(ctx, false)
+}
+
+func (f *fleet) add(ctx context.Context, initial bool) {
+	f.mu.Lock()
+	now := time.Now()
+	if ctx.Err() != nil || f.n >= f.max || (!initial && now.Sub(f.last) < f.every) {
+		f.mu.Unlock()
+		return
+	}
+	f.n++
+	f.peak = max(f.peak, f.n)
+	f.last = now
+	f.mu.Unlock()
+	p := f.template
+	p.fleet = f
+	f.start(&p)
+}
+
+// leave reports whether a poller whose receive found nothing should stop: it does while the
+// fleet is above its minimum.
+func (f *fleet) leave() bool {
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n <= f.min {
+		return false
+	}
+	f.n--
+	return true
+}
+
+// size is the pollers running now and the most that ran at once.
+func (f *fleet) size() (n, peak int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n, f.peak
 }
 
 // handle invokes the consumer with one batch and acknowledges what it processed.

@@ -30,6 +30,10 @@ const (
 // Function runs one function as a pool of bootstrap processes, each driven through its own
 // Runtime API, and hands invocations to whichever process asks for one next. A process that
 // exits fails its invocation and is replaced. Invoke is safe for concurrent use.
+//
+// The pool scales as Lambda does: spec.Pool processes are kept warm, and an invocation that
+// finds none free starts another (a cold start), up to spec.MaxPool; a process started so
+// stops after idleTimeout without an invocation, or when it exits, and is not replaced.
 type Function struct {
 	spec   functionSpec
 	binary string
@@ -39,10 +43,22 @@ type Function struct {
 
 	queue chan *invocation // unbuffered: a send completes when a process takes it
 	done  chan struct{}    // closed when the pool stops
+	ctx   context.Context  // Start's: the life of every process
+
+	mu      sync.Mutex
+	size    int // sandboxes running, the warm ones included
+	nextID  int // the number of the next sandbox started on demand
+	peak    int // the most sandboxes that ran at once
+	started int // sandboxes started on demand
 
 	wg       sync.WaitGroup
 	settleWG sync.WaitGroup // one per sandbox, done at its first init (or init failure)
 }
+
+// idleTimeout is how long a process started on demand waits for an invocation before it
+// stops. Lambda keeps an idle execution environment for minutes; locally a shorter time gives
+// the machine back soon after a burst.
+const idleTimeout = 30 * time.Second
 
 // newFunction returns the pool for spec, running binary with env (functionEnv); process
 // output goes to logs.
@@ -58,7 +74,11 @@ func newFunction(spec functionSpec, binary string, env []string, logs *logSink, 
 // Start starts the pool's processes. They run until ctx is done; Wait then returns once
 // every one has exited.
 func (f *Function) Start(ctx context.Context) {
+	f.ctx = ctx
 	f.settleWG.Add(f.spec.Pool)
+	f.mu.Lock()
+	f.size, f.peak, f.nextID = f.spec.Pool, f.spec.Pool, f.spec.Pool+1
+	f.mu.Unlock()
 	for n := 1; n <= f.spec.Pool; n++ {
 		f.wg.Add(1)
 		go func() {
@@ -70,6 +90,37 @@ func (f *Function) Start(ctx context.Context) {
 		<-ctx.Done()
 		close(f.done)
 	}()
+}
+
+// grow starts one more process, on demand, unless the pool is at its cap.
+func (f *Function) grow() {
+	f.mu.Lock()
+	if f.size >= max(f.spec.MaxPool, f.spec.Pool) || f.ctx == nil || f.ctx.Err() != nil {
+		f.mu.Unlock()
+		return
+	}
+	f.size++
+	f.peak = max(f.peak, f.size)
+	f.started++
+	n := f.nextID
+	f.nextID++
+	f.mu.Unlock()
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		f.runOnDemand(f.ctx, n)
+		f.mu.Lock()
+		f.size--
+		f.mu.Unlock()
+	}()
+}
+
+// Scale reports how the pool scaled: the processes running now, the most that ran at once,
+// and how many were started on demand.
+func (f *Function) Scale() (size, peak, started int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.size, f.peak, f.started
 }
 
 // Wait waits until every process of the pool has exited after Start's context ended.
@@ -98,6 +149,18 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := time.Now()
 	select {
 	case f.queue <- inv:
+		// A free process took it.
+	default:
+		// Every process is busy or starting: as Lambda, start another, and give the
+		// invocation to whichever process asks first.
+		f.grow()
+		select {
+		case f.queue <- inv:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("invoke %s: waiting for a free process: %w", f.spec.Name, ctx.Err())
+		case <-f.done:
+			return nil, fmt.Errorf("invoke %s: %w", f.spec.Name, ErrStopped)
+		}
 	case <-ctx.Done():
 		return nil, fmt.Errorf("invoke %s: waiting for a free process: %w", f.spec.Name, ctx.Err())
 	case <-f.done:
@@ -133,7 +196,7 @@ func (f *Function) requeue(inv *invocation) {
 func (f *Function) runSandbox(ctx context.Context, n int, settle func()) {
 	backoff := minInitBackoff
 	for ctx.Err() == nil {
-		p, err := f.startProcess(n, settle)
+		p, err := f.startProcess(n, settle, false)
 		if err != nil {
 			f.log.Error("cannot start", "process", n, "error", err)
 			settle()
@@ -176,6 +239,44 @@ func (f *Function) runSandbox(ctx context.Context, n int, settle func()) {
 	}
 }
 
+// runOnDemand runs one process started on demand until it stops (idle, or exited for any
+// reason); it is not replaced: the next invocation that finds no free process starts another.
+func (f *Function) runOnDemand(ctx context.Context, n int) {
+	p, err := f.startProcess(n, func() {}, true)
+	if err != nil {
+		f.log.Error("cannot start", "process", n, "error", err)
+		return
+	}
+	stopOnCancel := context.AfterFunc(ctx, func() { p.stop("shutdown", stopGrace) })
+	defer stopOnCancel()
+	<-p.exited
+	p.mu.Lock()
+	initialized, fe, reason := p.initialized, p.initErr, or(p.killReason, exitReason(p.waitErr))
+	p.mu.Unlock()
+	switch {
+	case ctx.Err() != nil:
+	case !initialized:
+		if fe == nil {
+			fe = &FunctionError{Type: "Runtime.ExitError", Message: "Error: " + exitReason(p.waitErr)}
+		}
+		f.log.Error("init failed", "process", p.name, "error_type", fe.Type, "error", fe.Message)
+		// The invocation that started it fails, as an invoke that triggers a failing init
+		// does in Lambda.
+		select {
+		case inv := <-f.queue:
+			inv.finish(nil, fe)
+		default:
+		}
+	case reason == idleReason:
+		f.log.Debug("process stopped", "process", p.name, "reason", reason)
+	default:
+		f.log.Warn("process exited", "process", p.name, "reason", reason)
+	}
+}
+
+// idleReason is why a process started on demand is stopped after idleTimeout.
+const idleReason = "idle"
+
 // process is one running bootstrap and the Runtime API it talks to.
 type process struct {
 	fn      *Function
@@ -185,6 +286,7 @@ type process struct {
 	started time.Time
 	onInit  func()
 
+	onDemand bool          // started on demand: stops after idleTimeout without an invocation
 	stopping chan struct{} // closed when the runner ends the process
 	stopOnce sync.Once
 	exited   chan struct{} // closed after cmd.Wait returned and the fields below are final
@@ -198,14 +300,15 @@ type process struct {
 	waitErr     error
 }
 
-// startProcess starts process n of the pool with a Runtime API of its own.
-func (f *Function) startProcess(n int, onInit func()) (*process, error) {
+// startProcess starts process n of the pool with a Runtime API of its own; onDemand: it was
+// started for an invocation no process was free for.
+func (f *Function) startProcess(n int, onInit func(), onDemand bool) (*process, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
 	p := &process{
-		fn: f, name: fmt.Sprintf("%s.%d", f.spec.Name, n), onInit: onInit,
+		fn: f, name: fmt.Sprintf("%s.%d", f.spec.Name, n), onInit: onInit, onDemand: onDemand,
 		stopping: make(chan struct{}), exited: make(chan struct{}),
 	}
 	p.srv = &http.Server{Handler: p.routes(), ReadHeaderTimeout: 10 * time.Second}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -139,7 +140,16 @@ func (p *process) next(w http.ResponseWriter, r *http.Request) {
 		p.fn.log.Debug("init done", "process", p.name, "ms", time.Since(p.started).Milliseconds())
 		p.onInit()
 	}
+	var idle <-chan time.Time
+	if p.onDemand {
+		t := time.NewTimer(cmp.Or(p.fn.spec.IdleTimeout, idleTimeout))
+		defer t.Stop()
+		idle = t.C
+	}
 	select {
+	case <-idle:
+		p.stop(idleReason, stopGrace)
+		<-r.Context().Done()
 	case inv := <-p.fn.queue:
 		if !p.take(r.Context(), inv) {
 			// The process is going away: the invocation goes to another one.

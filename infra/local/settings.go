@@ -35,7 +35,8 @@ type settings struct {
 	TemplatesTick   time.Duration
 	LogLevel        string // LOG_LEVEL: the functions' (as AWS_LAMBDA_LOG_LEVEL) and by default the runner's
 	LocalLogLevel   string // LOCAL_LOG_LEVEL: the runner's own, when it should differ
-	PoolScale       int    // LOCAL_POOL_SCALE: multiplies every function's pool (load runs); Lambda scales out, the runner does not
+	PoolScale       int    // LOCAL_POOL_SCALE: multiplies every function's warm pool (load runs)
+	PoolMax         int    // LOCAL_POOL_MAX: processes per function at most, as it scales out on demand (Lambda's concurrency, capped for one machine)
 
 	// Forwarded to the functions.
 	MetaAppSecret   string
@@ -79,6 +80,11 @@ func loadSettings(getenv func(string) string) (settings, error) {
 		errs = append(errs, fmt.Errorf("%w: LOCAL_POOL_SCALE: want 1 to 16, got %q", errSettings, getenv("LOCAL_POOL_SCALE")))
 	}
 	s.PoolScale = scale
+	poolMax, err := positive(getenv("LOCAL_POOL_MAX"), 16)
+	if err != nil || poolMax > 256 {
+		errs = append(errs, fmt.Errorf("%w: LOCAL_POOL_MAX: want 1 to 256, got %q", errSettings, getenv("LOCAL_POOL_MAX")))
+	}
+	s.PoolMax = poolMax
 	s.BinDir = or(getenv("LOCAL_BIN_DIR"), ".cache/bin")
 	s.LogLevel = or(getenv("LOG_LEVEL"), "info")
 	s.LocalLogLevel = or(getenv("LOCAL_LOG_LEVEL"), s.LogLevel)

@@ -82,6 +82,9 @@ func serve(ctx context.Context, raw json.RawMessage, path string) (any, error) {
 		}, nil
 	case "plain":
 		return map[string]string{"hello": "world"}, nil
+	case "pause":
+		// Busy for a while, then the usual echo: concurrent calls need several processes.
+		time.Sleep(500 * time.Millisecond)
 	}
 	lc, _ := lambdacontext.FromContext(ctx)
 	deadline, _ := ctx.Deadline()
