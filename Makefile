@@ -72,13 +72,14 @@ bench: tools
 
 # load: the open-loop sweep against the whole local stack (its own emulators and ports): the
 # emulators' own ceilings first (ElasticMQ send-batch → receive → delete-batch; DynamoDB Local
-# with the consumer's requests per message), then one step per offered rate (scheduled by the
+# with the consumer's requests per message), a warm-up (one message from each customer, so the
+# steps, their write units and cost are the steady state), then one step per offered rate (scheduled by the
 # clock, latency from the scheduled time), each drained and checked (lost, duplicated, order),
 # stopping after the first rate that is not sustainable (end-to-end p99 ≥ 2 s or a growing
 # backlog), then half the maximum sustainable rate. Figures on stdout, in load-report.json, and
 # latency against rate in load-sweep.png. LOAD_ARGS replaces the sweep's arguments; without
 # -rates the driver runs the closed-loop burst (what make faults uses).
-LOAD_ARGS ?= -rates 25,50,100,200,400,800 -step 20s -c 1000 -per-post 2
+LOAD_ARGS ?= -rates 10,25,50,100,200,400,800 -step 20s -c 1000 -per-post 2
 load: tools build
 	$(GO) run ./cmd/load $(LOAD_ARGS)
 

@@ -33,6 +33,7 @@ type ceilings struct {
 	// message's insert (PutItem attribute_not_exists) — per second.
 	DynamoDBMsgs float64 `json:"dynamodb_msgs_per_s"`
 	Lower        float64 `json:"lower_msgs_per_s"`
+	LoadAvg      float64 `json:"load_avg"` // the machine's 1-minute load average at the end
 }
 
 func measureCeilings(ctx context.Context, s *stack, conc int, d time.Duration) (ceilings, error) {
@@ -45,6 +46,7 @@ func measureCeilings(ctx context.Context, s *stack, conc int, d time.Duration) (
 		return c, fmt.Errorf("dynamodb ceiling: %w", err)
 	}
 	c.Lower = min(c.SQSMsgs, c.DynamoDBMsgs)
+	c.LoadAvg = loadAvg()
 	return c, nil
 }
 

@@ -57,7 +57,7 @@ const (
 type options struct {
 	messages, conversations, connections, maxBatch int
 	dupShare                                       float64
-	poolScale                                      int
+	poolScale, poolMax                             int
 	chaos                                          time.Duration
 	freeze                                         time.Duration
 	out                                            string
@@ -77,7 +77,8 @@ func main() {
 	flag.IntVar(&o.maxBatch, "batch", 10, "most items per POST (1..batch, random)")
 	flag.Float64Var(&o.dupShare, "dups", 0.1, "share of deliveries posted again (provider retries)")
 	flag.StringVar(&o.out, "out", "load-report.json", "where to write the figures as JSON")
-	flag.IntVar(&o.poolScale, "scale", 2, "LOCAL_POOL_SCALE for the stack: processes per function × this")
+	flag.IntVar(&o.poolScale, "scale", 2, "LOCAL_POOL_SCALE for the stack: warm processes per function × this")
+	flag.IntVar(&o.poolMax, "pool-max", 16, "LOCAL_POOL_MAX for the stack: processes per function at most, as the runner scales out")
 	flag.DurationVar(&o.chaos, "chaos", 0, "every this often, SIGKILL the newest assign or webhook process mid-run (0: off)")
 	flag.DurationVar(&o.freeze, "freeze-dynamodb", 0, "once, a few seconds into the run, freeze DynamoDB Local (SIGSTOP) this long, then resume it")
 	rates := flag.String("rates", "", "open-loop sweep: offered rates in messages/s, comma-separated (e.g. 50,100,200,400); empty: the closed-loop run")
@@ -162,7 +163,7 @@ func run(ctx context.Context, o options) error {
 	rep.BareThroughput = float64(o.messages) / bareRes.elapsed.Seconds()
 	rep.BareAckP99ms = ms(pct(bareRes.acks, 0.99))
 
-	st, err := startStack(ctx, o.poolScale)
+	st, err := startStack(ctx, o.poolScale, o.poolMax)
 	if err != nil {
 		return err
 	}
@@ -183,7 +184,7 @@ func run(ctx context.Context, o options) error {
 	if err := st.drainAndCheck(ctx, plan, res, &rep); err != nil {
 		return err
 	}
-	if err := costs(st.logPath, len(res.acks), &rep); err != nil {
+	if err := costs(st.logPath, 0, len(res.acks), &rep); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
@@ -379,13 +380,14 @@ type stack struct {
 	dynamoPort, sqsP int
 	stop             func()
 	logPath          string
+	costsFrom        int64 // where in the log the measured part starts (after the sweep's warm-up)
 	db               *dynamodb.Client
 	sqs              *sqs.Client
 	store            *store.Store
 }
 
 // startStack runs the local stack on free ports with its own emulators.
-func startStack(ctx context.Context, scale int) (*stack, error) {
+func startStack(ctx context.Context, scale, poolMax int) (*stack, error) {
 	ports, err := localstack.FreePorts(5)
 	if err != nil {
 		return nil, err
@@ -403,7 +405,7 @@ func startStack(ctx context.Context, scale int) (*stack, error) {
 		"META_APP_SECRET=" + appSecret, "TICK_SECONDS=3600",
 		// The write units come from assign's "batch applied" lines (info); the runner's own
 		// per-request lines would only slow the run down.
-		"LOG_LEVEL=info", "LOCAL_LOG_LEVEL=warn", fmt.Sprintf("LOCAL_POOL_SCALE=%d", scale)},
+		"LOG_LEVEL=info", "LOCAL_LOG_LEVEL=warn", fmt.Sprintf("LOCAL_POOL_SCALE=%d", scale), fmt.Sprintf("LOCAL_POOL_MAX=%d", poolMax)},
 		logs, 4*time.Minute)
 	if err != nil {
 		return nil, fmt.Errorf("%w (logs in %s)", err, logs.Name())
@@ -596,12 +598,15 @@ const (
 
 // costs reads the assign function's "batch applied" lines from the stack's log and estimates
 // the cost of a million inbound messages from them and the webhook POST count.
-func costs(logPath string, posts int, rep *report) error {
+func costs(logPath string, from int64, posts int, rep *report) error {
 	f, err := os.Open(logPath)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return err
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {

@@ -49,6 +49,10 @@ type stepResult struct {
 	Duplicated   int     `json:"duplicated"`
 	OutOfOrder   int     `json:"out_of_order_conversations"`
 	Sustainable  bool    `json:"sustainable"`
+	// The machine's 1-minute load average during the step (sampled with the backlog): the
+	// emulators, the stack and the driver share it with whatever else runs.
+	LoadAvgMean float64 `json:"load_avg_mean"`
+	LoadAvgMax  float64 `json:"load_avg_max"`
 }
 
 // maxE2EP99 is the sustainability bound: a rate is sustainable when its end-to-end p99 stays
@@ -192,12 +196,29 @@ func postIndex(url string) (int, bool) {
 	return i, err == nil
 }
 
-// backlog samples the inbound queue's depth (visible + in flight) until stop is closed, and
-// returns the samples.
-func backlog(ctx context.Context, sq *sqs.Client, queueURL string, stop <-chan struct{}) <-chan []int {
-	out := make(chan []int, 1)
+// samples are what backlog saw during a step.
+type samples struct {
+	depth []int     // the inbound queue's depth
+	load  []float64 // the 1-minute load average
+}
+
+// loadAvg is the machine's 1-minute load average (0 where /proc/loadavg is not there).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var v float64
+	fmt.Sscanf(string(b), "%f", &v)
+	return v
+}
+
+// backlog samples the inbound queue's depth (visible + in flight) and the load average until
+// stop is closed, and returns the samples.
+func backlog(ctx context.Context, sq *sqs.Client, queueURL string, stop <-chan struct{}) <-chan samples {
+	out := make(chan samples, 1)
 	go func() {
-		var s []int
+		var s samples
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -207,6 +228,7 @@ func backlog(ctx context.Context, sq *sqs.Client, queueURL string, stop <-chan s
 				return
 			case <-t.C:
 			}
+			s.load = append(s.load, loadAvg())
 			a, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL),
 				AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
 			if err != nil {
@@ -215,7 +237,7 @@ func backlog(ctx context.Context, sq *sqs.Client, queueURL string, stop <-chan s
 			var v, nv int
 			fmt.Sscanf(a.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)], "%d", &v)
 			fmt.Sscanf(a.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)], "%d", &nv)
-			s = append(s, v+nv)
+			s.depth = append(s.depth, v+nv)
 		}
 	}()
 	return out
@@ -229,6 +251,9 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 	t0 := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
 	inboundURL, err := s.queueURL(ctx, "inbound.fifo")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.warmUp(ctx, o, seq, t0); err != nil {
 		return nil, err
 	}
 	var out []stepResult
@@ -246,7 +271,12 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 		depth := backlog(ctx, s.sqs, inboundURL, stop)
 		res := attack(ctx, s.base+"/webhooks/meta", p, postRate)
 		close(stop)
-		samples := <-depth
+		sampled := <-depth
+		samples := sampled.depth
+		for _, l := range sampled.load {
+			sr.LoadAvgMean += l / float64(len(sampled.load))
+			sr.LoadAvgMax = max(sr.LoadAvgMax, l)
+		}
 		sr.Seconds = res.elapsed.Seconds()
 		sr.AckP50ms, sr.AckP99ms, sr.AckP999ms = ms(pct(res.acks, 0.5)), ms(pct(res.acks, 0.99)), ms(pct(res.acks, 0.999))
 		sr.Errors = res.non200
@@ -264,8 +294,8 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 		sr.EndToEndP50ms, sr.EndToEndP99ms = rep.EndToEndP50ms, rep.EndToEndP99ms
 		sr.Lost, sr.Duplicated, sr.OutOfOrder = rep.Lost, rep.Duplicated, rep.OutOfOrder
 		sr.Sustainable = !sr.BacklogGrew && sr.EndToEndP99ms < ms(maxE2EP99) && sr.Lost == 0
-		fmt.Fprintf(os.Stderr, "load: step %d: ack p99 %.0f ms, e2e p99 %.0f ms, backlog %d→%d, lost %d, dup %d, sustainable %v\n",
-			step, sr.AckP99ms, sr.EndToEndP99ms, sr.BacklogMid, sr.BacklogEnd, sr.Lost, sr.Duplicated, sr.Sustainable)
+		fmt.Fprintf(os.Stderr, "load: step %d: ack p99 %.0f ms, e2e p99 %.0f ms, backlog %d→%d, lost %d, dup %d, sustainable %v, load average %.1f (max %.1f)\n",
+			step, sr.AckP99ms, sr.EndToEndP99ms, sr.BacklogMid, sr.BacklogEnd, sr.Lost, sr.Duplicated, sr.Sustainable, sr.LoadAvgMean, sr.LoadAvgMax)
 		return sr, nil
 	}
 	best := 0
@@ -288,6 +318,51 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 		}
 	}
 	return out, nil
+}
+
+// warmRate is the warm-up's offered rate in messages per second.
+const warmRate = 50
+
+// warmUp posts one message from each customer, their first contact, and waits until it is
+// stored: the steps then measure the steady state (a conversation's first message writes its
+// contact, search items and opening, 11 write units; later ones 4), and the write units and
+// cost count only from here (s.costsFrom).
+func (s *stack) warmUp(ctx context.Context, o options, seq []int, t0 time.Time) error {
+	p := &plan{byConv: map[string][]string{}, t0: t0}
+	per := max(o.perPost, 1)
+	var msgs, ids []string
+	for c := 0; c < o.conversations; c++ {
+		wa := customer(c)
+		id := fmt.Sprintf("wamid.warm.%d", c)
+		ts := t0.Add(time.Duration(seq[c]) * time.Second).Unix()
+		seq[c]++
+		p.byConv[wa] = append(p.byConv[wa], id)
+		msgs = append(msgs, fmt.Sprintf(`{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":"Hola"}}`, wa, id, ts))
+		ids = append(ids, id)
+		if len(msgs) == per || c == o.conversations-1 {
+			value := `"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"` + phoneNumberID + `"},"contacts":[{"profile":{"name":"Cliente"},"wa_id":"` + wa + `"}],"messages":[` + strings.Join(msgs, ",") + `]`
+			p.posts = append(p.posts, []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{`+value+`}}]}]}`))
+			p.postMsgs = append(p.postMsgs, ids)
+			msgs, ids = nil, nil
+		}
+	}
+	fmt.Fprintf(os.Stderr, "load: warm-up: one message from each of %d customers at %d msgs/s\n", o.conversations, warmRate)
+	res := attack(ctx, s.base+"/webhooks/meta", p, float64(warmRate)/float64(per))
+	rep := report{Messages: o.conversations}
+	if err := s.drainAndCheck(ctx, p, res, &rep); err != nil {
+		return err
+	}
+	if rep.Lost > 0 || rep.Duplicated > 0 {
+		return fmt.Errorf("warm-up: lost %d, duplicated %d", rep.Lost, rep.Duplicated)
+	}
+	// The stack's log is written as the functions print: give assign's last line a moment.
+	time.Sleep(2 * time.Second)
+	fi, err := os.Stat(s.logPath)
+	if err != nil {
+		return err
+	}
+	s.costsFrom = fi.Size()
+	return nil
 }
 
 func measured(steps []stepResult, rate int) bool {
@@ -325,15 +400,16 @@ type sweepReport struct {
 	DuplicatePosts  float64      `json:"duplicate_post_share"`
 	GeneratedAtUTC  string       `json:"generated_at"`
 	PoolScale       int          `json:"local_pool_scale"`
+	PoolMax         int          `json:"local_pool_max"`
 	PlotFile        string       `json:"plot"`
 }
 
 // runSweep is make load: the stack, the emulators' ceilings, the sweep, the plot and the report.
 func runSweep(ctx context.Context, o options) error {
 	rep := sweepReport{MachineCores: runtime.NumCPU(), Conversations: o.conversations, MessagesPerPost: o.perPost,
-		StepSeconds: o.stepDuration.Seconds(), DuplicatePosts: o.dupShare, PoolScale: o.poolScale, PlotFile: o.plot,
+		StepSeconds: o.stepDuration.Seconds(), DuplicatePosts: o.dupShare, PoolScale: o.poolScale, PoolMax: o.poolMax, PlotFile: o.plot,
 		GeneratedAtUTC: time.Now().UTC().Format(time.RFC3339)}
-	st, err := startStack(ctx, o.poolScale)
+	st, err := startStack(ctx, o.poolScale, o.poolMax)
 	if err != nil {
 		return err
 	}
@@ -376,7 +452,7 @@ func runSweep(ctx context.Context, o options) error {
 		rep.DeadLetters += len(dead)
 	}
 	rep.Costs.Messages = msgs
-	if err := costs(st.logPath, posts, &rep.Costs); err != nil {
+	if err := costs(st.logPath, st.costsFrom, posts, &rep.Costs); err != nil {
 		return err
 	}
 	if err := plotSweep(rep.Steps, o.plot); err != nil {
