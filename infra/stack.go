@@ -399,6 +399,7 @@ func streamSource(stack awscdk.Stack, table awsdynamodb.Table, f deploy.Function
 	return awslambdaeventsources.NewDynamoEventSource(table, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_LATEST,
 		BatchSize:               jsii.Number(float64(realtime.StreamMapping.BatchSize)),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(realtime.StreamMapping.BatchingWindow.Seconds())),
 		ReportBatchItemFailures: jsii.Bool(true),
 		BisectBatchOnError:      jsii.Bool(true),
 		RetryAttempts:           jsii.Number(float64(realtime.StreamMapping.MaxRetries)),

@@ -469,13 +469,14 @@ func TestWebSocketAPI(t *testing.T) {
 	})
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
-			"FunctionName":               ref(logicalID(t, "FanoutFunction")),
-			"StartingPosition":           "LATEST",
-			"BatchSize":                  100,
-			"BisectBatchOnFunctionError": true,
-			"MaximumRetryAttempts":       3,
-			"MaximumRecordAgeInSeconds":  3600,
-			"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
+			"FunctionName":                   ref(logicalID(t, "FanoutFunction")),
+			"StartingPosition":               "LATEST",
+			"BatchSize":                      100,
+			"MaximumBatchingWindowInSeconds": 1,
+			"BisectBatchOnFunctionError":     true,
+			"MaximumRetryAttempts":           3,
+			"MaximumRecordAgeInSeconds":      3600,
+			"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
 			"FilterCriteria": obj{"Filters": []any{obj{
 				"Pattern": `{"dynamodb":{"Keys":{"SK":{"S":["CONV",{"prefix":"M#"}]}}}}`,
 			}}},

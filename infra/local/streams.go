@@ -22,12 +22,15 @@ import (
 // streamMapping is how a DynamoDB stream event source mapping is configured (the stack's
 // settings for the fan-out function).
 type streamMapping struct {
-	BatchSize    int           // records per invocation (Lambda's default 100)
-	MaxRetries   int           // MaximumRetryAttempts of a (sub)batch whose function failed
-	MaxRecordAge time.Duration // MaximumRecordAgeInSeconds; 0: unbounded
-	Bisect       bool          // BisectBatchOnFunctionError
-	OnFailureURL string        // SQS queue of discarded batches ("" drops them, logged)
-	Filters      []string      // FilterCriteria patterns; a record matching none is dropped
+	BatchSize int // records per invocation (Lambda's default 100)
+	// BatchingWindow is MaximumBatchingWindowInSeconds: records are gathered until the batch
+	// is full or this long after the first one (0: each GetRecords' records at once).
+	BatchingWindow time.Duration
+	MaxRetries     int           // MaximumRetryAttempts of a (sub)batch whose function failed
+	MaxRecordAge   time.Duration // MaximumRecordAgeInSeconds; 0: unbounded
+	Bisect         bool          // BisectBatchOnFunctionError
+	OnFailureURL   string        // SQS queue of discarded batches ("" drops them, logged)
+	Filters        []string      // FilterCriteria patterns; a record matching none is dropped
 }
 
 // streamPoller plays the event source mapping of a DynamoDB stream (ReportBatchItemFailures
@@ -172,6 +175,20 @@ func (p *streamPoller) readShard(ctx context.Context, shard string, from streamt
 	}
 	started()
 	last := "" // sequence number of the last record read
+	// Records gathered for the next invocation, and when the first of them was read.
+	var batch []lambdaevents.DynamoDBEventRecord
+	var since time.Time
+	flush := func() {
+		if len(batch) > 0 {
+			p.deliver(ctx, shard, batch)
+		}
+		batch = nil
+	}
+	defer func() {
+		if ctx.Err() == nil {
+			flush() // the shard is closed: what was gathered goes now
+		}
+	}()
 	for it != nil && ctx.Err() == nil {
 		out, err := p.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(int32(p.mapping.BatchSize))})
 		if err != nil {
@@ -201,10 +218,29 @@ func (p *streamPoller) readShard(ctx context.Context, shard string, from streamt
 		}
 		it = out.NextShardIterator
 		recs := p.filter(streamRecords(out.Records, p.streamARN))
-		if len(recs) > 0 {
-			p.deliver(ctx, shard, recs)
-		} else if !sleep(ctx, p.every) {
-			return
+		if len(batch) == 0 && len(recs) > 0 {
+			since = time.Now()
+		}
+		batch = append(batch, recs...)
+		for len(batch) >= p.mapping.BatchSize {
+			full := batch[:p.mapping.BatchSize]
+			batch = batch[p.mapping.BatchSize:]
+			p.deliver(ctx, shard, full)
+			since = time.Now()
+		}
+		if len(batch) > 0 && time.Since(since) >= p.mapping.BatchingWindow {
+			flush()
+			continue
+		}
+		wait := p.every
+		if len(batch) > 0 {
+			// Poll again before the window closes, so a full batch goes at once.
+			wait = min(wait, p.mapping.BatchingWindow-time.Since(since))
+		}
+		if len(out.Records) == 0 || len(batch) > 0 {
+			if !sleep(ctx, wait) {
+				return
+			}
 		}
 	}
 }
@@ -519,6 +555,6 @@ func matchValue(alternatives []any, v any, present bool) (bool, error) {
 // (realtime.StreamMapping), bisecting on error, with its on-failure queue.
 func fanoutMapping(onFailure string) streamMapping {
 	m := realtime.StreamMapping
-	return streamMapping{BatchSize: m.BatchSize, MaxRetries: m.MaxRetries, MaxRecordAge: m.MaxRecordAge, Bisect: true,
+	return streamMapping{BatchSize: m.BatchSize, BatchingWindow: m.BatchingWindow, MaxRetries: m.MaxRetries, MaxRecordAge: m.MaxRecordAge, Bisect: true,
 		OnFailureURL: onFailure, Filters: m.Filters}
 }

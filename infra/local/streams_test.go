@@ -207,3 +207,59 @@ func TestStreamPollerRetriesFromTheReportedRecord(t *testing.T) {
 		t.Errorf("batches (-want +got):\n%s", diff)
 	}
 }
+
+// TestStreamBatchingWindow: with a batching window, records written one at a time are
+// gathered into one invocation until the window closes, and a batch that fills goes at once
+// (MaximumBatchingWindowInSeconds with BatchSize).
+func TestStreamBatchingWindow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		window time.Duration
+		size   int
+		want   []int // records per invocation
+	}{
+		{"the window gathers them", 3 * time.Second, 100, []int{12}},
+		{"a full batch goes at once", time.Minute, 5, []int{5, 5}}, // the last 2 wait for the window
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := &streamConsumer{fail: func([]string) (string, error) { return "", nil }}
+			db, table := startStreamPoller(t, c, streamMapping{BatchSize: tt.size, BatchingWindow: tt.window})
+			var want []string
+			start := time.Now()
+			for i := range 12 {
+				sk := fmt.Sprintf("M#%02d", i)
+				putItems(t, db, table, sk) // one record at a time: each GetRecords sees a few
+				want = append(want, sk)
+			}
+			written := time.Since(start)
+			if written >= tt.window/2 {
+				t.Skipf("writing took %v: too slow a machine for a %v window", written, tt.window)
+			}
+			deadline := time.Now().Add(60 * time.Second)
+			var sizes []int
+			for {
+				sizes = sizes[:0]
+				n := 0
+				for _, b := range c.seen() {
+					sizes = append(sizes, len(b))
+					n += len(b)
+				}
+				if n >= 12 || tt.window == time.Minute && n >= 10 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if diff := cmp.Diff(tt.want, sizes); diff != "" {
+				t.Errorf("records per invocation (-want +got):\n%s", diff)
+			}
+			if tt.window != time.Minute {
+				if diff := cmp.Diff(want, flat(c.seen())); diff != "" {
+					t.Errorf("records (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}

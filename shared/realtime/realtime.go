@@ -208,16 +208,21 @@ func For(c Change, conv *inbox.Conversation, line *inbox.Line, u *inbox.User, se
 // StreamMapping is the fan-out's event source mapping on the table's stream, as the stack
 // declares it and the local poller plays it.
 var StreamMapping = struct {
-	BatchSize    int           // records per invocation
-	MaxRetries   int           // retries of a failing (sub)batch, after bisecting it
-	MaxRecordAge time.Duration // older records are discarded to the on-failure queue
+	BatchSize int // records per invocation
+	// BatchingWindow (MaximumBatchingWindowInSeconds, whole seconds): records are gathered
+	// until the batch is full or this long. A socket gets one post per invocation for every
+	// 32 KB of its events, and API Gateway bills per post: fuller batches, fewer posts.
+	BatchingWindow time.Duration
+	MaxRetries     int           // retries of a failing (sub)batch, after bisecting it
+	MaxRecordAge   time.Duration // older records are discarded to the on-failure queue
 	// Filters are Lambda filter patterns: only conversation and timeline items reach the
 	// function; read markers, workloads, connections and the rest are dropped before an
 	// invocation, and not billed.
 	Filters []string
 }{
-	BatchSize:    100,
-	MaxRetries:   3,
-	MaxRecordAge: time.Hour, // a realtime event older than that is noise: clients refetch on reconnect
-	Filters:      []string{`{"dynamodb": {"Keys": {"SK": {"S": ["CONV", {"prefix": "M#"}]}}}}`},
+	BatchSize:      100,
+	BatchingWindow: time.Second,
+	MaxRetries:     3,
+	MaxRecordAge:   time.Hour, // a realtime event older than that is noise: clients refetch on reconnect
+	Filters:        []string{`{"dynamodb": {"Keys": {"SK": {"S": ["CONV", {"prefix": "M#"}]}}}}`},
 }
