@@ -48,12 +48,12 @@ type streamPoller struct {
 	mapping   streamMapping
 	log       *slog.Logger
 
-	every   time.Duration // GetRecords interval of an idle shard: Lambda polls 4 times a second
+	every time.Duration // GetRecords interval of an idle shard: Lambda polls 4 times a second
 	// redeliver gives every processed batch to the function a second time, as the stream's
 	// at-least-once delivery may (STREAM_REDELIVER=1): the fan-out's events must come out with
 	// the same ids, so a client drops the copies.
 	redeliver bool
-	backoff time.Duration // wait before retrying a failed batch
+	backoff   time.Duration // wait before retrying a failed batch
 
 	mu      sync.Mutex
 	started map[string]chan struct{} // shard id → closed when the shard is read to its end

@@ -76,7 +76,9 @@ func TestViewPagesAreExact(t *testing.T) {
 		{"rare label", []store.Source{unassigned, assigned}, "", "rare",
 			func(c *inbox.Conversation) bool { return slices.Contains(c.Labels, "rare") }},
 		{"one line", []store.Source{unassigned, busy}, "l2", "",
-			func(c *inbox.Conversation) bool { return c.LineID == "l2" && (c.AssigneeID == "" || c.AssigneeID == "busy") }},
+			func(c *inbox.Conversation) bool {
+				return c.LineID == "l2" && (c.AssigneeID == "" || c.AssigneeID == "busy")
+			}},
 	}
 	for _, tt := range tests {
 		var want []string
