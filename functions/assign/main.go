@@ -7,12 +7,7 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/buzon/buzon/shared/autoreply"
 	"github.com/buzon/buzon/shared/boot"
@@ -24,27 +19,23 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "assign")
-	if err != nil {
-		slog.Error("assign init failed", "error", err)
-		os.Exit(1)
-	}
-	writes := store.NewWriteCounter()
-	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, writes)
-	sq := sqs.NewFromConfig(awsCfg)
-	// The assignment rules run when a conversation opens, and when the customer of an away
-	// agent writes again.
-	router := routing.New(st, time.Now)
-	h := &handler{proc: ingest.New(st, time.Now, router.Opened)}
-	h.proc.OnAssignedMessage(router.CustomerWrote)
-	// Auto-replies (R3) go out through the outbound queue, as agents' messages do.
-	h.proc.OnReceived(autoreply.New(st, queue.New(sq, cfg.OutboundQueueURL), time.Now).Reply)
-	// Each attachment of a stored customer message becomes a job for the media function.
-	if cfg.MediaQueueURL != "" {
-		h.proc.QueueMedia(queue.New(sq, cfg.MediaQueueURL))
-	}
-	lambda.Start(h.runner(queue.New(sq, cfg.InboundQueueURL), queue.New(sq, cfg.InboundDLQURL), writes).Run)
+	boot.Main("assign", func(_ context.Context, e *boot.Env) (any, error) {
+		cfg := e.Config
+		writes := store.NewWriteCounter()
+		st := e.Store(writes)
+		// The assignment rules run when a conversation opens, and when the customer of an away
+		// agent writes again.
+		router := routing.New(st, time.Now)
+		h := &handler{proc: ingest.New(st, time.Now, router.Opened)}
+		h.proc.OnAssignedMessage(router.CustomerWrote)
+		// Auto-replies (R3) go out through the outbound queue, as agents' messages do.
+		h.proc.OnReceived(autoreply.New(st, e.Queue(cfg.OutboundQueueURL), time.Now).Reply)
+		// Each attachment of a stored customer message becomes a job for the media function.
+		if q := e.Queue(cfg.MediaQueueURL); q != nil {
+			h.proc.QueueMedia(q)
+		}
+		return h.runner(e.Queue(cfg.InboundQueueURL), e.Queue(cfg.InboundDLQURL), writes).Run, nil
+	})
 }
 
 // runner consumes the inbound queue with h. writes, when set, counts the batch's DynamoDB

@@ -6,24 +6,17 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"os"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/idtoken"
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, _, err := boot.Setup(ctx, "authorizer")
-	if err != nil {
-		slog.Error("authorizer init failed", "error", err)
-		os.Exit(1)
-	}
-	a := &authorizer{verify: idtoken.New(cfg.JWTIssuer, cfg.JWTClientID, cfg.JWKSURL, &http.Client{Timeout: 5 * time.Second}, time.Now).Verify}
-	lambda.Start(a.handle)
+	boot.Main("authorizer", func(_ context.Context, e *boot.Env) (any, error) {
+		cfg := e.Config
+		a := &authorizer{verify: idtoken.New(cfg.JWTIssuer, cfg.JWTClientID, cfg.JWKSURL, &http.Client{Timeout: 5 * time.Second}, time.Now).Verify}
+		return a.handle, nil
+	})
 }

@@ -8,29 +8,14 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/buzon/buzon/shared/boot"
-	"github.com/buzon/buzon/shared/store"
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "fanout")
-	if err != nil {
-		slog.Error("fanout init failed", "error", err)
-		os.Exit(1)
-	}
-	mgmt := apigatewaymanagementapi.NewFromConfig(awsCfg, func(o *apigatewaymanagementapi.Options) {
-		o.BaseEndpoint = aws.String(cfg.WebSocketManagementURL)
+	boot.Main("fanout", func(_ context.Context, e *boot.Env) (any, error) {
+		f := &fanout{st: e.Store(nil), post: e.Connections(), now: time.Now}
+		return f.handle, nil
 	})
-	f := &fanout{st: store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil), post: mgmt, now: time.Now}
-	lambda.Start(f.handle)
 }

@@ -10,19 +10,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/buzon/buzon/shared/boot"
-	"github.com/buzon/buzon/shared/media"
 	"github.com/buzon/buzon/shared/meta"
-	"github.com/buzon/buzon/shared/queue"
-	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/twilio"
 )
 
@@ -31,33 +22,18 @@ import (
 const downloadTimeout = 25 * time.Second
 
 func main() {
-	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "media")
-	if err != nil {
-		slog.Error("media init failed", "error", err)
-		os.Exit(1)
-	}
-	hc := &http.Client{Timeout: downloadTimeout}
-	h := &handler{
-		st:     store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil),
-		bucket: media.NewBucket(s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.S3PathStyle }), cfg.MediaBucket),
-		log:    slog.Default(),
-	}
-	if cfg.MetaAccessToken != "" {
-		h.meta = &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken, HTTP: hc}
-	}
-	if cfg.TwilioAuthToken != "" {
-		h.twilio = &twilio.Client{BaseURL: cfg.TwilioAPIURL, AuthToken: cfg.TwilioAuthToken, HTTP: hc}
-	}
-	// Without the queue's URL a retry waits out the visibility timeout, and without the
-	// DLQ's a poison job goes by redrive (without its reason).
-	var q, dlq *queue.Queue
-	sq := sqs.NewFromConfig(awsCfg)
-	if cfg.MediaQueueURL != "" {
-		q = queue.New(sq, cfg.MediaQueueURL)
-	}
-	if cfg.MediaDLQURL != "" {
-		dlq = queue.New(sq, cfg.MediaDLQURL)
-	}
-	lambda.Start(h.runner(q, dlq).Run)
+	boot.Main("media", func(_ context.Context, e *boot.Env) (any, error) {
+		cfg := e.Config
+		hc := &http.Client{Timeout: downloadTimeout}
+		h := &handler{st: e.Store(nil), bucket: e.Bucket(), log: slog.Default()}
+		if cfg.MetaAccessToken != "" {
+			h.meta = &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken, HTTP: hc}
+		}
+		if cfg.TwilioAuthToken != "" {
+			h.twilio = &twilio.Client{BaseURL: cfg.TwilioAPIURL, AuthToken: cfg.TwilioAuthToken, HTTP: hc}
+		}
+		// Without the queue's URL a retry waits out the visibility timeout, and without the
+		// DLQ's a poison job goes by redrive (without its reason).
+		return h.runner(e.Queue(cfg.MediaQueueURL), e.Queue(cfg.MediaDLQURL)).Run, nil
+	})
 }

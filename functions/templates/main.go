@@ -7,17 +7,11 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"os"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/meta"
-	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/templates"
 )
 
@@ -25,19 +19,16 @@ import (
 const graphTimeout = 30 * time.Second
 
 func main() {
-	ctx := context.Background()
 	// Without Meta credentials (a Twilio-only business) there is nothing to sync: each run
 	// says so and ends.
-	cfg, awsCfg, err := boot.Setup(ctx, "templates")
-	if err != nil {
-		slog.Error("templates init failed", "error", err)
-		os.Exit(1)
-	}
-	h := &handler{}
-	if cfg.MetaAccessToken != "" {
-		client := &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken,
-			HTTP: &http.Client{Timeout: graphTimeout}}
-		h.sync = templates.New(store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil), client, time.Now)
-	}
-	lambda.Start(h.handle)
+	boot.Main("templates", func(_ context.Context, e *boot.Env) (any, error) {
+		cfg := e.Config
+		h := &handler{}
+		if cfg.MetaAccessToken != "" {
+			client := &meta.Client{BaseURL: cfg.MetaGraphURL, Version: cfg.MetaAPIVersion, Token: cfg.MetaAccessToken,
+				HTTP: &http.Client{Timeout: graphTimeout}}
+			h.sync = templates.New(e.Store(nil), client, time.Now)
+		}
+		return h.handle, nil
+	})
 }

@@ -8,30 +8,19 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
+	"fmt"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/buzon/buzon/shared/boot"
 	"github.com/buzon/buzon/shared/inbox"
-	"github.com/buzon/buzon/shared/store"
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, awsCfg, err := boot.Setup(ctx, "window")
-	if err != nil {
-		slog.Error("window init failed", "error", err)
-		os.Exit(1)
-	}
-	// The warning must come before the window closes, and after it opens.
-	if cfg.WindowWarnLead <= 0 || cfg.WindowWarnLead >= inbox.ServiceWindow {
-		slog.Error("window init failed: WINDOW_WARN_LEAD must be between 0 and 24h", "lead", cfg.WindowWarnLead.String())
-		os.Exit(1)
-	}
-	j := newJob(store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil), cfg.WindowWarnLead, time.Now)
-	lambda.Start(j.handle)
+	boot.Main("window", func(_ context.Context, e *boot.Env) (any, error) {
+		// The warning must come before the window closes, and after it opens.
+		if lead := e.Config.WindowWarnLead; lead <= 0 || lead >= inbox.ServiceWindow {
+			return nil, fmt.Errorf("WINDOW_WARN_LEAD must be between 0 and 24h, got %s", lead)
+		}
+		return newJob(e.Store(nil), e.Config.WindowWarnLead, time.Now).handle, nil
+	})
 }

@@ -21,30 +21,15 @@ import (
 	"github.com/buzon/buzon/shared/deploy"
 )
 
-// Setup configures the default logger and returns the configuration and the AWS configuration
-// of the function named name in shared/deploy: it fails when a setting the declaration marks
-// required is empty, and reads from the provider secret only the keys the function declares.
-// The secrets are as read now; a function that uses them on every call takes SetupSecrets,
-// whose secrets are re-read after config.SecretTTL.
+// SetupSecrets configures the default logger and returns the configuration cache and the AWS
+// configuration of the function named name in shared/deploy: it fails when a setting the
+// declaration marks required is empty, and reads from the provider secret only the keys the
+// function declares. The cache reads the secret again once its value is older than
+// config.SecretTTL: a function warmed before the secret was filled in, or before a token was
+// rotated, then uses the new value without being recycled.
 //
 // The logger is Lambda's: JSON, at the level of AWS_LAMBDA_LOG_LEVEL, which Lambda sets from
 // the function's application log level (infra/stack.go) and the local runner from LOG_LEVEL.
-func Setup(ctx context.Context, name string) (config.Config, aws.Config, error) {
-	secrets, awsCfg, err := SetupSecrets(ctx, name)
-	if err != nil {
-		return config.Config{}, aws.Config{}, err
-	}
-	cfg, err := secrets.Config(ctx) // read by SetupSecrets a moment ago: no second read
-	if err != nil {
-		return config.Config{}, aws.Config{}, err
-	}
-	return cfg, awsCfg, nil
-}
-
-// SetupSecrets is Setup for a function that reads its provider secrets on every use: the
-// configuration comes from the returned cache, which reads the secret again once its value is
-// older than config.SecretTTL. A function warmed before the secret was filled in, or before a
-// token was rotated, then uses the new value without being recycled.
 func SetupSecrets(ctx context.Context, name string) (*config.SecretCache, aws.Config, error) {
 	slog.SetDefault(lambdacontext.NewLogger())
 	fn, ok := deploy.Buzon.Function(name)

@@ -66,8 +66,10 @@ func TestConfigReadsItsFields(t *testing.T) {
 // used but not declared would be missing in AWS and locally; one declared but not used is a
 // variable, and usually a grant, that nothing needs.
 //
-// The uses are found in the function's source: selectors on the variable that boot.Setup's
-// configuration is assigned to, and on parameters of type config.Config.
+// The uses are found in the function's source: selectors on the variable that boot.Main's
+// e.Config is assigned to, on e.Config itself, on parameters
+// of type config.Config, and the fields the boot.Env methods it calls read (e.Store: the
+// table's name).
 func TestFunctionsReadTheirSettings(t *testing.T) {
 	t.Parallel()
 	fields := configFields(t)
@@ -120,16 +122,22 @@ func configUses(t *testing.T, dir string) map[string]bool {
 		}
 		parsed = append(parsed, f)
 	}
-	isConfig := func(e ast.Expr) bool {
-		sel, ok := e.(*ast.SelectorExpr)
-		if !ok {
-			return false
-		}
-		x, ok := sel.X.(*ast.Ident)
-		return ok && x.Name == "config" && sel.Sel.Name == "Config"
+	isConfig := func(e ast.Expr) bool { return isSel(e, "config", "Config") }
+	// The names the configuration goes by, and those of the *boot.Env a function's main is
+	// given (boot.Main).
+	names, envs := map[string]bool{}, map[string]bool{}
+	for _, f := range parsed {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if n, ok := n.(*ast.Field); ok {
+				if star, ok := n.Type.(*ast.StarExpr); ok && isSel(star.X, "boot", "Env") {
+					for _, id := range n.Names {
+						envs[id.Name] = true
+					}
+				}
+			}
+			return true
+		})
 	}
-	// The names the configuration goes by.
-	names := map[string]bool{}
 	for _, f := range parsed {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
@@ -137,15 +145,13 @@ func configUses(t *testing.T, dir string) map[string]bool {
 				if len(n.Rhs) != 1 {
 					return true
 				}
-				call, ok := n.Rhs[0].(*ast.CallExpr)
+				id, ok := n.Lhs[0].(*ast.Ident)
 				if !ok {
 					return true
 				}
-				if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Setup" {
-					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "boot" {
-						if id, ok := n.Lhs[0].(*ast.Ident); ok {
-							names[id.Name] = true
-						}
+				if sel, ok := n.Rhs[0].(*ast.SelectorExpr); ok && sel.Sel.Name == "Config" {
+					if x, ok := sel.X.(*ast.Ident); ok && envs[x.Name] {
+						names[id.Name] = true // cfg := e.Config
 					}
 				}
 			case *ast.Field:
@@ -164,21 +170,84 @@ func configUses(t *testing.T, dir string) map[string]bool {
 			return true
 		})
 	}
-	if len(names) == 0 {
-		t.Fatalf("%s: no boot.Setup and no config.Config parameter", dir)
+	if len(envs) == 0 {
+		t.Fatalf("%s: no boot.Main (no *boot.Env parameter)", dir)
 	}
+	methods := envMethodUses(t)
 	used := map[string]bool{}
 	for _, f := range parsed {
 		ast.Inspect(f, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if x, ok := sel.X.(*ast.Ident); ok && names[x.Name] {
-					used[sel.Sel.Name] = true
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && names[x.Name] {
+				used[sel.Sel.Name] = true // cfg.X
+			}
+			if inner, ok := sel.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "Config" {
+				if x, ok := inner.X.(*ast.Ident); ok && envs[x.Name] {
+					used[sel.Sel.Name] = true // e.Config.X
+				}
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && envs[x.Name] {
+				for field := range methods[sel.Sel.Name] {
+					used[field] = true // e.Store(...): what the method reads
 				}
 			}
 			return true
 		})
 	}
 	return used
+}
+
+// isSel reports whether e is the selector pkg.name.
+func isSel(e ast.Expr, pkg, name string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	return ok && x.Name == pkg && sel.Sel.Name == name
+}
+
+// envMethodUses maps each method of boot.Env to the configuration fields it reads
+// (e.Config.X in its body), so a function that calls e.Store reads TABLE_NAME.
+func envMethodUses(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("../boot/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in shared/boot (%v)", err)
+	}
+	out := map[string]map[string]bool{}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 || len(fn.Recv.List[0].Names) != 1 {
+				continue
+			}
+			recv := fn.Recv.List[0].Names[0].Name
+			uses := map[string]bool{}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok {
+					if inner, ok := sel.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "Config" {
+						if x, ok := inner.X.(*ast.Ident); ok && x.Name == recv {
+							uses[sel.Sel.Name] = true
+						}
+					}
+				}
+				return true
+			})
+			out[fn.Name.Name] = uses
+		}
+	}
+	return out
 }
 
 // TestFunctionsAreTheFolders: every declared function has its code in functions/<name>, and
