@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buzon/buzon/shared/idtoken"
 	"github.com/buzon/buzon/shared/inbox"
 )
 
@@ -98,34 +98,17 @@ func (t *tokens) Check(header string) (authorization, error) {
 	if raw == "" {
 		return authorization{}, fmt.Errorf("%w: no token", ErrUnauthorized)
 	}
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return authorization{}, fmt.Errorf("%w: not a JWT", ErrUnauthorized)
+	tok, err := idtoken.Parse(raw)
+	if err != nil {
+		return authorization{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
-	enc := base64.RawURLEncoding
-	var jose struct {
-		Alg string `json:"alg"`
+	if tok.Alg != "HS256" {
+		return authorization{}, fmt.Errorf("%w: alg %q", ErrUnauthorized, tok.Alg)
 	}
-	if b, err := enc.DecodeString(parts[0]); err != nil || json.Unmarshal(b, &jose) != nil {
-		return authorization{}, fmt.Errorf("%w: bad header", ErrUnauthorized)
-	}
-	if jose.Alg != "HS256" {
-		return authorization{}, fmt.Errorf("%w: alg %q", ErrUnauthorized, jose.Alg)
-	}
-	sig, err := enc.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, t.mac(parts[0]+"."+parts[1])) {
+	if !hmac.Equal(tok.Sig, t.mac(string(tok.Signed))) {
 		return authorization{}, fmt.Errorf("%w: bad signature", ErrUnauthorized)
 	}
-	payload, err := enc.DecodeString(parts[1])
-	if err != nil {
-		return authorization{}, fmt.Errorf("%w: bad payload", ErrUnauthorized)
-	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	var claims map[string]any
-	if err := dec.Decode(&claims); err != nil {
-		return authorization{}, fmt.Errorf("%w: bad payload", ErrUnauthorized)
-	}
+	claims := tok.Claims
 	if err := t.checkClaims(claims); err != nil {
 		return authorization{}, err
 	}
@@ -144,7 +127,7 @@ func (t *tokens) Check(header string) (authorization, error) {
 
 func (t *tokens) checkClaims(c map[string]any) error {
 	now := t.now().Unix()
-	exp, ok := numericDate(c["exp"])
+	exp, ok := idtoken.NumericDate(c["exp"])
 	if !ok {
 		return fmt.Errorf("%w: no exp", ErrUnauthorized)
 	}
@@ -153,7 +136,7 @@ func (t *tokens) checkClaims(c map[string]any) error {
 	}
 	for _, name := range []string{"nbf", "iat"} {
 		if v, present := c[name]; present {
-			if at, ok := numericDate(v); !ok || at > now {
+			if at, ok := idtoken.NumericDate(v); !ok || at > now {
 				return fmt.Errorf("%w: %s in the future", ErrUnauthorized, name)
 			}
 		}
@@ -162,36 +145,8 @@ func (t *tokens) checkClaims(c map[string]any) error {
 		return fmt.Errorf("%w: issuer %v", ErrUnauthorized, c["iss"])
 	}
 	// Like API Gateway: aud must name the client, or, for access tokens, client_id.
-	if !slices.Contains(audiences(c["aud"]), tokenAudience) && c["client_id"] != tokenAudience {
+	if !slices.Contains(idtoken.Audiences(c["aud"]), tokenAudience) && c["client_id"] != tokenAudience {
 		return fmt.Errorf("%w: audience %v", ErrUnauthorized, c["aud"])
-	}
-	return nil
-}
-
-func numericDate(v any) (int64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
-	}
-	if i, err := n.Int64(); err == nil {
-		return i, true
-	}
-	f, err := n.Float64()
-	return int64(f), err == nil
-}
-
-func audiences(v any) []string {
-	switch a := v.(type) {
-	case string:
-		return []string{a}
-	case []any:
-		var out []string
-		for _, x := range a {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
 	}
 	return nil
 }

@@ -62,11 +62,19 @@ type jwk struct {
 	K   string `json:"k"`
 }
 
-// Verify checks raw and returns its claims; a refusal wraps ErrInvalid.
-func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+// Token is a JWT's parts, decoded and not verified.
+type Token struct {
+	Alg, Kid string
+	Signed   []byte         // header.payload: what the signature covers
+	Sig      []byte         // the signature
+	Claims   map[string]any // numbers as json.Number
+}
+
+// Parse decodes raw, a compact JWS; a malformed one wraps ErrInvalid. It verifies nothing.
+func Parse(raw string) (Token, error) {
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
-		return Claims{}, fmt.Errorf("%w: not a JWT", ErrInvalid)
+		return Token{}, fmt.Errorf("%w: not a JWT", ErrInvalid)
 	}
 	enc := base64.RawURLEncoding
 	var head struct {
@@ -74,35 +82,44 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		Kid string `json:"kid"`
 	}
 	if b, err := enc.DecodeString(parts[0]); err != nil || json.Unmarshal(b, &head) != nil {
-		return Claims{}, fmt.Errorf("%w: bad header", ErrInvalid)
+		return Token{}, fmt.Errorf("%w: bad header", ErrInvalid)
 	}
 	sig, err := enc.DecodeString(parts[2])
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: bad signature encoding", ErrInvalid)
-	}
-	k, err := v.key(ctx, head.Kid, head.Alg)
-	if err != nil {
-		return Claims{}, err
-	}
-	if err := check(k, head.Alg, []byte(parts[0]+"."+parts[1]), sig); err != nil {
-		return Claims{}, err
+		return Token{}, fmt.Errorf("%w: bad signature encoding", ErrInvalid)
 	}
 	payload, err := enc.DecodeString(parts[1])
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: bad payload", ErrInvalid)
+		return Token{}, fmt.Errorf("%w: bad payload", ErrInvalid)
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var c map[string]any
 	if err := dec.Decode(&c); err != nil {
-		return Claims{}, fmt.Errorf("%w: bad payload", ErrInvalid)
+		return Token{}, fmt.Errorf("%w: bad payload", ErrInvalid)
 	}
-	return v.claims(c)
+	return Token{Alg: head.Alg, Kid: head.Kid, Signed: []byte(parts[0] + "." + parts[1]), Sig: sig, Claims: c}, nil
+}
+
+// Verify checks raw and returns its claims; a refusal wraps ErrInvalid.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	t, err := Parse(raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	k, err := v.key(ctx, t.Kid, t.Alg)
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := check(k, t.Alg, t.Signed, t.Sig); err != nil {
+		return Claims{}, err
+	}
+	return v.claims(t.Claims)
 }
 
 func (v *Verifier) claims(c map[string]any) (Claims, error) {
 	now := v.now().Unix()
-	exp, ok := number(c["exp"])
+	exp, ok := NumericDate(c["exp"])
 	if !ok {
 		return Claims{}, fmt.Errorf("%w: no exp", ErrInvalid)
 	}
@@ -111,7 +128,7 @@ func (v *Verifier) claims(c map[string]any) (Claims, error) {
 	}
 	for _, name := range []string{"nbf", "iat"} {
 		if raw, present := c[name]; present {
-			if at, ok := number(raw); !ok || at > now+60 { // a minute of clock skew
+			if at, ok := NumericDate(raw); !ok || at > now+60 { // a minute of clock skew
 				return Claims{}, fmt.Errorf("%w: %s in the future", ErrInvalid, name)
 			}
 		}
@@ -121,7 +138,7 @@ func (v *Verifier) claims(c map[string]any) (Claims, error) {
 	}
 	switch c["token_use"] {
 	case "id":
-		if !slices.Contains(audiences(c["aud"]), v.clientID) {
+		if !slices.Contains(Audiences(c["aud"]), v.clientID) {
 			return Claims{}, fmt.Errorf("%w: other audience", ErrInvalid)
 		}
 	case "access":
@@ -219,7 +236,8 @@ func check(k jwk, alg string, signed, sig []byte) error {
 	return fmt.Errorf("%w: alg %q", ErrInvalid, alg)
 }
 
-func number(v any) (int64, bool) {
+// NumericDate reads a JWT NumericDate claim (seconds since the epoch, as json.Number).
+func NumericDate(v any) (int64, bool) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, false
@@ -231,7 +249,8 @@ func number(v any) (int64, bool) {
 	return int64(f), err == nil
 }
 
-func audiences(v any) []string {
+// Audiences reads the aud claim: one string or a list of them.
+func Audiences(v any) []string {
 	switch a := v.(type) {
 	case string:
 		return []string{a}
