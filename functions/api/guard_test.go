@@ -4,10 +4,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/buzon/buzon/shared/gosrc"
 )
 
 // TestNoRoleRulesInHandlers keeps every role rule in shared/access: the API's handlers name
@@ -15,23 +15,8 @@ import (
 // (no inbox.Role… constant, no comparison or switch on a Role field).
 func TestNoRoleRulesInHandlers(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := parser.ParseFile(fset, name, src, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, files := gosrc.Files(t, ".")
+	for _, f := range files {
 		for _, pos := range roleRules(f) {
 			t.Errorf("%s: a role rule in a handler; name it in shared/access and call it", fset.Position(pos))
 		}

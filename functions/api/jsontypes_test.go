@@ -2,13 +2,11 @@ package main
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"reflect"
 	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/buzon/buzon/shared/gosrc"
 )
 
 // TestJSONTypesAreTheAPIs keeps the API's JSON in the API: every struct with a json tag in
@@ -17,20 +15,9 @@ import (
 // change to a domain, store or queue type never changes the JSON (json.RawMessage aside).
 func TestJSONTypesAreTheAPIs(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
+	fset, files := gosrc.Files(t, ".")
 	checked := 0
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			st, ok := n.(*ast.StructType)
 			if !ok || !hasJSONTag(st) {

@@ -3,8 +3,6 @@ package deploy_test
 import (
 	"context"
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/buzon/buzon/shared/config"
 	"github.com/buzon/buzon/shared/deploy"
+	"github.com/buzon/buzon/shared/gosrc"
 )
 
 // functionsDir is the repository's functions/, from this package's directory.
@@ -106,22 +105,7 @@ func TestFunctionsReadTheirSettings(t *testing.T) {
 // configUses returns the config.Config fields the non-test Go files of dir select.
 func configUses(t *testing.T, dir string) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Go files in %s (%v)", dir, err)
-	}
-	fset := token.NewFileSet()
-	var parsed []*ast.File
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parsed = append(parsed, f)
-	}
+	_, parsed := gosrc.Files(t, dir)
 	isConfig := func(e ast.Expr) bool { return isSel(e, "config", "Config") }
 	// The names the configuration goes by, and those of the *boot.Env a function's main is
 	// given (boot.Main).
@@ -214,19 +198,9 @@ func isSel(e ast.Expr, pkg, name string) bool {
 // (e.Config.X in its body), so a function that calls e.Store reads TABLE_NAME.
 func envMethodUses(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob("../boot/*.go")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Go files in shared/boot (%v)", err)
-	}
+	_, files := gosrc.Files(t, "../boot")
 	out := map[string]map[string]bool{}
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range files {
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
 			if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 || len(fn.Recv.List[0].Names) != 1 {

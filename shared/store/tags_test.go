@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/buzon/buzon/shared/gosrc"
 )
 
 // TestItemFieldsNameTheirAttributes reads the package's source: every struct that is stored
@@ -17,20 +19,9 @@ import (
 // a stored attribute. ("-" keeps a field out of the item.)
 func TestItemFieldsNameTheirAttributes(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
+	fset, files := gosrc.Files(t, ".")
 	checked := 0
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range files {
 		// Named struct types, and anonymous ones (decoded in place) by their position.
 		names := map[*ast.StructType]string{}
 		ast.Inspect(f, func(n ast.Node) bool {
