@@ -31,10 +31,11 @@ type Sender interface {
 }
 
 // Retry policy for the provider: a retryable provider error is tried again after
-// backoff(receive count), and on the maxAttempts-th receive the message is marked failed
-// instead, so that an agent learns it within minutes. Failures of Buzón's own storage are
-// retried with the runner's backoff until the queue's redrive (consume.MaxReceives, sized for
-// an hour's outage).
+// backoff(provider attempts), and at the maxAttempts-th call of the provider the message is
+// marked failed instead, so that an agent learns it within minutes. Provider attempts are
+// counted on the message (MarkSending), not by SQS receives: after an outage of Buzón's own
+// storage, which the runner retries until the queue's redrive (consume.MaxReceives, sized for
+// an hour's outage), a message still gets all its provider attempts.
 const (
 	maxAttempts     = 4
 	maxBackoff      = 15 * time.Minute
@@ -69,7 +70,7 @@ type handler struct {
 	senders senders // by line provider ("meta", "twilio"); a missing one is not configured
 	limit   *limiter
 	now     func() time.Time
-	backoff func(receiveCount int) time.Duration
+	backoff func(attempt int) time.Duration
 	// callbackWait and recheck: see the constants (tests shorten them).
 	callbackWait, recheck time.Duration
 }
@@ -118,7 +119,7 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 		return h.poison(ctx, &ev, "send event without org_id, conversation_id, message_id or message_at")
 	}
 	log := slog.With("message_id", ev.MessageID, "conversation_id", ev.ConversationID, "request_id", ev.RequestID, "sqs_message_id", r.MessageId)
-	attempt := receiveCount(r)
+	receives := receiveCount(r)
 	k := store.KeyOf(&inbox.Message{ConversationID: ev.ConversationID, ID: ev.MessageID, At: ev.MessageAt})
 
 	m, err := h.st.Message(ctx, k)
@@ -156,9 +157,10 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 	if err != nil {
 		return fmt.Errorf("read line %s: %w", cv.LineID, err)
 	}
-	log = log.With("line_id", line.ID, "provider", line.Provider, "attempt", attempt)
+	attempt := m.Attempt + 1 // this call of the provider, if it comes to one
+	log = log.With("line_id", line.ID, "provider", line.Provider, "attempt", attempt, "receives", receives)
 	if m.Status == inbox.DeliverySending {
-		return h.unknownOutcome(ctx, log, k, m, line, attempt)
+		return h.unknownOutcome(ctx, log, k, m, line, receives)
 	}
 	if line.State != inbox.LineActive {
 		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "line not active",
@@ -169,8 +171,9 @@ func (h *handler) process(ctx context.Context, r *lambdaevents.SQSMessage) error
 		return h.fail(ctx, log, k, &inbox.ProviderError{Title: "provider not configured",
 			Message: "Buzón has no credentials for this line's provider: an admin must configure them"})
 	}
-	// The last attempt skips the local throttle: only the provider's own limit may fail it.
-	if attempt < maxAttempts && !h.limit.allow(line.ID, h.now()) {
+	// A record throttled maxAttempts times skips the local throttle: only the provider's own
+	// limit may hold it longer.
+	if receives < maxAttempts && !h.limit.allow(line.ID, h.now()) {
 		return consume.RetryAfter(throttleDelay, fmt.Errorf("%w: %s", errThrottled, line.ID))
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < providerTimeout+2*time.Second {
@@ -230,9 +233,9 @@ func (h *handler) sent(ctx context.Context, log *slog.Logger, k store.MessageKey
 // callback naming the message would have linked its provider id (the caller checked there is
 // none), so the record waits for one, rechecking, up to callbackWait after the mark; then the
 // message is failed with the reason the agent sees, and not sent again.
-func (h *handler) unknownOutcome(ctx context.Context, log *slog.Logger, k store.MessageKey, m *inbox.Message, line *inbox.Line, attempt int) error {
+func (h *handler) unknownOutcome(ctx context.Context, log *slog.Logger, k store.MessageKey, m *inbox.Message, line *inbox.Line, receives int) error {
 	waited := h.now().Sub(m.StatusAt[inbox.DeliverySending])
-	if waited < h.wait() && attempt < consume.MaxReceives-1 {
+	if waited < h.wait() && receives < consume.MaxReceives-1 {
 		return consume.RetryAfter(h.recheckIn(waited), fmt.Errorf("attempt %d's outcome is unknown: waiting for the status callback (%s so far)", m.Attempt, waited.Round(time.Second)))
 	}
 	log.WarnContext(ctx, "no status callback after an unknown outcome; failed, not resent", "marked_by_attempt", m.Attempt, "waited", waited.Round(time.Second))

@@ -340,6 +340,7 @@ func TestSendFailures(t *testing.T) {
 		name         string
 		replies      []reply
 		receiveCount int
+		priorCalls   int // provider attempts before this one (on the message)
 		wantRetry    bool
 		wantError    *inbox.ProviderError
 	}{
@@ -361,12 +362,21 @@ func TestSendFailures(t *testing.T) {
 			name:         "retryable, attempts left",
 			replies:      []reply{{500, `{"error":{"message":"(#131000) Something went wrong","code":131000}}`, ""}},
 			receiveCount: 3,
+			priorCalls:   2,
+			wantRetry:    true,
+		},
+		{
+			// Receives used up by an outage of Buzón's own storage are not provider attempts.
+			name:         "retryable, first provider attempt after many receives",
+			replies:      []reply{{500, `{"error":{"message":"(#131000) Something went wrong","code":131000}}`, ""}},
+			receiveCount: 20,
 			wantRetry:    true,
 		},
 		{
 			name:         "retryable, last attempt",
 			replies:      []reply{{500, `{"error":{"message":"(#131000) Something went wrong","code":131000}}`, ""}},
 			receiveCount: maxAttempts,
+			priorCalls:   maxAttempts - 1,
 			wantError: &inbox.ProviderError{Code: 131000, Title: "Something went wrong",
 				Message: "WhatsApp had an internal error: try again later", Details: "(#131000) Something went wrong"},
 		},
@@ -376,6 +386,15 @@ func TestSendFailures(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			m := e.queued(t, e.metaLine, "5491100000004", "hola")
+			if tc.priorCalls > 0 { // earlier calls the provider refused for now
+				k := store.KeyOf(m)
+				if err := e.st.MarkSending(context.Background(), k, tc.priorCalls, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.st.Requeue(context.Background(), k); err != nil {
+					t.Fatal(err)
+				}
+			}
 			e.prov.push(tc.replies...)
 			resp, err := e.run.Run(context.Background(), lambdaevents.SQSEvent{Records: []lambdaevents.SQSMessage{e.record(t, "r1", m, tc.receiveCount)}})
 			if err != nil {
