@@ -471,7 +471,7 @@ func TestWebSocketAPI(t *testing.T) {
 		template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
 			"FunctionName":                   ref(logicalID(t, "FanoutFunction")),
 			"StartingPosition":               "LATEST",
-			"BatchSize":                      100,
+			"BatchSize":                      1000,
 			"MaximumBatchingWindowInSeconds": 1,
 			"BisectBatchOnFunctionError":     true,
 			"MaximumRetryAttempts":           3,

@@ -65,6 +65,7 @@ type report struct {
 	RealtimePerMillion   float64 `json:"realtime_cost_per_million_usd"`
 	TotalPerMillion      float64 `json:"total_cost_per_million_usd"`
 	GeneratedAt          string  `json:"generated_at"`
+	LoadAvg              string  `json:"load_avg_at_end"` // /proc/loadavg when the run ended: the machine is shared
 }
 
 func main() {
@@ -232,6 +233,9 @@ func run(ctx context.Context, agents int, rate float64, dur time.Duration, convs
 	readers.Wait()
 
 	rep := report{Agents: agents, Rate: rate, Messages: n, GeneratedAt: time.Now().UTC().Format(time.RFC3339)}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		rep.LoadAvg = strings.TrimSpace(string(b))
+	}
 	var lat []float64
 	for i := range n {
 		a := arrivals[fmt.Sprintf("rt-%d", i)]

@@ -220,7 +220,7 @@ var StreamMapping = struct {
 	// invocation, and not billed.
 	Filters []string
 }{
-	BatchSize:      100,
+	BatchSize:      1000,
 	BatchingWindow: time.Second,
 	MaxRetries:     3,
 	MaxRecordAge:   time.Hour, // a realtime event older than that is noise: clients refetch on reconnect
