@@ -65,6 +65,7 @@ type options struct {
 	rates        []int
 	stepDuration time.Duration
 	perPost      int
+	past         int
 	ceilingConc  int
 	plot         string
 }
@@ -84,6 +85,7 @@ func main() {
 	rates := flag.String("rates", "", "open-loop sweep: offered rates in messages/s, comma-separated (e.g. 50,100,200,400); empty: the closed-loop run")
 	flag.DurationVar(&o.stepDuration, "step", 20*time.Second, "sweep: how long each rate is offered")
 	flag.IntVar(&o.perPost, "per-post", 2, "sweep: messages per POST")
+	flag.IntVar(&o.past, "past", 1, "sweep: rates run past the first unsustainable one (the plot shows the knee)")
 	flag.IntVar(&o.ceilingConc, "ceiling-conc", 16, "sweep: concurrency of the emulators' ceiling measurements")
 	flag.StringVar(&o.plot, "plot", "load-sweep.png", "sweep: where to draw latency against offered rate (.png or .svg)")
 	flag.Parse()
@@ -599,6 +601,11 @@ const (
 // costs reads the assign function's "batch applied" lines from the stack's log and estimates
 // the cost of a million inbound messages from them and the webhook POST count.
 func costs(logPath string, from int64, posts int, rep *report) error {
+	return costsBetween(logPath, from, -1, posts, rep)
+}
+
+// costsBetween is costs over the log's bytes from..to (to < 0: its end).
+func costsBetween(logPath string, from, to int64, posts int, rep *report) error {
 	f, err := os.Open(logPath)
 	if err != nil {
 		return err
@@ -607,7 +614,11 @@ func costs(logPath string, from int64, posts int, rep *report) error {
 	if _, err := f.Seek(from, io.SeekStart); err != nil {
 		return err
 	}
-	sc := bufio.NewScanner(f)
+	var r io.Reader = f
+	if to >= 0 {
+		r = io.LimitReader(f, max(to-from, 0))
+	}
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()

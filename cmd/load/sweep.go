@@ -53,6 +53,11 @@ type stepResult struct {
 	// emulators, the stack and the driver share it with whatever else runs.
 	LoadAvgMean float64 `json:"load_avg_mean"`
 	LoadAvgMax  float64 `json:"load_avg_max"`
+	// What the step's messages cost (assign's batches logged from the step's start to the end
+	// of its drain): batches fill as the rate grows, so the cost per message falls with it.
+	WriteUnitsPerMessage float64 `json:"write_units_per_inbound_message"`
+	MessagesPerBatch     float64 `json:"messages_per_assign_batch"`
+	CostPerMillion       float64 `json:"cost_per_million_inbound_messages_usd"`
 }
 
 // maxE2EP99 is the sustainability bound: a rate is sustainable when its end-to-end p99 stays
@@ -267,6 +272,7 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 		sr.Posts = len(p.posts)
 		postRate := float64(rate) / float64(max(o.perPost, 1)) * float64(len(p.posts)) / float64(len(p.posts)-p.dups)
 		fmt.Fprintf(os.Stderr, "load: step %d: %d msgs/s (%.1f POSTs/s) for %s\n", step, rate, postRate, o.stepDuration)
+		from := logSize(s.logPath)
 		stop := make(chan struct{})
 		depth := backlog(ctx, s.sqs, inboundURL, stop)
 		res := attack(ctx, s.base+"/webhooks/meta", p, postRate)
@@ -291,14 +297,20 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 			return sr, err
 		}
 		sr.DrainSeconds = rep.DrainSeconds
+		time.Sleep(2 * time.Second) // assign's last lines reach the log
+		cost := report{Messages: sr.Messages}
+		if err := costsBetween(s.logPath, from, logSize(s.logPath), sr.Posts, &cost); err == nil {
+			sr.WriteUnitsPerMessage, sr.CostPerMillion = cost.WriteUnitsPerMessage, cost.CostPerMillionDollars
+			sr.MessagesPerBatch = float64(sr.Messages) / float64(max(cost.AssignBatches, 1))
+		}
 		sr.EndToEndP50ms, sr.EndToEndP99ms = rep.EndToEndP50ms, rep.EndToEndP99ms
 		sr.Lost, sr.Duplicated, sr.OutOfOrder = rep.Lost, rep.Duplicated, rep.OutOfOrder
 		sr.Sustainable = !sr.BacklogGrew && sr.EndToEndP99ms < ms(maxE2EP99) && sr.Lost == 0
-		fmt.Fprintf(os.Stderr, "load: step %d: ack p99 %.0f ms, e2e p99 %.0f ms, backlog %d→%d, lost %d, dup %d, sustainable %v, load average %.1f (max %.1f)\n",
-			step, sr.AckP99ms, sr.EndToEndP99ms, sr.BacklogMid, sr.BacklogEnd, sr.Lost, sr.Duplicated, sr.Sustainable, sr.LoadAvgMean, sr.LoadAvgMax)
+		fmt.Fprintf(os.Stderr, "load: step %d: ack p99 %.0f ms, e2e p99 %.0f ms, backlog %d→%d, lost %d, dup %d, sustainable %v, load average %.1f (max %.1f), %.2f WCU/msg, $%.2f per million\n",
+			step, sr.AckP99ms, sr.EndToEndP99ms, sr.BacklogMid, sr.BacklogEnd, sr.Lost, sr.Duplicated, sr.Sustainable, sr.LoadAvgMean, sr.LoadAvgMax, sr.WriteUnitsPerMessage, sr.CostPerMillion)
 		return sr, nil
 	}
-	best := 0
+	best, over := 0, 0
 	for _, rate := range rates {
 		sr, err := run(rate)
 		out = append(out, sr)
@@ -306,9 +318,15 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 			return out, err
 		}
 		if !sr.Sustainable {
-			break
+			// A rate or more past the first unsustainable one shows how latency grows there.
+			if over++; over > o.past {
+				break
+			}
+			continue
 		}
-		best = rate
+		if over == 0 {
+			best = rate
+		}
 	}
 	if half := best / 2; half > 0 && !measured(out, half) {
 		sr, err := run(half)
@@ -318,6 +336,15 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 		}
 	}
 	return out, nil
+}
+
+// logSize is how far the stack's log has been written.
+func logSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // warmRate is the warm-up's offered rate in messages per second.
@@ -357,11 +384,7 @@ func (s *stack) warmUp(ctx context.Context, o options, seq []int, t0 time.Time) 
 	}
 	// The stack's log is written as the functions print: give assign's last line a moment.
 	time.Sleep(2 * time.Second)
-	fi, err := os.Stat(s.logPath)
-	if err != nil {
-		return err
-	}
-	s.costsFrom = fi.Size()
+	s.costsFrom = logSize(s.logPath)
 	return nil
 }
 
@@ -424,8 +447,10 @@ func runSweep(ctx context.Context, o options) error {
 		return err
 	}
 	posts, msgs := 0, 0
+	rising := true // the maximum is the last sustainable rate before the first that is not
 	for _, s := range rep.Steps {
-		if s.Sustainable && s.RateMsgs > rep.MaxSustainable {
+		rising = rising && s.Sustainable
+		if rising && s.RateMsgs > rep.MaxSustainable {
 			rep.MaxSustainable = s.RateMsgs
 		}
 		posts += s.Posts
