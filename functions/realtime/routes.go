@@ -50,8 +50,8 @@ func (r *routes) handle(ctx context.Context, ev lambdaevents.APIGatewayWebsocket
 	switch rc.RouteKey {
 	case "$connect":
 		u, err := r.st.User(ctx, org, user)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Role == inbox.RoleNoInbox) {
-			log.InfoContext(ctx, "connection refused: no inbox user")
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Role == inbox.RoleNoInbox || access.Enabled(u) != nil)) {
+			log.InfoContext(ctx, "connection refused: no inbox user, or disabled or deleted")
 			return status(http.StatusForbidden), nil
 		}
 		if err != nil {

@@ -175,10 +175,13 @@ func Recipients(c Change, conv *inbox.Conversation) (dept []string, users []stri
 
 // For renders change c of conversation conv (on line) for user u, who has seen seen of its
 // customer messages; ok is false when u may not see it. The check is access.Visible, the
-// API's, against the user as stored now: a user who lost a department or was removed gets
-// nothing more.
+// API's, against the user as stored now: a user who lost a department, was disabled or was
+// deleted gets nothing more.
 func For(c Change, conv *inbox.Conversation, line *inbox.Line, u *inbox.User, seen int, now time.Time) (Event, bool) {
 	ev := Event{ID: c.ID, Type: c.Type, ConversationID: conv.ID}
+	if u == nil || access.Enabled(u) != nil {
+		return Event{}, false // disabled or deleted since they connected
+	}
 	if !access.Visible(u, conv, line) {
 		if c.Type == ConversationUpdated && c.Before != nil && access.Visible(u, c.Before, line) {
 			return Event{ID: c.ID, Type: ConversationRemoved, ConversationID: conv.ID}, true

@@ -158,3 +158,18 @@ func TestCollaboratorsReceive(t *testing.T) {
 		t.Errorf("for the one who left: %+v, %v", e, ok)
 	}
 }
+
+// TestDisabledOrDeletedGetNothing: a user disabled or deleted after connecting gets no more
+// events, whatever they could see.
+func TestDisabledOrDeletedGetNothing(t *testing.T) {
+	t.Parallel()
+	conv := &inbox.Conversation{ID: "c", OrgID: "a", DepartmentID: "sales", AssigneeID: "ana", Status: inbox.StatusOpen}
+	for _, u := range []*inbox.User{
+		{ID: "ana", OrgID: "a", Role: inbox.RoleAdmin, Disabled: true},
+		{ID: "ana", OrgID: "a", Role: inbox.RoleAdmin, Disabled: true, Deleted: true},
+	} {
+		if e, ok := For(Change{ID: "1", Type: MessageCreated}, conv, nil, u, 0, time.Now()); ok {
+			t.Errorf("%+v got %+v", u, e)
+		}
+	}
+}
