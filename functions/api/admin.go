@@ -10,6 +10,7 @@ import (
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // The admin API: departments, users and lines of the caller's organization. Only admins write
@@ -74,7 +75,10 @@ func (a *api) createDepartment(ctx context.Context, c *call) (any, error) {
 	if !idPattern.MatchString(body.ID) || strings.TrimSpace(body.Name) == "" {
 		return nil, unprocessable("bad_department", "name is required; id, if given, is 1-64 letters, digits, _ or -")
 	}
-	if err := a.st.PutDepartment(ctx, &inbox.Department{ID: body.ID, OrgID: c.user.OrgID, Name: body.Name}); err != nil {
+	err := a.configure(ctx, c, workflow.Change{Entity: "department", ID: body.ID, Action: "create", After: body}, func() error {
+		return a.st.PutDepartment(ctx, &inbox.Department{ID: body.ID, OrgID: c.user.OrgID, Name: body.Name})
+	})
+	if err != nil {
 		return nil, err
 	}
 	return body, nil
@@ -145,7 +149,10 @@ func (a *api) createUser(ctx context.Context, c *call) (any, error) {
 	}
 	u := &inbox.User{ID: body.ID, OrgID: c.user.OrgID, Email: body.Email, Name: body.Name, Role: inbox.Role(body.Role),
 		Departments: body.Departments, Available: true, MaxOpen: body.MaxOpen}
-	if err := a.st.PutUser(ctx, u); err != nil {
+	err := a.configure(ctx, c, workflow.Change{Entity: "user", ID: u.ID, Action: "create", After: toUserJSON(u)}, func() error {
+		return a.st.PutUser(ctx, u)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return toUserJSON(u), nil
@@ -214,7 +221,10 @@ func (a *api) createLine(ctx context.Context, c *call) (any, error) {
 	if _, err := a.st.Line(ctx, c.user.OrgID, l.ID); err == nil {
 		return nil, &apiError{http.StatusConflict, "line_exists", "a line with that id exists; PATCH it"}
 	}
-	if err := a.st.PutLine(ctx, l); errors.Is(err, store.ErrExists) {
+	err := a.configure(ctx, c, workflow.Change{Entity: "line", ID: l.ID, Action: "create", After: toLineJSON(l)}, func() error {
+		return a.st.PutLine(ctx, l)
+	})
+	if errors.Is(err, store.ErrExists) {
 		return nil, &apiError{http.StatusConflict, "number_taken", "that number is already connected as another line"}
 	} else if err != nil {
 		return nil, err
@@ -253,6 +263,7 @@ func (a *api) updateLine(ctx context.Context, c *call) (any, error) {
 	if err := lineWritable(l); err != nil {
 		return nil, err
 	}
+	before := toLineJSON(l)
 	if body.DepartmentID != nil {
 		if err := a.departmentsExist(ctx, c.user.OrgID, *body.DepartmentID); err != nil {
 			return nil, err
@@ -271,7 +282,10 @@ func (a *api) updateLine(ctx context.Context, c *call) (any, error) {
 	if err := validLine(l); err != nil {
 		return nil, err
 	}
-	if err := a.st.PutLine(ctx, l); err != nil {
+	err = a.configure(ctx, c, workflow.Change{Entity: "line", ID: l.ID, Action: "update", Before: before, After: toLineJSON(l)}, func() error {
+		return a.st.PutLine(ctx, l)
+	})
+	if err != nil {
 		return nil, err
 	}
 	if l.DepartmentID != "" {

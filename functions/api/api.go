@@ -92,6 +92,7 @@ func (a *api) routes() *router {
 	r.add("GET", "/v1/departments/{id}/rules", 200, access.ManageOrganization, a.getRules(store.ScopeDepartment))
 	r.add("PUT", "/v1/departments/{id}/rules", 200, access.ManageOrganization, a.putRules(store.ScopeDepartment))
 	r.add("DELETE", "/v1/departments/{id}/rules", 204, access.ManageOrganization, a.deleteRules(store.ScopeDepartment))
+	r.add("GET", "/v1/audit", 200, access.ManageOrganization, a.listAudit)
 	r.add("GET", "/v1/users", 200, access.ManageOrganization, a.listUsers)
 	r.add("POST", "/v1/users", 201, access.ManageOrganization, a.createUser)
 	r.add("GET", "/v1/colleagues", 200, access.Inbox, a.listColleagues)

@@ -6,6 +6,7 @@ import (
 	"github.com/buzon/buzon/shared/access"
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // Automatic assignment (R1, A10): agents' availability and capacity, the rule lists of lines and
@@ -181,7 +182,10 @@ func (a *api) putRules(scope store.RuleScope) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.st.PutAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"], r); err != nil {
+		err = a.configure(ctx, c, workflow.Change{Entity: "rules", ID: string(scope) + ":" + c.params["id"], Action: "update", After: toRulesJSON(r, "")}, func() error {
+			return a.st.PutAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"], r)
+		})
+		if err != nil {
 			return nil, err
 		}
 		a.flow().DrainDepartment(ctx, c.caller(), c.user.OrgID, dept)
@@ -199,7 +203,10 @@ func (a *api) deleteRules(scope store.RuleScope) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		if err := a.st.DeleteAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"]); err != nil {
+		err = a.configure(ctx, c, workflow.Change{Entity: "rules", ID: string(scope) + ":" + c.params["id"], Action: "delete"}, func() error {
+			return a.st.DeleteAssignmentRules(ctx, c.user.OrgID, scope, c.params["id"])
+		})
+		if err != nil {
 			return nil, err
 		}
 		a.flow().DrainDepartment(ctx, c.caller(), c.user.OrgID, dept)

@@ -69,7 +69,10 @@ func (a *api) putLineHours(ctx context.Context, c *call) (any, error) {
 	if _, err := hours.New(spec); err != nil {
 		return nil, unprocessable("bad_hours", strings.TrimPrefix(err.Error(), hours.ErrInvalid.Error()+": "))
 	}
-	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, &spec); err != nil {
+	err = a.configure(ctx, c, workflow.Change{Entity: "line", ID: l.ID, Action: "hours", Before: a.hoursOf(l), After: spec}, func() error {
+		return a.st.SetLineHours(ctx, l.OrgID, l.ID, &spec)
+	})
+	if err != nil {
 		return nil, err
 	}
 	l.Hours = &spec
@@ -82,7 +85,10 @@ func (a *api) deleteLineHours(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.st.SetLineHours(ctx, l.OrgID, l.ID, nil); err != nil {
+	err = a.configure(ctx, c, workflow.Change{Entity: "line", ID: l.ID, Action: "hours", Before: a.hoursOf(l)}, func() error {
+		return a.st.SetLineHours(ctx, l.OrgID, l.ID, nil)
+	})
+	if err != nil {
 		return nil, err
 	}
 	l.Hours = nil
@@ -138,7 +144,11 @@ func (a *api) putAutoReplies(ctx context.Context, c *call) (any, error) {
 			return nil, err
 		}
 	}
-	if err := a.st.SetLineAutoReplies(ctx, l.OrgID, l.ID, rs); err != nil {
+	before := autoRepliesOf(l)
+	err = a.configure(ctx, c, workflow.Change{Entity: "line", ID: l.ID, Action: "auto_replies", Before: before, After: rs}, func() error {
+		return a.st.SetLineAutoReplies(ctx, l.OrgID, l.ID, rs)
+	})
+	if err != nil {
 		return nil, err
 	}
 	l.AutoReplies = rs
@@ -184,7 +194,9 @@ func (a *api) putAutoClose(ctx context.Context, c *call) (any, error) {
 	if body.IdleMinutes != 0 && (body.IdleMinutes < minIdleMinutes || body.IdleMinutes > maxIdleMinutes) {
 		return nil, unprocessable("bad_auto_close", "idle_minutes is 0 (off) or from 60 to 129600 (90 days)")
 	}
-	err = a.st.SetAutoClose(ctx, store.AutoClose{OrgID: l.OrgID, LineID: l.ID, Idle: time.Duration(body.IdleMinutes) * time.Minute})
+	err = a.configure(ctx, c, workflow.Change{Entity: "line", ID: l.ID, Action: "auto_close", After: body}, func() error {
+		return a.st.SetAutoClose(ctx, store.AutoClose{OrgID: l.OrgID, LineID: l.ID, Idle: time.Duration(body.IdleMinutes) * time.Minute})
+	})
 	if err != nil {
 		return nil, err
 	}

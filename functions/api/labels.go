@@ -9,6 +9,7 @@ import (
 
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // Labels (A9): an organization's tags for conversations, created inline by admins and agents,
@@ -59,7 +60,10 @@ func (a *api) createLabel(ctx context.Context, c *call) (any, error) {
 	if other := sameName(labels, l.Name, ""); other != nil && other.ID != l.ID {
 		return nil, &apiError{http.StatusConflict, "label_exists", "a label with that name exists: " + other.ID}
 	}
-	if err := a.st.CreateLabel(ctx, l); errors.Is(err, store.ErrExists) {
+	err = a.configure(ctx, c, workflow.Change{Entity: "label", ID: l.ID, Action: "create", After: toLabelJSON(l)}, func() error {
+		return a.st.CreateLabel(ctx, l)
+	})
+	if errors.Is(err, store.ErrExists) {
 		return nil, &apiError{http.StatusConflict, "label_exists", "a label with that name exists: " + l.ID}
 	} else if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"github.com/buzon/buzon/shared/inbox"
 	"github.com/buzon/buzon/shared/quickreply"
 	"github.com/buzon/buzon/shared/store"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // Quick replies (M5): canned responses of the organization with variables
@@ -70,7 +71,10 @@ func (a *api) createQuickReply(ctx context.Context, c *call) (any, error) {
 	if err := editQuickReply(q, body, now); err != nil {
 		return nil, err
 	}
-	if err := a.st.CreateQuickReply(ctx, q); err != nil {
+	err := a.configure(ctx, c, workflow.Change{Entity: "quick_reply", ID: q.ID, Action: "create", After: toQuickReplyJSON(q)}, func() error {
+		return a.st.CreateQuickReply(ctx, q)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return toQuickReplyJSON(q), nil
@@ -82,8 +86,18 @@ func (a *api) updateQuickReply(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	now := a.now()
-	q, err := a.st.UpdateQuickReply(ctx, c.user.OrgID, c.params["id"], func(q *inbox.QuickReply) error {
-		return editQuickReply(q, body, now)
+	var before, after quickReplyJSON // filled by the write, recorded after it
+	var q *inbox.QuickReply
+	err := a.configure(ctx, c, workflow.Change{Entity: "quick_reply", ID: c.params["id"], Action: "update", Before: &before, After: &after}, func() error {
+		var err error
+		q, err = a.st.UpdateQuickReply(ctx, c.user.OrgID, c.params["id"], func(q *inbox.QuickReply) error {
+			before = toQuickReplyJSON(q)
+			return editQuickReply(q, body, now)
+		})
+		if err == nil {
+			after = toQuickReplyJSON(q)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -92,10 +106,13 @@ func (a *api) updateQuickReply(ctx context.Context, c *call) (any, error) {
 }
 
 func (a *api) deleteQuickReply(ctx context.Context, c *call) (any, error) {
-	if err := a.st.DeleteQuickReply(ctx, c.user.OrgID, c.params["id"]); err != nil {
+	before, err := a.st.QuickReply(ctx, c.user.OrgID, c.params["id"])
+	if err != nil {
 		return nil, err
 	}
-	return nil, nil
+	return nil, a.configure(ctx, c, workflow.Change{Entity: "quick_reply", ID: before.ID, Action: "delete", Before: toQuickReplyJSON(before)}, func() error {
+		return a.st.DeleteQuickReply(ctx, c.user.OrgID, c.params["id"])
+	})
 }
 
 type renderedJSON struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/buzon/buzon/shared/provider"
 	"github.com/buzon/buzon/shared/store"
 	"github.com/buzon/buzon/shared/templates"
+	"github.com/buzon/buzon/shared/workflow"
 )
 
 // Templates (M3): the organization's copy of its WhatsApp message templates, which the
@@ -123,7 +124,12 @@ func (a *api) syncTemplates(ctx context.Context, c *call) (any, error) {
 			"templates were synced less than a minute ago; try again in " + strconv.Itoa(wait) + " s"},
 			map[string]any{"retry_after_seconds": wait})
 	}
-	res, err := a.templates.SyncOrg(ctx, c.user.OrgID)
+	var res templates.Result
+	err = a.configure(ctx, c, workflow.Change{Entity: "templates", ID: c.user.OrgID, Action: "sync"}, func() error {
+		var err error
+		res, err = a.templates.SyncOrg(ctx, c.user.OrgID)
+		return err
+	})
 	if err != nil {
 		var se *provider.SendError
 		if errors.As(err, &se) {

@@ -178,6 +178,8 @@ func storedItems() map[string]any {
 		"contact_search": searchItem{PK: contactPK("o_1", "5491155550001"), SK: searchSK(nameTerm("lucia")),
 			GSI3PK: searchPK("o_1", nameTerm("lucia"), "5491155550001"), GSI3SK: searchIndexSK(nameTerm("lucia"), "5491155550001"),
 			Type: "csearch", WaID: "5491155550001", Words: indexedWords("Lucía Pérez")},
+		"audit": toAuditItem(&inbox.AuditRecord{ID: "a_1", OrgID: "o_1", At: at, ActorID: "u_1", Entity: "line", EntityID: "l_1", Action: "update",
+			Before: []byte(`{"state":"active"}`), After: []byte(`{"state":"paused"}`), RequestID: "req-1"}),
 		"workload":   workloadItem{PK: workloadPK("o_1", "u_1"), SK: skWorkload, Type: "load", Open: 3, Avail: true, Max: 5, LastAuto: ms(at)},
 		"last_agent": lastAgentItem{PK: contactPK("o_1", "5491155550001"), SK: skLastAgent, Type: "lastagent", Agent: "u_1"},
 		"rules": rulesItem{PK: orgPK("o_1"), SK: rulesSK("line", "l_1"), Type: "rules",
@@ -239,6 +241,10 @@ func TestItemsRoundTrip(t *testing.T) {
 		{"contact", func(t *testing.T) (any, any) {
 			c := filled[inbox.Contact]()
 			return c, roundTrip(t, toContactItem(c)).contact()
+		}},
+		{"audit", func(t *testing.T) (any, any) {
+			r := filled[inbox.AuditRecord]()
+			return r, roundTrip(t, toAuditItem(r)).record()
 		}},
 		{"label", func(t *testing.T) (any, any) {
 			l := filled[inbox.Label]()

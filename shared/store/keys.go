@@ -286,6 +286,32 @@ func collabPK(org, user string) string { return "COLLAB#" + org + "#" + user }
 // collabSK is one collaboration in its user's partition.
 func collabSK(convID string) string { return convID }
 
+// auditPK is one day of an organization's audit records (P2): written per action, never per
+// message; read by day from the newest.
+func auditPK(org string, at time.Time) string {
+	return "AUDIT#" + org + "#" + at.UTC().Format("20060102")
+}
+
+// auditSK orders a day's records by time, then id; GSI2 and GSI3 use it too.
+func auditSK(at time.Time, id string) string {
+	return fmt.Sprintf("%013d#%s", max(at.UnixMilli(), 0), id)
+}
+
+// auditCursorTime is the time of an audit sort key.
+func auditCursorTime(sk string) (time.Time, bool) {
+	if len(sk) < 13 {
+		return time.Time{}, false
+	}
+	v, err := strconv.ParseInt(sk[:13], 10, 64)
+	return time.UnixMilli(v).UTC(), err == nil
+}
+
+// auditActorPK is GSI2: one actor's audit records ("" is Buzón itself).
+func auditActorPK(org, actor string) string { return "AU#" + org + "#" + actor }
+
+// auditEntityPK is GSI3: one entity's audit records.
+func auditEntityPK(org, entity, id string) string { return "AE#" + org + "#" + entity + "#" + id }
+
 // entityOf names the kind of item a key addresses, for the "not found" of a read.
 func entityOf(pk, sk string) string {
 	for _, p := range []struct{ prefix, entity string }{

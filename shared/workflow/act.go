@@ -28,9 +28,11 @@ type change func(cv *inbox.Conversation) (*inbox.Event, error)
 func (s *Service) act(ctx context.Context, by Caller, org, convID string, action access.Action, ch change) (*inbox.Conversation, error) {
 	var ev *inbox.Event
 	var held string // who held it before: they may take a waiting one now (afterAction)
+	var before *conversationState
 	lines := map[string]*inbox.Line{}
 	cv, err := s.st.UpdateConversation(ctx, org, convID, nil, func(cv *inbox.Conversation) error {
 		ev = nil
+		before = stateOf(cv)
 		if by.User != nil {
 			line, err := s.Line(ctx, lines, cv)
 			if err != nil {
@@ -52,6 +54,9 @@ func (s *Service) act(ctx context.Context, by Caller, org, convID string, action
 		ev.ConversationID = cv.ID
 		// A system event's id derives from what caused it: a second run records it once.
 		if err := s.st.PutEvent(ctx, ev); err != nil && !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+		if err := s.record(ctx, by, org, Change{Entity: "conversation", ID: cv.ID, Action: string(ev.Type), Before: before, After: stateOf(cv)}); err != nil {
 			return nil, err
 		}
 	}
@@ -253,7 +258,8 @@ func (s *Service) Note(ctx context.Context, by Caller, convID, text string) (*in
 	if err := s.st.PutEvent(ctx, ev); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	return ev, s.record(ctx, by, cv.OrgID, Change{Entity: "conversation", ID: cv.ID, Action: string(inbox.EventNote),
+		After: map[string]string{"event_id": ev.ID}})
 }
 
 // CloseReasonIdle is the closing reason of a conversation closed for being idle.

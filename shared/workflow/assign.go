@@ -27,7 +27,8 @@ func (s *Service) SetAvailability(ctx context.Context, by Caller, u *inbox.User,
 		w.Open += assigned
 	}
 	by.log().InfoContext(ctx, "availability set", "target_user_id", u.ID, "available", available, "max_open", maxOpen, "assigned", assigned)
-	return w, assigned, nil
+	return w, assigned, s.record(ctx, by, u.OrgID, Change{Entity: "user", ID: u.ID, Action: "availability",
+		Before: map[string]any{"available": u.Available, "max_open": u.MaxOpen}, After: map[string]any{"available": available, "max_open": maxOpen}})
 }
 
 // DrainDepartment gives the members of dept of org who have room the waiting conversations

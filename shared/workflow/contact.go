@@ -100,7 +100,7 @@ func (s *Service) EditContact(ctx context.Context, by Caller, waID string, e inb
 		}
 	}
 	by.log().InfoContext(ctx, "contact edited", "contact", ct.WaID, "owner_changed", before.OwnerID != ct.OwnerID)
-	return ct, nil
+	return ct, s.record(ctx, by, u.OrgID, Change{Entity: "contact", ID: ct.WaID, Action: "update", Before: contactStateOf(before), After: contactStateOf(ct)})
 }
 
 // renameConversation gives the contact's conversation on line its name.
@@ -145,4 +145,17 @@ func sortCycles(cs []inbox.Cycle) {
 		}
 		return cs[i].ConversationID < cs[j].ConversationID
 	})
+}
+
+// contactState is what the audit keeps of a contact before and after an edit.
+type contactState struct {
+	Name    string            `json:"name"`
+	Named   bool              `json:"named"`
+	Email   string            `json:"email,omitempty"`
+	OwnerID string            `json:"owner_id,omitempty"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+func contactStateOf(ct *inbox.Contact) *contactState {
+	return &contactState{Name: ct.Name, Named: ct.Named, Email: ct.Email, OwnerID: ct.OwnerID, Fields: ct.Fields}
 }

@@ -127,6 +127,10 @@ func (s *Service) DeleteUser(ctx context.Context, by Caller, id, to string) (*in
 			return nil, err
 		}
 		by.log().InfoContext(ctx, "user deleted", "target_user_id", id)
+		if err := s.record(ctx, by, org, Change{Entity: "user", ID: id, Action: "delete",
+			Before: map[string]any{"name": u.Name, "email": u.Email, "role": u.Role, "departments": u.Departments}, After: map[string]any{"conversations_to": to}}); err != nil {
+			return nil, err
+		}
 	}
 	// Run again on a second request: what a first one left half done is finished.
 	if err := s.handOver(ctx, u, to, RuleUserDeleted); err != nil {
@@ -168,8 +172,12 @@ func (s *Service) DeleteLine(ctx context.Context, by Caller, id string) (*inbox.
 		if err := s.st.DeleteLine(ctx, l); err != nil {
 			return nil, err
 		}
+		before := l.State
 		l.State = inbox.LineDeleted
 		by.log().InfoContext(ctx, "line deleted", "line_id", id)
+		if err := s.record(ctx, by, org, Change{Entity: "line", ID: id, Action: "delete", Before: map[string]any{"state": before}, After: map[string]any{"state": l.State}}); err != nil {
+			return nil, err
+		}
 	}
 	_, depts, _, err := s.st.OrgItems(ctx, org)
 	if err != nil {
@@ -205,7 +213,8 @@ func (s *Service) DeleteLine(ctx context.Context, by Caller, id string) (*inbox.
 // left half done.
 func (s *Service) DeleteDepartment(ctx context.Context, by Caller, id, moveTo string) error {
 	org := by.User.OrgID
-	if _, err := s.st.Department(ctx, org, id); err != nil {
+	dept, err := s.st.Department(ctx, org, id)
+	if err != nil {
 		return err
 	}
 	if moveTo == id {
@@ -271,24 +280,40 @@ func (s *Service) DeleteDepartment(ctx context.Context, by Caller, id, moveTo st
 		return err
 	}
 	by.log().InfoContext(ctx, "department deleted", "department_id", id, "moved_to", moveTo)
+	if err := s.record(ctx, by, org, Change{Entity: "department", ID: id, Action: "delete", Before: map[string]string{"name": dept.Name}, After: map[string]any{"move_to": moveTo}}); err != nil {
+		return err
+	}
 	s.DrainDepartment(ctx, by, org, moveTo)
 	return nil
 }
 
 // EditLabel replaces a label of the caller's organization with l (same id).
 func (s *Service) EditLabel(ctx context.Context, by Caller, l *inbox.Label) error {
+	before, err := s.st.Label(ctx, by.User.OrgID, l.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.st.PutLabel(ctx, l); err != nil {
 		return err
 	}
 	by.log().InfoContext(ctx, "label edited", "label_id", l.ID)
-	return nil
+	return s.record(ctx, by, by.User.OrgID, Change{Entity: "label", ID: l.ID, Action: "update", Before: labelState(before), After: labelState(l)})
+}
+
+// labelState is what the audit keeps of a label.
+func labelState(l *inbox.Label) map[string]string {
+	return map[string]string{"name": l.Name, "description": l.Description, "color": l.Color}
 }
 
 // DeleteLabel deletes label id of the caller's organization.
 func (s *Service) DeleteLabel(ctx context.Context, by Caller, id string) error {
+	before, err := s.st.Label(ctx, by.User.OrgID, id)
+	if err != nil {
+		return err
+	}
 	if err := s.st.DeleteLabel(ctx, by.User.OrgID, id); err != nil {
 		return err
 	}
 	by.log().InfoContext(ctx, "label deleted", "label_id", id)
-	return nil
+	return s.record(ctx, by, by.User.OrgID, Change{Entity: "label", ID: id, Action: "delete", Before: labelState(before)})
 }

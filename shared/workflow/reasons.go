@@ -26,9 +26,16 @@ func (s *Service) SetClosingReasons(ctx context.Context, by Caller, dept string,
 			return nil, err
 		}
 	}
+	before, own, err := s.st.ClosingReasons(ctx, org, dept)
+	if err != nil {
+		return nil, err
+	}
+	if !own {
+		before = nil // the department had none of its own
+	}
 	if err := s.st.PutClosingReasons(ctx, org, dept, list); err != nil {
 		return nil, err
 	}
 	by.log().InfoContext(ctx, "closing reasons set", "department_id", dept, "count", len(list))
-	return list, nil
+	return list, s.record(ctx, by, org, Change{Entity: "closing_reasons", ID: dept, Action: "update", Before: before, After: list})
 }

@@ -84,7 +84,8 @@ func (s *Service) Send(ctx context.Context, by Caller, convID string, draft *inb
 	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	return m, s.record(ctx, by, u.OrgID, Change{Entity: "conversation", ID: cv.ID, Action: "message_sent",
+		After: map[string]string{"message_id": m.ID, "type": m.Type}, Key: m.ID, At: m.At})
 }
 
 // SendAutomatic sends a message Buzón writes by itself on a conversation of org (an

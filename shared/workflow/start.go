@@ -91,7 +91,8 @@ func (s *Service) Start(ctx context.Context, by Caller, in Start, req Request) (
 		}
 	}
 	by.log().InfoContext(ctx, "conversation started", "conversation_id", convID, "message_id", m.ID, "cycle", cv.Cycle)
-	return m, cv, nil
+	return m, cv, s.record(ctx, by, u.OrgID, Change{Entity: "conversation", ID: cv.ID, Action: "conversation_started",
+		After: map[string]string{"message_id": m.ID, "line_id": cv.LineID}, Key: m.ID, At: m.At})
 }
 
 // contact is the customer wa that u starts a conversation with, created if unknown (owned as

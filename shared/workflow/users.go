@@ -35,6 +35,13 @@ func (s *Service) SetDisabled(ctx context.Context, by Caller, id string, disable
 			return nil, err
 		}
 		by.log().InfoContext(ctx, "user disabled", "target_user_id", id, "disabled", disabled)
+		action := "disable"
+		if !disabled {
+			action = "enable"
+		}
+		if err := s.record(ctx, by, org, Change{Entity: "user", ID: id, Action: action, After: map[string]any{"disabled": disabled, "conversations_to": to}}); err != nil {
+			return nil, err
+		}
 	}
 	if !disabled {
 		return u, nil
