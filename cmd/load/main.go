@@ -85,7 +85,7 @@ func main() {
 	rates := flag.String("rates", "", "open-loop sweep: offered rates in messages/s, comma-separated (e.g. 50,100,200,400); empty: the closed-loop run")
 	flag.DurationVar(&o.stepDuration, "step", 20*time.Second, "sweep: how long each rate is offered")
 	flag.IntVar(&o.perPost, "per-post", 2, "sweep: messages per POST")
-	flag.IntVar(&o.past, "past", 1, "sweep: rates run past the first unsustainable one (the plot shows the knee)")
+	flag.IntVar(&o.past, "past", 1, "sweep: unsustainable rates in a row before the sweep stops (the plot shows the knee)")
 	flag.IntVar(&o.ceilingConc, "ceiling-conc", 16, "sweep: concurrency of the emulators' ceiling measurements")
 	flag.StringVar(&o.plot, "plot", "load-sweep.png", "sweep: where to draw latency against offered rate (.png or .svg)")
 	flag.Parse()

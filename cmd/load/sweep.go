@@ -318,15 +318,14 @@ func (s *stack) sweep(ctx context.Context, o options, rates []int) ([]stepResult
 			return out, err
 		}
 		if !sr.Sustainable {
-			// A rate or more past the first unsustainable one shows how latency grows there.
+			// Rates past an unsustainable one show how latency grows there (and a step spoilt
+			// by a stall of the machine does not end the sweep).
 			if over++; over > o.past {
 				break
 			}
 			continue
 		}
-		if over == 0 {
-			best = rate
-		}
+		over, best = 0, rate
 	}
 	if half := best / 2; half > 0 && !measured(out, half) {
 		sr, err := run(half)
@@ -447,10 +446,8 @@ func runSweep(ctx context.Context, o options) error {
 		return err
 	}
 	posts, msgs := 0, 0
-	rising := true // the maximum is the last sustainable rate before the first that is not
 	for _, s := range rep.Steps {
-		rising = rising && s.Sustainable
-		if rising && s.RateMsgs > rep.MaxSustainable {
+		if s.Sustainable && s.RateMsgs > rep.MaxSustainable {
 			rep.MaxSustainable = s.RateMsgs
 		}
 		posts += s.Posts
