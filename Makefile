@@ -9,6 +9,8 @@
 #   make faults      the fault suite (promise-breaking tests + the load driver with processes killed)
 #   make dlq         list (ARGS="redrive inbound": redrive) the local dead-letter queues (every declared queue)
 #   make tools       install the emulators (scripts/emulators.sh install)
+#   make browser     Chromium for the console's browser test (installed with apt-get as root,
+#                    else fails with the command to run: scripts/browser.sh)
 #   make build       build each function's bootstrap for this machine into .cache/bin/
 #
 # make test takes DYNAMODB_PORT and SQS_PORT to use fixed ports (an emulator already
@@ -25,10 +27,13 @@ TEST_TIMEOUT ?= 20m
 TEST_PKGS    ?= ./...
 
 .DEFAULT_GOAL := build
-.PHONY: tools build dev test test-short test-stress bench dlq coldstart load faults fuzz rtload
+.PHONY: tools browser build dev test test-short test-stress bench dlq coldstart load faults fuzz rtload
 
 tools:
 	$(EMULATORS) install
+
+browser:
+	scripts/browser.sh
 
 build:
 	@set -e; for fn in $(FUNCTIONS); do \
@@ -41,7 +46,7 @@ dev: tools build
 
 # test stops the emulators it started whatever happens (failure, Ctrl-C) and exits with the
 # tests' status.
-test: tools build
+test: tools browser build
 	LOCAL_BIN_DIR=$(LOCAL_BIN) scripts/with-emulators.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_PKGS)
 	@$(MAKE) --no-print-directory fuzz
 

@@ -112,7 +112,6 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 	table := newTable(stack, d.StreamConsumed())
 	media := newMediaBucket(stack)
 	secrets := newProviderSecret(stack)
-	pool, client := newUserPool(stack)
 	queues := map[string]awssqs.Queue{} // by name; a DLQ as <name>-dlq
 	for _, q := range d.Queues {
 		queue, dlq := newQueue(stack, q)
@@ -139,6 +138,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 	// trailing slash: functions append paths such as /webhooks/twilio, whose
 	// exact spelling Twilio's signature covers.
 	publicURL := api.ApiEndpoint()
+	pool, client, signIn := newUserPool(stack, publicURL)
 	// The issuer as Cognito writes it into the tokens' iss claim.
 	issuer := "https://cognito-idp." + *stack.Region() + ".amazonaws.com/" + *pool.UserPoolId()
 	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoAuthorizer"), &issuer, &awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
@@ -153,6 +153,11 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.
 		deploy.BucketSetting:  media.BucketName(),
 		deploy.SecretsSetting: secrets.SecretArn(),
 		"PUBLIC_BASE_URL":     publicURL,
+		// The console: where presigned media URLs point (its Content Security Policy), and
+		// Cognito's hosted sign-in with the app client it uses.
+		"MEDIA_ORIGIN":      jsii.String("https://" + *media.BucketRegionalDomainName()),
+		"COGNITO_DOMAIN":    signIn.BaseUrl(nil),
+		"COGNITO_CLIENT_ID": client.UserPoolClientId(),
 	}
 	for name, q := range queues {
 		values[deploy.QueueSetting(name)] = q.QueueUrl()
@@ -464,7 +469,7 @@ func newProviderSecret(stack awscdk.Stack) awssecretsmanager.Secret {
 // in with. Users are created by admins, never by self sign-up; custom:org_id
 // is set at creation, is immutable, and no client may write it, so a token's
 // organization can be trusted by the API.
-func newUserPool(stack awscdk.Stack) (awscognito.UserPool, awscognito.UserPoolClient) {
+func newUserPool(stack awscdk.Stack, consoleURL *string) (awscognito.UserPool, awscognito.UserPoolClient, awscognito.UserPoolDomain) {
 	pool := awscognito.NewUserPool(stack, jsii.String("UserPool"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled: jsii.Bool(false),
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
@@ -483,7 +488,14 @@ func newUserPool(stack awscdk.Stack) (awscognito.UserPool, awscognito.UserPoolCl
 	client := pool.AddClient(jsii.String("ConsoleClient"), &awscognito.UserPoolClientOptions{
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
 		GenerateSecret:             jsii.Bool(false),
-		DisableOAuth:               jsii.Bool(true),
+		// The console signs in through the hosted page: the authorization code flow with
+		// PKCE (a public client, no secret), back to the console at / of the HTTP API.
+		OAuth: &awscognito.OAuthSettings{
+			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
+			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE()},
+			CallbackUrls: jsii.Strings(*consoleURL + "/"),
+			LogoutUrls:   jsii.Strings(*consoleURL + "/"),
+		},
 		PreventUserExistenceErrors: jsii.Bool(true),
 		ReadAttributes: awscognito.NewClientAttributes().
 			WithStandardAttributes(&awscognito.StandardAttributesMask{
@@ -495,7 +507,11 @@ func newUserPool(stack awscdk.Stack) (awscognito.UserPool, awscognito.UserPoolCl
 				Email: jsii.Bool(true), Fullname: jsii.Bool(true),
 			}),
 	})
-	return pool, client
+	// The hosted sign-in's domain prefix is global across AWS: the account id makes it unique.
+	domain := pool.AddDomain(jsii.String("SignInDomain"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String("buzon-" + *stack.Account())},
+	})
+	return pool, client, domain
 }
 
 func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {

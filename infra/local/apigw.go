@@ -34,9 +34,12 @@ type route struct {
 }
 
 // matchRoute finds the declared route of a request; ok is false when none matches (API
-// Gateway answers 404). A route's last segment {name+} is greedy and needs at least one
-// character.
+// Gateway answers 404). Like API Gateway it takes the most specific route: an exact path over
+// a greedy one, and of greedy ones the longest prefix, so the console's /{proxy+} never takes
+// /v1/... or the webhooks whatever the declaration's order. A route's last segment {name+} is
+// greedy and needs at least one character.
 func matchRoute(method, path string) (r route, ok bool) {
+	best := -1
 	for _, f := range deploy.Buzon.Functions {
 		for _, dr := range f.Routes {
 			if dr.Method != "ANY" && dr.Method != method {
@@ -47,13 +50,13 @@ func matchRoute(method, path string) (r route, ok bool) {
 			switch {
 			case last == "" && path == dr.Path:
 				return rt, true
-			case strings.HasSuffix(last, "+}") && strings.HasPrefix(path, prefix) && len(path) > len(prefix):
+			case strings.HasSuffix(last, "+}") && strings.HasPrefix(path, prefix) && len(path) > len(prefix) && len(prefix) > best:
 				rt.PathParams = map[string]string{strings.TrimSuffix(last, "+}"): strings.TrimPrefix(path, prefix)}
-				return rt, true
+				r, ok, best = rt, true, len(prefix)
 			}
 		}
 	}
-	return route{}, false
+	return r, ok
 }
 
 // newAPIRequestID returns an id of the form API Gateway gives requests ("JZx1WhQ2oAMEJ6Q=").

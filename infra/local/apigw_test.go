@@ -24,12 +24,19 @@ func TestMatchRoute(t *testing.T) {
 		{name: "meta verify", method: "GET", path: "/webhooks/meta", want: route{Key: "GET /webhooks/meta", Function: "webhook"}, ok: true},
 		{name: "meta delivery", method: "POST", path: "/webhooks/meta", want: route{Key: "POST /webhooks/meta", Function: "webhook"}, ok: true},
 		{name: "twilio", method: "POST", path: "/webhooks/twilio", want: route{Key: "POST /webhooks/twilio", Function: "webhook"}, ok: true},
-		{name: "twilio GET has no route", method: "GET", path: "/webhooks/twilio"},
+		// The console's GET /{proxy+} takes what no more specific route does (it answers 404).
+		{name: "twilio GET goes to the console", method: "GET", path: "/webhooks/twilio", ok: true,
+			want: route{Key: "GET /{proxy+}", Function: "console", PathParams: map[string]string{"proxy": "webhooks/twilio"}}},
 		{name: "meta PUT has no route", method: "PUT", path: "/webhooks/meta"},
 		{name: "api", method: "PATCH", path: "/v1/conversations/c1", ok: true,
 			want: route{Key: "ANY /v1/{proxy+}", Function: "api", Auth: true, PathParams: map[string]string{"proxy": "conversations/c1"}}},
-		{name: "proxy+ needs a segment", method: "GET", path: "/v1/"},
-		{name: "unknown", method: "GET", path: "/v2/x"},
+		{name: "api GET is the API's, not the console's", method: "GET", path: "/v1/me", ok: true,
+			want: route{Key: "ANY /v1/{proxy+}", Function: "api", Auth: true, PathParams: map[string]string{"proxy": "me"}}},
+		{name: "proxy+ needs a segment", method: "POST", path: "/v1/"},
+		{name: "unknown method", method: "POST", path: "/v2/x"},
+		{name: "console root", method: "GET", path: "/", ok: true, want: route{Key: "GET /", Function: "console"}},
+		{name: "console file", method: "GET", path: "/js/app.js", ok: true,
+			want: route{Key: "GET /{proxy+}", Function: "console", PathParams: map[string]string{"proxy": "js/app.js"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

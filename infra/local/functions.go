@@ -72,7 +72,8 @@ func localValues(s settings, res stackResources) map[string]string {
 		"META_GRAPH_URL":     s.sandboxURL(),
 		"TWILIO_API_URL":     s.sandboxURL(),
 		deploy.BucketSetting: mediaBucket,
-		"S3_PATH_STYLE":      "true", // S3Proxy: the bucket in the path
+		"S3_PATH_STYLE":      "true",    // S3Proxy: the bucket in the path
+		"MEDIA_ORIGIN":       s.s3URL(), // presigned media URLs point there
 		// The WebSocket API (websocket.go) and the local token issuer (token.go).
 		"WEBSOCKET_URL":            s.webSocketURL(),
 		"WEBSOCKET_MANAGEMENT_URL": s.webSocketManagementURL(),

@@ -54,6 +54,11 @@ type Config struct {
 	JWTIssuer              string `env:"JWT_ISSUER"`               // the user pool the WebSocket authorizer trusts
 	JWTClientID            string `env:"JWT_CLIENT_ID"`            // the app client the token must be for
 	JWKSURL                string `env:"JWKS_URL"`                 // the issuer's signing keys
+
+	// The console (its Content Security Policy and how it signs in).
+	MediaOrigin     string `env:"MEDIA_ORIGIN"`      // where presigned media URLs point: the bucket's origin
+	CognitoDomain   string `env:"COGNITO_DOMAIN"`    // the hosted sign-in; empty: the local token issuer
+	CognitoClientID string `env:"COGNITO_CLIENT_ID"` // the console's app client
 }
 
 // FromEnv reads the configuration from the process environment.
@@ -83,6 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.WebSocketURL = getenv("WEBSOCKET_URL")
 	c.WebSocketManagementURL = strings.TrimRight(getenv("WEBSOCKET_MANAGEMENT_URL"), "/")
 	c.JWTIssuer, c.JWTClientID, c.JWKSURL = getenv("JWT_ISSUER"), getenv("JWT_CLIENT_ID"), getenv("JWKS_URL")
+	c.MediaOrigin, c.CognitoDomain, c.CognitoClientID = getenv("MEDIA_ORIGIN"), getenv("COGNITO_DOMAIN"), getenv("COGNITO_CLIENT_ID")
 	c.MetaAppSecrets = splitList(getenv("META_APP_SECRET"))
 	var err error
 	if c.MaxWebhookBytes, err = intOr(getenv("MAX_WEBHOOK_BYTES"), 3<<20); err != nil {
@@ -157,6 +163,9 @@ func (c *Config) Require(names ...string) error {
 		"JWT_ISSUER":               c.JWTIssuer,
 		"JWT_CLIENT_ID":            c.JWTClientID,
 		"JWKS_URL":                 c.JWKSURL,
+		"MEDIA_ORIGIN":             c.MediaOrigin,
+		"COGNITO_DOMAIN":           c.CognitoDomain,
+		"COGNITO_CLIENT_ID":        c.CognitoClientID,
 	}
 	var missing []string
 	for _, n := range names {

@@ -184,5 +184,22 @@ var Buzon = Deployment{
 			Table:       ReadWrite, // audiences, users, markers; gone connections deleted
 			Settings:    []Setting{{Name: "WEBSOCKET_MANAGEMENT_URL", Required: true}},
 		},
+		{
+			Name:        "console",
+			Description: "The agent console: its files, embedded in the binary, at / of the HTTP API",
+			MemoryMB:    128,
+			Timeout:     5 * time.Second,
+			Pool:        1,
+			// The console's own origin is the API's, so it calls /v1/... without CORS and its
+			// Content Security Policy says 'self'. API Gateway picks the most specific route,
+			// so /v1/{proxy+} and the webhooks stay with their functions.
+			Routes: []Route{{Method: "GET", Path: "/"}, {Method: "GET", Path: "/{proxy+}"}},
+			// A page load is a dozen small GETs, mostly answered 304: a team's consoles stay far
+			// below this, and a flood of them leaves the API its own share.
+			Throttle: &Throttle{Rate: 200, Burst: 400},
+			// Its Content Security Policy names where the page connects and loads media from;
+			// /config.json tells it how to sign in.
+			Settings: []Setting{{Name: "WEBSOCKET_URL"}, {Name: "MEDIA_ORIGIN"}, {Name: "COGNITO_DOMAIN"}, {Name: "COGNITO_CLIENT_ID"}},
+		},
 	},
 }
