@@ -24,6 +24,10 @@ import (
 // installChromium is what `make test` runs (scripts/browser.sh) when no browser is found.
 const installChromium = "apt-get update && apt-get install -y chromium"
 
+// consoleLine is the Meta line of e2e/testdata/console-seed.json (its own number: the default
+// seed's line belongs to another organization in the same table).
+const consoleLine = "106540352249911"
+
 // screenshots is where the browser test keeps its screenshots (git-ignored).
 const screenshots = "screenshots"
 
@@ -155,7 +159,7 @@ func itemOf(wa, name string) string {
 
 func (s *stack) writes(t *testing.T, from, name, text string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"line": "meta", "phone_number_id": "106540352242922", "from": from, "name": name, "text": text})
+	body, _ := json.Marshal(map[string]string{"line": "meta", "phone_number_id": consoleLine, "from": from, "name": name, "text": text})
 	resp, err := s.http.Post(s.sandbox+"/sandbox/customer", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -218,6 +222,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	if status, _ := s.do(t, "POST", "/v1/conversations/"+conv+"/claim", s.token(t, "marta@consola.test"), nil, nil); status != 409 {
 		t.Errorf("Marta claiming Sofía's conversation: %d, want 409", status)
 	}
+
+	// Sofía pulls Marta in as a collaborator: Marta's header says so, live.
+	sofia.do(chromedp.Click(chromedp.CSS(`button[aria-label="Collaborators"]`)))
+	sofia.wait("the collaborators dialog", `document.querySelector('dialog[open] select[name="user"]')`)
+	sofia.do(chromedp.SetValue(chromedp.CSS(`dialog[open] select[name="user"]`), "u_marta_at_consola_test"))
+	sofia.do(chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	marta.wait("Marta a collaborator, live", `document.querySelector('.tag.collab') && document.querySelector('.tag.collab').textContent === 'With You'`)
 
 	// A quick reply with "/", then the reply; its ticks move to read (the sandbox reports it).
 	sofia.do(chromedp.SendKeys(chromedp.CSS(`textarea[aria-label="Message"]`), "/salu"))

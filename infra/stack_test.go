@@ -259,6 +259,7 @@ func TestFunctions(t *testing.T) {
 		{"authorizer", []string{"JWKS_URL", "JWT_CLIENT_ID", "JWT_ISSUER"}},
 		{"realtime", []string{"TABLE_NAME", "WEBSOCKET_MANAGEMENT_URL"}},
 		{"fanout", []string{"TABLE_NAME", "WEBSOCKET_MANAGEMENT_URL"}},
+		{"console", []string{"COGNITO_CLIENT_ID", "COGNITO_DOMAIN", "MEDIA_ORIGIN", "WEBSOCKET_URL"}},
 	}
 	if got, want := len(tests), len(deploy.Buzon.Functions); got != want {
 		t.Fatalf("test covers %d functions, the declaration has %d", got, want)
@@ -318,6 +319,25 @@ func TestFunctions(t *testing.T) {
 	})
 }
 
+// TestConsoleSignIn: the console's app client signs in through the hosted page with the
+// authorization code flow (PKCE: a public client, no secret), back to / of the HTTP API.
+func TestConsoleSignIn(t *testing.T) {
+	client := tmpl.props(logicalID(t, "UserPool/ConsoleClient"))
+	back := obj{"Fn::Join": []any{"", []any{obj{"Fn::GetAtt": []any{logicalID(t, "HttpApi"), "ApiEndpoint"}}, "/"}}}
+	want := obj{
+		"AllowedOAuthFlows":               []any{"code"},
+		"AllowedOAuthFlowsUserPoolClient": true,
+		"AllowedOAuthScopes":              []any{"openid", "email", "profile"},
+		"CallbackURLs":                    []any{back},
+		"LogoutURLs":                      []any{back},
+		"GenerateSecret":                  false,
+	}
+	if diff := cmp.Diff(want, subset(client, want)); diff != "" {
+		t.Errorf("console client (-want +got):\n%s", diff)
+	}
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::Cognito::UserPoolDomain"), jsii.Number(1)) })
+}
+
 func TestHTTPAPI(t *testing.T) {
 	authorizer := logicalID(t, "HttpApi/CognitoAuthorizer")
 	pool, client := logicalID(t, "UserPool"), logicalID(t, "UserPool/ConsoleClient")
@@ -347,6 +367,8 @@ func TestHTTPAPI(t *testing.T) {
 		{"POST /webhooks/meta", "WebhookFunction", "NONE"},
 		{"POST /webhooks/twilio", "WebhookFunction", "NONE"},
 		{"ANY /v1/{proxy+}", "ApiFunction", "JWT"},
+		{"GET /", "ConsoleFunction", "NONE"},
+		{"GET /{proxy+}", "ConsoleFunction", "NONE"},
 	}
 	routes := map[string]obj{}
 	for _, p := range tmpl.resources("AWS::ApiGatewayV2::Route") {

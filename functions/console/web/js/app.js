@@ -9,7 +9,7 @@ import { renderThread, entryNode, composer, windowInfo } from './thread.js';
 import { renderAdmin } from './admin.js';
 
 const t = i18n.t;
-const VIEWS = ['default', 'mine', 'unassigned', 'others', 'all', 'done'];
+const VIEWS = ['default', 'mine', 'unassigned', 'others', 'collaborating', 'all', 'done'];
 
 // state is everything the page shows; render functions read it.
 export const state = {
@@ -319,6 +319,7 @@ function belongs(c) {
   if (p.view === 'mine' && c.badge !== 'mine') return false;
   if (p.view === 'unassigned' && c.badge !== 'unassigned') return false;
   if (p.view === 'others' && c.badge !== 'others') return false;
+  if (p.view === 'collaborating' && !(c.collaborators || []).includes(state.me.id)) return false;
   if (p.line_id && c.line_id !== p.line_id) return false;
   if (p.department_id && c.department_id !== p.department_id) return false;
   if (p.label_id && !(c.labels || []).includes(p.label_id)) return false;
@@ -504,6 +505,7 @@ function renderHeader() {
     if (me.role === 'admin') actions.push(act(t('act.assign'), assignDialog));
     actions.push(act(t('act.transfer'), transferDialog));
     actions.push(act(t('act.labels'), labelsDialog));
+    if (mine || me.role === 'admin' || (c.collaborators || []).includes(me.id)) actions.push(act(t('act.collaborators'), collaboratorsDialog));
     actions.push(act(t('act.close'), closeDialog, 'danger'));
   } else {
     actions.push(act(t('act.reopen'), () => action('reopen'), 'primary'));
@@ -519,7 +521,8 @@ function renderHeader() {
         h('span', {}, '+' + c.contact.wa_id), ' · ', h('span', {}, lineName(line)), dept ? [' · ', h('span', {}, dept.name)] : null,
         ' · ', h('span', { class: 'assignee' }, userName(c.assignee_id)),
         c.route ? h('span', { class: 'tag route', title: t('route') }, c.route) : null),
-      h('p', { class: 'head-meta' }, h('span', { class: 'window ' + (win.open ? 'open' : 'closed') }, win.text), (c.labels || []).map(labelChip))),
+      h('p', { class: 'head-meta' }, h('span', { class: 'window ' + (win.open ? 'open' : 'closed') }, win.text), (c.labels || []).map(labelChip),
+        (c.collaborators || []).length ? h('span', { class: 'tag collab' }, t('collab.with', { names: c.collaborators.map(userName).join(', ') })) : null)),
     h('div', { class: 'head-actions' }, actions));
 }
 
@@ -611,6 +614,32 @@ async function labelsDialog() {
   if (result && (result.add.length || result.remove.length)) action('labels', result);
 }
 
+// collaboratorsDialog pulls colleagues into the conversation (the assignee or an admin) or lets
+// a collaborator leave.
+async function collaboratorsDialog() {
+  const c = state.conv;
+  const have = c.collaborators || [];
+  const canAdd = c.assignee_id === state.me.id || state.me.role === 'admin';
+  const result = await dialog(t('collab.title'), (done) => {
+    const rows = have.map((id) => h('li', { class: 'collab-row' }, h('span', {}, userName(id)),
+      (canAdd || id === state.me.id) ? h('button', { type: 'button', class: 'ghost danger', onclick: () => done({ remove: id }) }, id === state.me.id ? t('collab.leave') : t('collab.remove')) : null));
+    const who = h('select', { name: 'user', 'aria-label': t('collab.add') }, state.colleagues.filter((u) => u.id !== c.assignee_id && !have.includes(u.id)).map((u) => h('option', { value: u.id }, u.name)));
+    return h('form', { onsubmit: (e) => { e.preventDefault(); if (who.value) done({ add: who.value }); } },
+      rows.length ? h('ul', { class: 'collab-list' }, rows) : h('p', { class: 'hint' }, t('collab.none')),
+      canAdd && have.length < 5 ? field(t('collab.add'), who) : null,
+      h('div', { class: 'dialog-buttons' }, h('button', { type: 'button', onclick: () => done(undefined) }, t('act.cancel')),
+        canAdd && have.length < 5 ? h('button', { type: 'submit', class: 'primary' }, t('collab.add')) : null));
+  });
+  if (!result) return;
+  try {
+    if (result.add) await api.post('/v1/conversations/' + encodeURIComponent(c.id) + '/collaborators', { user_id: result.add });
+    else await api.del('/v1/conversations/' + encodeURIComponent(c.id) + '/collaborators/' + encodeURIComponent(result.remove));
+  } catch (e) {
+    toast(t('error.generic', { reason: e.message }), 'error');
+  }
+  loadConversation(c.id);
+}
+
 function help() {
   const keys = [['j', t('help.next')], ['k', t('help.prev')], ['r', t('help.reply')], ['c', t('help.claim')], ['x', t('help.close')],
     ['/', t('help.search')], ['Ctrl + Enter', t('help.send')], ['?', t('help.help')], ['Esc', t('help.escape')]];
@@ -674,7 +703,8 @@ function onEvent(ev) {
       break;
     case 'notification':
       if (ev.conversation) upsert(ev.conversation);
-      alertUser(ev.notification.kind === 'window_closing' ? t('notify.window', { name: ev.conversation.contact.name }) : t('notify.assigned'),
+      alertUser(ev.notification.kind === 'window_closing' ? t('notify.window', { name: ev.conversation.contact.name })
+        : ev.notification.kind === 'collaborator_added' ? t('notify.collab') : t('notify.assigned'),
         ev.conversation.contact.name || '', ev.conversation_id);
       break;
     case 'typing':

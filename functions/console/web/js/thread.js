@@ -76,6 +76,9 @@ function eventText(e, ctx) {
     case 'claimed': return t('ev.claimed', { who: userName(d.assignee_id || e.actor_id) });
     case 'closed': return t('ev.closed', { reason: d.reason || '' }) + (d.note ? ' — ' + d.note : '');
     case 'transferred': return t('ev.transferred', { detail: [d.to_department ? '→ ' + dept(d.to_department) : '', d.to_assignee ? '→ ' + userName(d.to_assignee) : '', d.note ? '— ' + d.note : ''].filter(Boolean).join(' ') });
+    case 'collaborator_added': return t('ev.collaborator_added', { who: userName(d.user_id) });
+    case 'collaborator_removed': return t('ev.collaborator_removed', { who: userName(d.user_id) });
+    case 'returned': return t('ev.returned');
     case 'routed': return t('ev.routed', { detail: [d.department_id ? '→ ' + dept(d.department_id) : '', d.rule || ''].filter(Boolean).join(' ') });
     default: return t('ev.' + e.type);
   }
