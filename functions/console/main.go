@@ -8,27 +8,19 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/buzon/buzon/shared/boot"
 )
 
 func main() {
-	cfg, _, err := boot.Setup(context.Background(), "console")
-	if err != nil {
-		slog.Error("console init failed", "error", err)
-		os.Exit(1)
-	}
-	s, err := newSite(web, origins{
-		WebSocket: cfg.WebSocketURL, Media: cfg.MediaOrigin,
-		CognitoDomain: cfg.CognitoDomain, CognitoClientID: cfg.CognitoClientID,
+	boot.Main("console", func(_ context.Context, e *boot.Env) (any, error) {
+		s, err := newSite(web, origins{
+			WebSocket: e.Config.WebSocketURL, Media: e.Config.MediaOrigin,
+			CognitoDomain: e.Config.CognitoDomain, CognitoClientID: e.Config.CognitoClientID,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return s.serve, nil
 	})
-	if err != nil {
-		slog.Error("console init failed", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(s.serve)
 }
