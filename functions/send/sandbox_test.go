@@ -168,9 +168,9 @@ func TestAmbiguousSendIsSentOnce(t *testing.T) {
 				for _, s := range e.h.senders.(staticSenders) {
 					switch c := s.(type) {
 					case *meta.Client:
-						c.HTTP = &http.Client{Timeout: 300 * time.Millisecond}
+						c.HTTP = &http.Client{Timeout: 2 * time.Second} // surely after the request is written, even on a loaded machine
 					case *twilio.Client:
-						c.HTTP = &http.Client{Timeout: 300 * time.Millisecond}
+						c.HTTP = &http.Client{Timeout: 2 * time.Second} // surely after the request is written, even on a loaded machine
 					}
 				}
 				base := strings.TrimSuffix(e.h.senders.(staticSenders)["meta"].(*meta.Client).BaseURL, "/")

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,17 +21,22 @@ func TestDoTellsUnsentFromUncertain(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
+	// received is closed by the first case's server once it has read the request: the caller
+	// gives up then (a timeout that surely came after the request was written; a short client
+	// timeout may expire before the connection is made on a loaded machine).
+	received := make(chan struct{})
 	tests := []struct {
 		name                  string
 		url                   func(t *testing.T) string
-		timeout               time.Duration
+		giveUp                <-chan struct{} // cancels the call when closed
 		wantRetry, wantUncert bool
 	}{
-		{name: "timeout after the request was written", wantUncert: true, timeout: 50 * time.Millisecond, url: func(t *testing.T) string {
+		{name: "timeout after the request was written", wantUncert: true, giveUp: received, url: func(t *testing.T) string {
 			return server(t, func(w http.ResponseWriter, r *http.Request) {
 				io.ReadAll(r.Body)
+				close(received)
 				select {
-				case <-time.After(5 * time.Second):
+				case <-time.After(time.Minute):
 				case <-r.Context().Done():
 				}
 			})
@@ -59,11 +65,16 @@ func TestDoTellsUnsentFromUncertain(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequest(http.MethodPost, tc.url(t), strings.NewReader(`{"text":"hola"}`))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.giveUp != nil {
+				go func() { <-tc.giveUp; cancel() }()
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, tc.url(t), strings.NewReader(`{"text":"hola"}`))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _, se := Do(&http.Client{Timeout: tc.timeout}, req, "the provider", MaxResponse)
+			_, _, se := Do(nil, req, "the provider", MaxResponse)
 			if se == nil {
 				t.Fatal("Do succeeded, want a SendError")
 			}

@@ -228,7 +228,9 @@ func TestFailureSwitch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, Options{TimeoutAfter: 5 * time.Second})
-			f.meta.HTTP.Timeout, f.tw.HTTP.Timeout = 200*time.Millisecond, 200*time.Millisecond
+			// Long enough that the request is surely written first, even on a loaded machine; shorter
+			// than the sandbox holds a "timeout".
+			f.meta.HTTP.Timeout, f.tw.HTTP.Timeout = 2*time.Second, 2*time.Second
 			setFail(t, f, tc.fail, http.StatusOK)
 			_, err := tc.send(f)
 			if tc.wantAsync != nil {
