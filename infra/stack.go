@@ -486,8 +486,8 @@ func newUserPool(stack awscdk.Stack, consoleURL *string) (awscognito.UserPool, a
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
 	})
 	client := pool.AddClient(jsii.String("ConsoleClient"), &awscognito.UserPoolClientOptions{
-		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
-		GenerateSecret:             jsii.Bool(false),
+		AuthFlows:      &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		GenerateSecret: jsii.Bool(false),
 		// The console signs in through the hosted page: the authorization code flow with
 		// PKCE (a public client, no secret), back to the console at / of the HTTP API.
 		OAuth: &awscognito.OAuthSettings{
