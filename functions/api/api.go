@@ -207,6 +207,16 @@ type page[T any] struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// pageOf is a page of the store's found items rendered for the API, with the store's cursor
+// for the next one (a cursor the store refuses is the router's 400).
+func pageOf[T, J any](found []T, next string, render func(T) J) page[J] {
+	items := make([]J, 0, len(found))
+	for _, f := range found {
+		items = append(items, render(f))
+	}
+	return page[J]{Items: items, NextCursor: encodeCursor(next)}
+}
+
 func limitParam(q map[string]string) (int, error) {
 	v := q["limit"]
 	if v == "" {

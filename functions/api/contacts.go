@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/buzon/buzon/shared/inbox"
-	"github.com/buzon/buzon/shared/store"
 )
 
 // contactDetailJSON is a contact as its own page shows it (C1).
@@ -88,17 +86,10 @@ func (a *api) listContacts(ctx context.Context, c *call) (any, error) {
 		return nil, badRequest("field and value go together: the custom field's name and the value looked for")
 	}
 	found, next, err := a.flow().FindContacts(ctx, c.caller(), f, limit, cursor)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, badRequest("cursor is not one this API returned")
-	}
 	if err != nil {
 		return nil, err
 	}
-	items := make([]contactDetailJSON, 0, len(found))
-	for _, ct := range found {
-		items = append(items, toContactJSON(ct))
-	}
-	return page[contactDetailJSON]{Items: items, NextCursor: encodeCursor(next)}, nil
+	return pageOf(found, next, toContactJSON), nil
 }
 
 // getContact serves GET /v1/contacts/{id}: the contact and every cycle of its conversations,

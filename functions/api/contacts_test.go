@@ -170,4 +170,7 @@ func TestContactsPages(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("contacts over pages (-want +got):\n%s", diff)
 	}
+	if status, _ := w.call(t, "admin", "GET", "/v1/contacts?cursor=bm9wZQ", ""); status != 400 {
+		t.Errorf("a cursor the API never gave: %d, want 400", status)
+	}
 }

@@ -177,6 +177,8 @@ func (r *router) fail(ctx context.Context, log *slog.Logger, err error) response
 		return errorResponse(http.StatusNotFound, "not_found", "contact not found")
 	case errors.Is(err, errNoBucket):
 		return errorResponse(http.StatusServiceUnavailable, "no_media_storage", "this deployment keeps no media (MEDIA_BUCKET is not set)")
+	case errors.Is(err, store.ErrBadCursor):
+		return errorResponse(http.StatusBadRequest, "bad_request", "cursor is not one this API returned")
 	case errors.Is(err, errRealtimeOff):
 		return errorResponse(http.StatusServiceUnavailable, "realtime_off", "this deployment has no WebSocket API; poll the lists")
 	case errors.Is(err, access.ErrInvisible):

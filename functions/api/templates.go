@@ -91,17 +91,10 @@ func (a *api) listTemplates(ctx context.Context, c *call) (any, error) {
 		tq.Account = line.Account
 	}
 	tpls, next, err := a.st.Templates(ctx, tq)
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, badRequest("cursor is not one this API returned")
-	}
 	if err != nil {
 		return nil, err
 	}
-	items := make([]templateJSON, 0, len(tpls))
-	for _, t := range tpls {
-		items = append(items, toTemplateJSON(t))
-	}
-	return page[templateJSON]{Items: items, NextCursor: encodeCursor(next)}, nil
+	return pageOf(tpls, next, toTemplateJSON), nil
 }
 
 // syncTemplates serves POST /v1/templates/sync: an admin syncs the organization's templates
